@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs the Debian packages nstats needs: "build" to build and run it, "test" for the whole
+# test suite, "bench" for the benchmark. Skips apt when everything is already there.
+set -eu
+
+build="cmake make gcc pkg-config libpcap-dev"
+test="$build python3 clang clang-format tshark tcpdump iperf3 iproute2 curl"
+bench="$test darkstat softflowd"
+
+case "${1:-build}" in
+build) pkgs=$build ;;
+test) pkgs=$test ;;
+bench) pkgs=$bench ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

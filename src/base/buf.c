@@ -1,0 +1,91 @@
+/* Growable byte buffer with a cap: every buffer fed from outside has a limit. */
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+void buf_init(struct buf *b, size_t max_bytes)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max_bytes = max_bytes;
+}
+
+void buf_free(struct buf *b)
+{
+    free(b->data);
+    buf_init(b, b->max_bytes);
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+static int buf_reserve(struct buf *b, size_t extra)
+{
+    size_t need;
+
+    if (extra > b->max_bytes || b->len > b->max_bytes - extra)
+        return -1;
+    need = b->len + extra + 1;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+
+        while (cap < need)
+            cap *= 2;
+        b->data = xreallocarray(b->data, cap, 1);
+        b->cap = cap;
+    }
+    return 0;
+}
+
+int buf_append(struct buf *b, const void *data, size_t len)
+{
+    if (buf_reserve(b, len) == -1)
+        return -1;
+    if (len > 0)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_append_str(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+int buf_append_char(struct buf *b, char c)
+{
+    return buf_append(b, &c, 1);
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    char small[256];
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -1;
+    if ((size_t)n < sizeof(small))
+        return buf_append(b, small, (size_t)n);
+    if (buf_reserve(b, (size_t)n) == -1)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}

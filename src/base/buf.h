@@ -1,0 +1,24 @@
+/* A growable byte buffer with a hard cap, in the spirit of curl's dynbuf. */
+#ifndef NSTATS_BUF_H
+#define NSTATS_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+    char *data; /* owned; always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+    size_t max_bytes; /* appends that would pass this fail */
+};
+
+void buf_init(struct buf *b, size_t max_bytes);
+void buf_free(struct buf *b);
+/* Keeps the allocation, drops the contents. */
+void buf_reset(struct buf *b);
+/* Return 0, or -1 (contents unchanged) if the cap would be exceeded. */
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_append_str(struct buf *b, const char *s);
+int buf_append_char(struct buf *b, char c);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

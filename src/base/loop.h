@@ -1,0 +1,34 @@
+/* A small epoll event loop: descriptor watchers and one-shot timers on the monotonic clock. */
+#ifndef NSTATS_LOOP_H
+#define NSTATS_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+struct loop_timer;
+
+typedef void loop_fd_fn(void *arg, int fd, uint32_t events);
+typedef void loop_timer_fn(void *arg);
+
+/* Returns NULL with errno set if epoll cannot be created. */
+struct loop *loop_new(void);
+/* Frees the loop and its timers; watched descriptors are not closed. */
+void loop_free(struct loop *l);
+
+/* Watches fd for EPOLL* events. Returns 0 or -1 with errno set. */
+int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn *fn, void *arg);
+void loop_unwatch(struct loop *l, int fd);
+
+struct loop_timer *loop_timer_new(struct loop *l, loop_timer_fn *fn, void *arg);
+/* Fires once, after_ms from now; re-arming replaces the previous deadline. */
+void loop_timer_arm(struct loop_timer *t, uint64_t after_ms);
+void loop_timer_disarm(struct loop_timer *t);
+
+/* Runs until loop_stop is called. Returns 0, or -1 with errno set if epoll fails. */
+int loop_run(struct loop *l);
+void loop_stop(struct loop *l);
+
+/* Milliseconds on the monotonic clock. */
+uint64_t loop_now_ms(void);
+
+#endif

@@ -1,0 +1,116 @@
+/* Address values: parsing and formatting go through inet_pton/inet_ntop, nothing hand-rolled. */
+#include "netaddr.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int netaddr_parse(const char *s, struct netaddr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, s, out->bytes) == 1) {
+        out->family = 4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, s, out->bytes) == 1) {
+        out->family = 6;
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    return -1;
+}
+
+char *netaddr_format(const struct netaddr *a, char *buf, size_t len)
+{
+    const char *r = NULL;
+
+    if (a->family == 4)
+        r = inet_ntop(AF_INET, a->bytes, buf, (socklen_t)len);
+    else if (a->family == 6)
+        r = inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)len);
+    if (r == NULL && len > 0)
+        snprintf(buf, len, "none");
+    return buf;
+}
+
+bool netaddr_equal(const struct netaddr *a, const struct netaddr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+
+int netaddr_compare(const struct netaddr *a, const struct netaddr *b)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    return memcmp(a->bytes, b->bytes, sizeof(a->bytes));
+}
+
+static unsigned family_bits(uint8_t family)
+{
+    return family == 4 ? 32 : 128;
+}
+
+int netprefix_parse(const char *s, struct netprefix *out)
+{
+    char text[NETADDR_STRLEN + 8];
+    const char *slash = strchr(s, '/');
+    size_t addr_len = slash ? (size_t)(slash - s) : strlen(s);
+    unsigned long bits;
+
+    memset(out, 0, sizeof(*out));
+    if (addr_len == 0 || addr_len >= NETADDR_STRLEN)
+        return -1;
+    memcpy(text, s, addr_len);
+    text[addr_len] = '\0';
+    if (netaddr_parse(text, &out->addr) == -1)
+        return -1;
+    bits = family_bits(out->addr.family);
+    if (slash != NULL) {
+        char *end;
+        const char *digits = slash + 1;
+
+        if (*digits < '0' || *digits > '9' || strlen(digits) > 3)
+            return -1;
+        bits = strtoul(digits, &end, 10);
+        if (*end != '\0' || bits > family_bits(out->addr.family))
+            return -1;
+    }
+    out->bits = (uint8_t)bits;
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned first_bit = i * 8;
+        uint8_t mask;
+
+        if (first_bit >= bits)
+            mask = 0;
+        else if (first_bit + 8 <= bits)
+            mask = 0xff;
+        else
+            mask = (uint8_t)(0xff << (8 - (bits - first_bit)));
+        if (out->addr.bytes[i] & (uint8_t)~mask)
+            return -1;
+    }
+    return 0;
+}
+
+bool netprefix_contains(const struct netprefix *p, const struct netaddr *a)
+{
+    unsigned full = p->bits / 8;
+    unsigned rest = p->bits % 8;
+
+    if (p->addr.family != a->family)
+        return false;
+    if (memcmp(p->addr.bytes, a->bytes, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    return ((p->addr.bytes[full] ^ a->bytes[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
+char *netprefix_format(const struct netprefix *p, char *buf, size_t len)
+{
+    char addr[NETADDR_STRLEN];
+
+    snprintf(buf, len, "%s/%u", netaddr_format(&p->addr, addr, sizeof(addr)), p->bits);
+    return buf;
+}

@@ -1,0 +1,158 @@
+/* Thin wrapper over libpcap; the only file that includes pcap.h besides the decoder's DLTs. */
+#include "capture.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+struct capture {
+    pcap_t *pcap;
+    bool live;
+    bool eof;
+    int linktype;
+    capture_packet_fn *fn;
+    void *arg;
+};
+
+/* libpcap's messages often repeat the device name; keep them on one line. */
+static void copy_pcap_error(char *errbuf, size_t errlen, const char *prefix, const char *msg)
+{
+    snprintf(errbuf, errlen, "%s: %s", prefix, msg);
+    for (char *p = errbuf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
+                                  char *errbuf, size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c;
+    pcap_t *p;
+    int rc;
+
+    p = pcap_create(ifname, pcap_err);
+    if (p == NULL) {
+        copy_pcap_error(errbuf, errlen, ifname, pcap_err);
+        return NULL;
+    }
+    pcap_set_snaplen(p, (int)snaplen);
+    pcap_set_promisc(p, 0);
+    pcap_set_buffer_size(p, (int)buffer_bytes);
+    /* Blocks of the TPACKET_V3 ring are handed over at least this often. */
+    pcap_set_timeout(p, 100);
+    pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
+    rc = pcap_activate(p);
+    if (rc < 0) {
+        const char *why = pcap_geterr(p);
+
+        if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            snprintf(errbuf, errlen, "%s: no such interface", ifname);
+        else if (rc == PCAP_ERROR_PERM_DENIED)
+            snprintf(errbuf, errlen,
+                     "%s: no permission to capture (run as root or grant CAP_NET_RAW)", ifname);
+        else
+            copy_pcap_error(errbuf, errlen, ifname, why && *why ? why : pcap_statustostr(rc));
+        pcap_close(p);
+        return NULL;
+    }
+    if (pcap_setnonblock(p, 1, pcap_err) == -1) {
+        copy_pcap_error(errbuf, errlen, ifname, pcap_err);
+        pcap_close(p);
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->pcap = p;
+    c->live = true;
+    c->linktype = pcap_datalink(p);
+    return c;
+}
+
+struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c;
+    pcap_t *p;
+
+    p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+    if (p == NULL) {
+        copy_pcap_error(errbuf, errlen, path, pcap_err);
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->pcap = p;
+    c->linktype = pcap_datalink(p);
+    return c;
+}
+
+void capture_close(struct capture *c)
+{
+    if (c == NULL)
+        return;
+    pcap_close(c->pcap);
+    free(c);
+}
+
+int capture_linktype(const struct capture *c)
+{
+    return c->linktype;
+}
+
+int capture_fd(const struct capture *c)
+{
+    return c->live ? pcap_get_selectable_fd(c->pcap) : -1;
+}
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct capture *c = (struct capture *)user;
+    uint64_t ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+
+    c->fn(c->arg, ts_us, bytes, h->caplen, h->len);
+}
+
+int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, void *arg,
+                     char *errbuf, size_t errlen)
+{
+    int n;
+
+    if (c->eof)
+        return 0;
+    c->fn = fn;
+    c->arg = arg;
+    n = pcap_dispatch(c->pcap, max_packets > 0 ? max_packets : -1, on_packet, (u_char *)c);
+    if (n == PCAP_ERROR) {
+        copy_pcap_error(errbuf, errlen, c->live ? "capture" : "read", pcap_geterr(c->pcap));
+        return -1;
+    }
+    if (n == PCAP_ERROR_BREAK)
+        return 0;
+    if (n == 0 && !c->live)
+        c->eof = true;
+    return n;
+}
+
+int capture_at_eof(const struct capture *c)
+{
+    return c->eof;
+}
+
+int capture_get_stats(struct capture *c, struct capture_stats *out)
+{
+    struct pcap_stat ps;
+
+    memset(out, 0, sizeof(*out));
+    if (!c->live)
+        return 0;
+    if (pcap_stats(c->pcap, &ps) == -1)
+        return -1;
+    out->received = ps.ps_recv;
+    out->drops = ps.ps_drop;
+    out->ifdrops = ps.ps_ifdrop;
+    return 0;
+}

@@ -1,0 +1,42 @@
+/* libpcap handling: a live interface (memory-mapped ring, non-blocking) or a capture file. */
+#ifndef NSTATS_CAPTURE_H
+#define NSTATS_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct capture;
+
+struct capture_stats {
+    uint64_t received;
+    uint64_t drops;   /* no room in the ring (ps_drop) */
+    uint64_t ifdrops; /* dropped by the interface or driver (ps_ifdrop) */
+};
+
+/* Called for every frame: timestamp in microseconds, caplen bytes at data, len on the wire. */
+typedef void capture_packet_fn(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
+                               uint32_t len);
+
+/* Opens a live capture on ifname. Returns NULL with a one-line reason in errbuf. */
+struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
+                                  char *errbuf, size_t errlen);
+/* Opens a pcap or pcapng file ("-" is stdin). Returns NULL with a reason in errbuf. */
+struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen);
+void capture_close(struct capture *c);
+
+/* The pcap DLT_* link type. */
+int capture_linktype(const struct capture *c);
+/* A descriptor that polls readable when packets may be waiting (live only), else -1. */
+int capture_fd(const struct capture *c);
+
+/* Delivers up to max_packets waiting frames (0: all that are waiting) to fn without
+ * blocking. Returns the number delivered, 0 at end of file or when none are waiting, or -1
+ * with a reason in errbuf (a truncated or corrupt file, a vanished interface). */
+int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, void *arg,
+                     char *errbuf, size_t errlen);
+/* True once a file has been read to its end. */
+int capture_at_eof(const struct capture *c);
+/* Cumulative kernel counters (live); zeros for files. Returns 0 or -1. */
+int capture_get_stats(struct capture *c, struct capture_stats *out);
+
+#endif

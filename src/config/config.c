@@ -1,0 +1,444 @@
+/* The option table, and the three things made from it: parsing, --help and --check-config. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/parse.h"
+#include "base/xalloc.h"
+#include "flow/flowkey.h"
+
+enum opt_type {
+    OPT_STRING,
+    OPT_UINT,
+    OPT_DURATION,
+    OPT_SIZE,
+    OPT_BOOL,   /* a flag without a value; the environment takes true/false */
+    OPT_ACTION, /* --help and friends: flags only */
+    OPT_PREFIXES,
+    OPT_KEY_FIELDS,
+};
+
+struct option_def {
+    const char *name;
+    char short_name;
+    const char *env;
+    const char *legacy_env; /* the prototype's variable, if any */
+    enum opt_type type;
+    const char *metavar;
+    const char *def; /* default as text; NULL for none */
+    uint64_t min, max;
+    bool secret;
+    size_t offset;
+    const char *help;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct option_def options[] = {
+    {"interface", 'i', "NSTATS_INTERFACE", "IFACE", OPT_STRING, "IFACE", NULL, 0, 0, false,
+     OFF(interface), "capture live on IFACE (default: the interface of the default route)"},
+    {"read", 'r', "NSTATS_READ", NULL, OPT_STRING, "FILE", NULL, 0, 0, false, OFF(read_file),
+     "read a pcap or pcapng file ('-' for stdin) instead of capturing, then exit"},
+    {"local-net", 0, "NSTATS_LOCAL_NET", NULL, OPT_PREFIXES, "CIDR", NULL, 0, 0, false,
+     OFF(local_nets), "addresses in CIDR are local (repeatable; the environment takes a list)"},
+    {"interval", 0, "NSTATS_INTERVAL", NULL, OPT_DURATION, "DURATION", "10s", 1, 86400000ULL, false,
+     OFF(interval_ms), "export every DURATION (capture time with -r)"},
+    {"max-flows", 0, "NSTATS_MAX_FLOWS", NULL, OPT_UINT, "N", "16384", 1, 10000000ULL, false,
+     OFF(max_flows), "keep at most N keys; new keys past that are counted in 'other' rows"},
+    {"flow-timeout", 0, "NSTATS_FLOW_TIMEOUT", NULL, OPT_DURATION, "DURATION", "5m", 1,
+     86400000ULL * 30, false, OFF(flow_timeout_ms), "forget keys idle for DURATION"},
+    {"key", 0, "NSTATS_KEY", NULL, OPT_KEY_FIELDS, "FIELDS", "local,remote,proto,port", 0, 0, false,
+     OFF(key_fields), "what a key holds: remote,proto always, plus local and/or port"},
+    {"ephemeral-min", 0, "NSTATS_EPHEMERAL_MIN", NULL, OPT_UINT, "PORT", "32768", 1, 65535, false,
+     OFF(ephemeral_min), "ports from PORT up are client ports and never become keys"},
+    {"snaplen", 0, "NSTATS_SNAPLEN", NULL, OPT_UINT, "BYTES", "128", 64, 262144, false,
+     OFF(snaplen), "bytes captured per packet (headers only; counts use the full length)"},
+    {"buffer-size", 0, "NSTATS_BUFFER_SIZE", NULL, OPT_SIZE, "SIZE", "4MiB", 65536, 1ULL << 31,
+     false, OFF(buffer_bytes), "kernel capture ring size"},
+    {"host", 0, "NSTATS_HOST", NULL, OPT_STRING, "NAME", NULL, 0, 0, false, OFF(host),
+     "the host tag (default: $POD_NAME, else the hostname)"},
+    {"influx-url", 0, "NSTATS_INFLUX_URL", "INFLUX", OPT_STRING, "URL", NULL, 0, 0, false,
+     OFF(influx_url), "InfluxDB URL (INFLUX=host:port works too; sink not in this release)"},
+    {"influx-db", 0, "NSTATS_INFLUX_DB", "IDB", OPT_STRING, "DB", NULL, 0, 0, false, OFF(influx_db),
+     "InfluxDB v1 database"},
+    {"verbose", 'v', "NSTATS_VERBOSE", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(verbose),
+     "log debug messages"},
+    {"quiet", 'q', "NSTATS_QUIET", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(quiet),
+     "log warnings and errors only"},
+    {"check-config", 0, NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(check_config),
+     "print the effective configuration and exit"},
+    {"help", 'h', NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(help),
+     "print this help and exit"},
+    {"version", 'V', NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(version),
+     "print the version and exit"},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= CONFIG_MAX_OPTIONS, "raise CONFIG_MAX_OPTIONS");
+
+static void *field(struct config *cfg, const struct option_def *o)
+{
+    return (char *)cfg + o->offset;
+}
+
+static const void *cfield(const struct config *cfg, const struct option_def *o)
+{
+    return (const char *)cfg + o->offset;
+}
+
+static int parse_key_fields(const char *s, unsigned *out, char *errbuf, size_t errlen)
+{
+    char *copy = xstrdup(s), *save = NULL;
+    unsigned fields = 0;
+    int rc = 0;
+
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (strcmp(tok, "local") == 0) {
+            fields |= FLOW_KEY_LOCAL;
+        } else if (strcmp(tok, "port") == 0) {
+            fields |= FLOW_KEY_PORT;
+        } else if (strcmp(tok, "remote") != 0 && strcmp(tok, "proto") != 0) {
+            snprintf(errbuf, errlen, "'%s' is not a key field (local, remote, proto, port)", tok);
+            rc = -1;
+            break;
+        }
+    }
+    free(copy);
+    *out = fields;
+    return rc;
+}
+
+static int add_prefix(struct config *cfg, const char *s, char *errbuf, size_t errlen)
+{
+    if (cfg->n_local_nets == CONFIG_MAX_LOCAL_NETS) {
+        snprintf(errbuf, errlen, "more than %d networks", CONFIG_MAX_LOCAL_NETS);
+        return -1;
+    }
+    if (netprefix_parse(s, &cfg->local_nets[cfg->n_local_nets]) == -1) {
+        snprintf(errbuf, errlen, "'%s' is not a network (e.g. 10.0.0.0/8, 2001:db8::/32)", s);
+        return -1;
+    }
+    cfg->n_local_nets++;
+    return 0;
+}
+
+/* Stores one value for option o. Returns 0, or -1 with a reason in errbuf. */
+static int set_value(struct config *cfg, const struct option_def *o, const char *value,
+                     char *errbuf, size_t errlen)
+{
+    unsigned elen = (unsigned)errlen;
+    uint64_t v;
+
+    switch (o->type) {
+    case OPT_STRING: {
+        char **p = field(cfg, o);
+
+        if (value[0] == '\0') {
+            snprintf(errbuf, errlen, "the value is empty");
+            return -1;
+        }
+        free(*p);
+        *p = xstrdup(value);
+        return 0;
+    }
+    case OPT_UINT:
+        if (parse_u64(value, o->min, o->max, &v, errbuf, elen) == -1)
+            return -1;
+        *(uint64_t *)field(cfg, o) = v;
+        return 0;
+    case OPT_DURATION:
+        if (parse_duration_ms(value, &v, errbuf, elen) == -1)
+            return -1;
+        if (v < o->min || v > o->max) {
+            snprintf(errbuf, errlen, "'%s' is out of range [%llums, %llums]", value,
+                     (unsigned long long)o->min, (unsigned long long)o->max);
+            return -1;
+        }
+        *(uint64_t *)field(cfg, o) = v;
+        return 0;
+    case OPT_SIZE:
+        if (parse_size_bytes(value, &v, errbuf, elen) == -1)
+            return -1;
+        if (v < o->min || v > o->max) {
+            snprintf(errbuf, errlen, "'%s' is out of range [%llu, %llu] bytes", value,
+                     (unsigned long long)o->min, (unsigned long long)o->max);
+            return -1;
+        }
+        *(uint64_t *)field(cfg, o) = v;
+        return 0;
+    case OPT_BOOL:
+    case OPT_ACTION:
+        return parse_bool(value, field(cfg, o), errbuf, elen);
+    case OPT_PREFIXES: {
+        char *copy = xstrdup(value), *save = NULL;
+        int rc = 0;
+
+        for (char *tok = strtok_r(copy, ", \t", &save); tok && rc == 0;
+             tok = strtok_r(NULL, ", \t", &save))
+            rc = add_prefix(cfg, tok, errbuf, errlen);
+        free(copy);
+        return rc;
+    }
+    case OPT_KEY_FIELDS:
+        return parse_key_fields(value, field(cfg, o), errbuf, errlen);
+    }
+    return -1;
+}
+
+static int apply(struct config *cfg, size_t idx, const char *value, const char *source,
+                 const char *what, char *errbuf, size_t errlen)
+{
+    char reason[256];
+
+    if (set_value(cfg, &options[idx], value, reason, sizeof(reason)) == -1) {
+        snprintf(errbuf, errlen, "bad value for %s: %s", what, reason);
+        return -1;
+    }
+    cfg->sources[idx] = source;
+    return 0;
+}
+
+static int apply_defaults(struct config *cfg, char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        cfg->sources[i] = "default";
+        if (options[i].def != NULL &&
+            apply(cfg, i, options[i].def, "default", options[i].name, errbuf, errlen) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+static int apply_env(struct config *cfg, char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *names[2] = {options[i].env, options[i].legacy_env};
+
+        /* The NSTATS_ name wins over the prototype's, so check it last. */
+        for (int n = 1; n >= 0; n--) {
+            const char *value = names[n] ? getenv(names[n]) : NULL;
+
+            if (value == NULL || value[0] == '\0')
+                continue;
+            if (options[i].type == OPT_PREFIXES)
+                cfg->n_local_nets = 0;
+            if (n == 1 && strcmp(names[n], "INFLUX") == 0 && strstr(value, "://") == NULL) {
+                /* The prototype's INFLUX is host:port. */
+                char url[512];
+
+                snprintf(url, sizeof(url), "http://%s", value);
+                if (apply(cfg, i, url, names[n], names[n], errbuf, errlen) == -1)
+                    return -1;
+                continue;
+            }
+            if (apply(cfg, i, value, names[n], names[n], errbuf, errlen) == -1)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static const struct option_def *find_long(const char *name, size_t len, size_t *idx)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0) {
+            *idx = i;
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+static const struct option_def *find_short(char c, size_t *idx)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (options[i].short_name == c) {
+            *idx = i;
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+static bool takes_value(const struct option_def *o)
+{
+    return o->type != OPT_BOOL && o->type != OPT_ACTION;
+}
+
+static int apply_args(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
+{
+    bool prefixes_from_flags = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value = NULL;
+        const struct option_def *o = NULL;
+        char what[64];
+        size_t idx = 0;
+
+        if (strncmp(arg, "--", 2) == 0 && arg[2] != '\0') {
+            const char *eq = strchr(arg + 2, '=');
+            size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+
+            o = find_long(arg + 2, len, &idx);
+            if (o == NULL) {
+                snprintf(errbuf, errlen, "unknown option '%.*s' (see --help)", (int)len + 2, arg);
+                return -1;
+            }
+            if (eq != NULL)
+                value = eq + 1;
+            snprintf(what, sizeof(what), "--%s", o->name);
+        } else if (arg[0] == '-' && arg[1] != '\0' && arg[1] != '-') {
+            o = find_short(arg[1], &idx);
+            if (o == NULL) {
+                snprintf(errbuf, errlen, "unknown option '-%c' (see --help)", arg[1]);
+                return -1;
+            }
+            if (arg[2] != '\0') {
+                if (!takes_value(o)) {
+                    snprintf(errbuf, errlen, "option -%c takes no value", arg[1]);
+                    return -1;
+                }
+                value = arg + 2;
+            }
+            snprintf(what, sizeof(what), "-%c", o->short_name);
+        } else {
+            snprintf(errbuf, errlen, "unexpected argument '%s' (see --help)", arg);
+            return -1;
+        }
+        if (!takes_value(o)) {
+            if (value != NULL && o->type == OPT_ACTION) {
+                snprintf(errbuf, errlen, "option %s takes no value", what);
+                return -1;
+            }
+            if (apply(cfg, idx, value ? value : "true", "flag", what, errbuf, errlen) == -1)
+                return -1;
+            continue;
+        }
+        if (value == NULL) {
+            if (i + 1 >= argc) {
+                snprintf(errbuf, errlen, "option %s needs a value (%s)", what, o->metavar);
+                return -1;
+            }
+            value = argv[++i];
+        }
+        /* Flags win over the environment, also for lists: the first flag replaces them. */
+        if (o->type == OPT_PREFIXES && !prefixes_from_flags) {
+            cfg->n_local_nets = 0;
+            prefixes_from_flags = true;
+        }
+        if (apply(cfg, idx, value, "flag", what, errbuf, errlen) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (apply_defaults(cfg, errbuf, errlen) == -1 || apply_env(cfg, errbuf, errlen) == -1 ||
+        apply_args(cfg, argc, argv, errbuf, errlen) == -1)
+        return -1;
+    if (cfg->help || cfg->version)
+        return 0;
+    if (cfg->interface != NULL && cfg->read_file != NULL) {
+        snprintf(errbuf, errlen, "--interface and --read cannot be used together");
+        return -1;
+    }
+    if (cfg->verbose && cfg->quiet) {
+        snprintf(errbuf, errlen, "--verbose and --quiet cannot be used together");
+        return -1;
+    }
+    return 0;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].type == OPT_STRING) {
+            char **p = field(cfg, &options[i]);
+
+            free(*p);
+            *p = NULL;
+        }
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out, "usage: nstats [options]\n"
+                 "Counts every packet on an interface by (local, remote, protocol, service port)\n"
+                 "and writes InfluxDB line protocol to stdout every interval.\n\noptions:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_def *o = &options[i];
+        char flag[64];
+
+        if (o->short_name)
+            snprintf(flag, sizeof(flag), "-%c, --%s%s%s", o->short_name, o->name,
+                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+        else
+            snprintf(flag, sizeof(flag), "    --%s%s%s", o->name, o->metavar ? " " : "",
+                     o->metavar ? o->metavar : "");
+        fprintf(out, "  %-30s %s", flag, o->help);
+        if (o->def != NULL && o->type != OPT_BOOL)
+            fprintf(out, " [%s]", o->def);
+        if (o->env != NULL)
+            fprintf(out, "\n  %-30s env %s%s%s", "", o->env, o->legacy_env ? ", " : "",
+                    o->legacy_env ? o->legacy_env : "");
+        fputc('\n', out);
+    }
+    fprintf(out, "\nFlags win over environment variables. Durations: 500ms, 10s, 5m, 1h.\n"
+                 "Sizes: 65536, 64KiB, 4MiB. Documentation: docs/METRICS.md, README.md.\n");
+}
+
+static void print_value(const struct config *cfg, const struct option_def *o, FILE *out)
+{
+    const void *p = cfield(cfg, o);
+
+    switch (o->type) {
+    case OPT_STRING: {
+        const char *s = *(char *const *)p;
+
+        fputs(s == NULL ? "(unset)" : o->secret ? "(redacted)" : s, out);
+        break;
+    }
+    case OPT_UINT:
+    case OPT_SIZE:
+        fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)p);
+        break;
+    case OPT_DURATION:
+        fprintf(out, "%llums", (unsigned long long)*(const uint64_t *)p);
+        break;
+    case OPT_BOOL:
+    case OPT_ACTION:
+        fputs(*(const bool *)p ? "true" : "false", out);
+        break;
+    case OPT_PREFIXES:
+        if (cfg->n_local_nets == 0)
+            fputs("(none)", out);
+        for (size_t i = 0; i < cfg->n_local_nets; i++) {
+            char text[NETADDR_STRLEN + 8];
+
+            fprintf(out, "%s%s", i ? "," : "",
+                    netprefix_format(&cfg->local_nets[i], text, sizeof(text)));
+        }
+        break;
+    case OPT_KEY_FIELDS: {
+        unsigned f = *(const unsigned *)p;
+
+        fprintf(out, "%sremote,proto%s", f & FLOW_KEY_LOCAL ? "local," : "",
+                f & FLOW_KEY_PORT ? ",port" : "");
+        break;
+    }
+    }
+}
+
+void config_print(const struct config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (options[i].type == OPT_ACTION)
+            continue;
+        fprintf(out, "%-14s = ", options[i].name);
+        print_value(cfg, &options[i], out);
+        fprintf(out, "  (%s)\n", cfg->sources[i]);
+    }
+}

@@ -1,0 +1,49 @@
+/* One option table drives flags, NSTATS_* environment variables, --help and --check-config. */
+#ifndef NSTATS_CONFIG_H
+#define NSTATS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/netaddr.h"
+
+#define CONFIG_MAX_LOCAL_NETS 64
+#define CONFIG_MAX_OPTIONS 32
+
+/* The effective configuration; immutable once config_parse returns. Strings are owned. */
+struct config {
+    char *interface; /* NULL: the default-route interface */
+    char *read_file; /* -r: a capture file, or "-" for stdin */
+    struct netprefix local_nets[CONFIG_MAX_LOCAL_NETS];
+    size_t n_local_nets;
+    uint64_t interval_ms;
+    uint64_t flow_timeout_ms;
+    uint64_t max_flows;
+    uint64_t snaplen;
+    uint64_t buffer_bytes;
+    uint64_t ephemeral_min;
+    unsigned key_fields; /* FLOW_KEY_* */
+    char *host;          /* NULL: POD_NAME, else the hostname */
+    char *influx_url;
+    char *influx_db;
+    bool verbose;
+    bool quiet;
+    bool check_config;
+    bool help;
+    bool version;
+    /* Where each option's value came from: "default", "flag" or a variable's name. */
+    const char *sources[CONFIG_MAX_OPTIONS];
+};
+
+/* Parses argv over the environment over the defaults. Returns 0, or -1 with a one-line
+ * message naming the bad flag or variable in errbuf (the caller exits with status 2). */
+int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen);
+void config_free(struct config *cfg);
+/* The --help text. */
+void config_usage(FILE *out);
+/* The --check-config text: every option, its effective value and where it came from. */
+void config_print(const struct config *cfg, FILE *out);
+
+#endif

@@ -1,0 +1,38 @@
+/* InfluxDB line protocol encoder. Escaping happens here and nowhere else. */
+#ifndef NSTATS_LINEPROTO_H
+#define NSTATS_LINEPROTO_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+
+/* A line under construction. Errors (the buffer's cap) are sticky; lineproto_end then removes
+ * the partial line, so the buffer only ever holds whole lines. */
+struct lineproto_line {
+    struct buf *b;
+    size_t line_start;
+    unsigned n_fields;
+    int err;
+};
+
+void lineproto_begin(struct lineproto_line *l, struct buf *b, const char *measurement);
+/* Tags must be added in key order (InfluxDB's advice). An empty key or value omits the tag, since
+ * line protocol cannot carry one. */
+void lineproto_tag(struct lineproto_line *l, const char *key, const char *value);
+void lineproto_field_int(struct lineproto_line *l, const char *key, int64_t value);
+void lineproto_field_uint(struct lineproto_line *l, const char *key, uint64_t value);
+void lineproto_field_float(struct lineproto_line *l, const char *key, double value);
+void lineproto_field_string(struct lineproto_line *l, const char *key, const char *value);
+/* Appends the timestamp and newline. Returns 0, or -1 if the line was dropped: the buffer's
+ * cap was reached or no field was added. */
+int lineproto_end(struct lineproto_line *l, uint64_t ts_ns);
+
+/* Escapers, exposed for tests and fuzzing. Tag keys, tag values and field keys escape comma,
+ * equals sign and space; since line protocol has no escape for newline and a trailing
+ * backslash breaks parsers, control characters and backslashes become '_'. */
+int lineproto_escape_measurement(struct buf *b, const char *s);
+int lineproto_escape_key(struct buf *b, const char *s);
+/* String field values: quoted, with '"' and '\' escaped; newlines also become '_'. */
+int lineproto_escape_string(struct buf *b, const char *s);
+
+#endif

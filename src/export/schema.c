@@ -1,0 +1,96 @@
+/* Default schema, documented in docs/METRICS.md: keep the two in step. */
+#include "schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "export/lineproto.h"
+
+static void addr_or(const struct netaddr *a, const char *fallback, char *buf, size_t len)
+{
+    if (a->family == 0)
+        snprintf(buf, len, "%s", fallback);
+    else
+        netaddr_format(a, buf, len);
+}
+
+void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out)
+{
+    char num[8];
+
+    addr_or(&key->local, "none", out->local, sizeof(out->local));
+    addr_or(&key->remote, "none", out->remote, sizeof(out->remote));
+    snprintf(out->proto, sizeof(out->proto), "%s", flow_proto_name(key->proto, num, sizeof(num)));
+    snprintf(out->port, sizeof(out->port), "%u", key->port);
+    switch ((enum flow_kind)key->kind) {
+    case FLOW_KIND_NORMAL:
+        break;
+    case FLOW_KIND_FRAGMENT:
+        snprintf(out->port, sizeof(out->port), "frag");
+        break;
+    case FLOW_KIND_OTHER:
+        snprintf(out->remote, sizeof(out->remote), "other");
+        if (key->local.family == 0 && key->proto == 0) {
+            /* The catch-all row, used once the per-local other rows are exhausted too. */
+            snprintf(out->local, sizeof(out->local), "other");
+            snprintf(out->proto, sizeof(out->proto), "other");
+        }
+        break;
+    case FLOW_KIND_NON_IP:
+        snprintf(out->proto, sizeof(out->proto), "non-ip");
+        break;
+    case FLOW_KIND_MALFORMED:
+        snprintf(out->proto, sizeof(out->proto), "malformed");
+        break;
+    }
+}
+
+static void identity_tags(struct lineproto_line *l, const struct export_identity *id)
+{
+    lineproto_tag(l, "host", id->host);
+    lineproto_tag(l, "interface", id->interface);
+}
+
+size_t schema_write_default(struct buf *b, const struct export_identity *id,
+                            const struct meter_snapshot *snap,
+                            const struct export_capture_stats *cs)
+{
+    uint64_t ts_ns = snap->end_ms * 1000000ULL;
+    struct lineproto_line l;
+    size_t dropped = 0;
+
+    for (size_t i = 0; i < snap->n_rows; i++) {
+        const struct flow_row *r = &snap->rows[i];
+        struct schema_key_tags t;
+
+        schema_key_tags(&r->key, &t);
+        /* Tags in key order: host, interface, local, port, proto, remote. */
+        lineproto_begin(&l, b, "nstats");
+        identity_tags(&l, id);
+        lineproto_tag(&l, "local", t.local);
+        lineproto_tag(&l, "port", t.port);
+        lineproto_tag(&l, "proto", t.proto);
+        lineproto_tag(&l, "remote", t.remote);
+        lineproto_field_uint(&l, "bytes_in", r->delta.bytes_in);
+        lineproto_field_uint(&l, "bytes_out", r->delta.bytes_out);
+        lineproto_field_uint(&l, "packets_in", r->delta.packets_in);
+        lineproto_field_uint(&l, "packets_out", r->delta.packets_out);
+        if (lineproto_end(&l, ts_ns) == -1)
+            dropped++;
+    }
+    lineproto_begin(&l, b, "nstats_capture");
+    identity_tags(&l, id);
+    lineproto_field_uint(&l, "packets", snap->packets);
+    lineproto_field_uint(&l, "bytes", snap->bytes);
+    lineproto_field_uint(&l, "capture_drops", cs->capture_drops);
+    lineproto_field_uint(&l, "interface_drops", cs->interface_drops);
+    lineproto_field_uint(&l, "keys", snap->table.keys);
+    lineproto_field_uint(&l, "keys_created", snap->table_delta.keys_created);
+    lineproto_field_uint(&l, "keys_expired", snap->table_delta.keys_expired);
+    lineproto_field_uint(&l, "folded_packets", snap->table_delta.folded_packets);
+    lineproto_field_uint(&l, "folded_bytes", snap->table_delta.folded_bytes);
+    lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
+    if (lineproto_end(&l, ts_ns) == -1)
+        dropped++;
+    return dropped;
+}

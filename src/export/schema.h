@@ -1,0 +1,40 @@
+/* The default nstats schema: how a snapshot's rows become line-protocol points. */
+#ifndef NSTATS_SCHEMA_H
+#define NSTATS_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/netaddr.h"
+#include "flow/meter.h"
+
+/* Who is reporting: tags on every row. Empty strings are omitted. */
+struct export_identity {
+    const char *host;
+    const char *interface;
+};
+
+/* Capture-level numbers for the interval that the meter cannot know. */
+struct export_capture_stats {
+    uint64_t capture_drops;   /* pcap ps_drop delta: dropped for lack of buffer space */
+    uint64_t interface_drops; /* pcap ps_ifdrop delta: dropped by the interface/driver */
+};
+
+/* The tag values of a row's key, as exported. */
+struct schema_key_tags {
+    char local[NETADDR_STRLEN];
+    char remote[NETADDR_STRLEN];
+    char proto[16];
+    char port[8];
+};
+
+void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out);
+
+/* Appends measurement "nstats" rows for every row of snap, then one "nstats_capture" row.
+ * Returns the number of lines that did not fit in b's cap (0 normally). */
+size_t schema_write_default(struct buf *b, const struct export_identity *id,
+                            const struct meter_snapshot *snap,
+                            const struct export_capture_stats *cs);
+
+#endif

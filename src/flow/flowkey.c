@@ -1,0 +1,190 @@
+/* Key building: decides which side is local and which port is the service. */
+#include "flowkey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+/* TCP servers learned from SYNs, in a small direct-mapped cache: a collision only loses a hint,
+ * and the port-range rule still applies, so its memory is fixed. */
+#define LEARNED_SLOTS 4096
+#define LEARNED_TTL_MS (30u * 60u * 1000u)
+
+struct learned {
+    struct netaddr addr;
+    uint16_t port;
+    uint64_t seen_ms;
+};
+
+struct flow_keyer {
+    const struct locality *loc;
+    const struct listeners *listeners;
+    uint16_t ephemeral_min;
+    unsigned key_fields;
+    unsigned n_learned;
+    struct learned learned[LEARNED_SLOTS];
+};
+
+struct flow_keyer *flow_keyer_new(const struct locality *loc, const struct listeners *listeners,
+                                  uint16_t ephemeral_min, unsigned key_fields)
+{
+    struct flow_keyer *k = xcalloc(1, sizeof(*k));
+
+    k->loc = loc;
+    k->listeners = listeners;
+    k->ephemeral_min = ephemeral_min;
+    k->key_fields = key_fields;
+    return k;
+}
+
+void flow_keyer_free(struct flow_keyer *k)
+{
+    free(k);
+}
+
+static unsigned learned_slot(const struct netaddr *a, uint16_t port)
+{
+    uint64_t h = port;
+
+    for (unsigned i = 0; i < 16; i += 4) {
+        uint32_t w;
+
+        memcpy(&w, a->bytes + i, 4);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    }
+    return (unsigned)(h >> 52) % LEARNED_SLOTS;
+}
+
+static void learn(struct flow_keyer *k, const struct netaddr *a, uint16_t port, uint64_t now_ms)
+{
+    struct learned *l = &k->learned[learned_slot(a, port)];
+
+    if (l->seen_ms == 0)
+        k->n_learned++;
+    l->addr = *a;
+    l->port = port;
+    l->seen_ms = now_ms ? now_ms : 1;
+}
+
+static bool is_learned(const struct flow_keyer *k, const struct netaddr *a, uint16_t port,
+                       uint64_t now_ms)
+{
+    const struct learned *l = &k->learned[learned_slot(a, port)];
+
+    return l->seen_ms != 0 && l->port == port && netaddr_equal(&l->addr, a) &&
+           now_ms - l->seen_ms < LEARNED_TTL_MS;
+}
+
+enum side { SIDE_NONE, SIDE_SRC, SIDE_DST };
+
+/* Which endpoint is the server. Symmetric in src and dst, so both directions of a
+ * conversation pick the same side. */
+static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, bool src_local,
+                              bool dst_local, uint64_t now_ms)
+{
+    bool s_ok, d_ok;
+
+    if (!p->has_ports)
+        return SIDE_NONE;
+    if (k->listeners != NULL) {
+        if (dst_local && listeners_has(k->listeners, p->proto, p->dport))
+            return SIDE_DST;
+        if (src_local && listeners_has(k->listeners, p->proto, p->sport))
+            return SIDE_SRC;
+    }
+    if (p->proto == 6) {
+        if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+            learn(k, &p->dst, p->dport, now_ms);
+        if (k->n_learned > 0) {
+            if (is_learned(k, &p->dst, p->dport, now_ms))
+                return SIDE_DST;
+            if (is_learned(k, &p->src, p->sport, now_ms))
+                return SIDE_SRC;
+        }
+    }
+    s_ok = p->sport != 0 && p->sport < k->ephemeral_min;
+    d_ok = p->dport != 0 && p->dport < k->ephemeral_min;
+    if (s_ok && d_ok)
+        return p->sport < p->dport ? SIDE_SRC : SIDE_DST;
+    if (d_ok)
+        return SIDE_DST;
+    if (s_ok)
+        return SIDE_SRC;
+    return SIDE_NONE;
+}
+
+static void special_key(struct flow_key *key, enum flow_kind kind, enum flow_dir *dir)
+{
+    key->kind = (uint8_t)kind;
+    *dir = FLOW_DIR_IN;
+}
+
+void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint64_t now_ms,
+                         struct flow_key *key, enum flow_dir *dir)
+{
+    bool src_local, dst_local, src_is_local_side;
+    enum side service;
+
+    memset(key, 0, sizeof(*key));
+    if (p->status == DECODE_NON_IP) {
+        special_key(key, FLOW_KIND_NON_IP, dir);
+        return;
+    }
+    if (p->status != DECODE_OK) {
+        special_key(key, FLOW_KIND_MALFORMED, dir);
+        return;
+    }
+    src_local = locality_is_local(k->loc, &p->src);
+    dst_local = locality_is_local(k->loc, &p->dst);
+    service = p->fragment ? SIDE_NONE : service_side(k, p, src_local, dst_local, now_ms);
+
+    if (src_local != dst_local)
+        src_is_local_side = src_local;
+    else if (service != SIDE_NONE)
+        src_is_local_side = service == SIDE_DST; /* the client is the "local" side */
+    else
+        src_is_local_side = netaddr_compare(&p->src, &p->dst) <= 0;
+
+    *dir = src_is_local_side ? FLOW_DIR_OUT : FLOW_DIR_IN;
+    key->local = src_is_local_side ? p->src : p->dst;
+    key->remote = src_is_local_side ? p->dst : p->src;
+    key->proto = p->proto;
+    key->kind = (uint8_t)(p->fragment ? FLOW_KIND_FRAGMENT : FLOW_KIND_NORMAL);
+    if (service == SIDE_SRC)
+        key->port = p->sport;
+    else if (service == SIDE_DST)
+        key->port = p->dport;
+    if (!(k->key_fields & FLOW_KEY_PORT))
+        key->port = 0;
+    if (!(k->key_fields & FLOW_KEY_LOCAL))
+        memset(&key->local, 0, sizeof(key->local));
+}
+
+const char *flow_proto_name(uint8_t proto, char *buf, unsigned len)
+{
+    switch (proto) {
+    case 1:
+        return "icmp";
+    case 2:
+        return "igmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 50:
+        return "esp";
+    case 51:
+        return "ah";
+    case 58:
+        return "icmpv6";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, len, "%u", proto);
+        return buf;
+    }
+}

@@ -1,0 +1,286 @@
+/* Flow table: open addressing with linear probing over a preallocated entry pool. */
+#include "flowtable.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+#define EMPTY UINT32_MAX
+
+struct entry {
+    struct flow_key key;
+    uint32_t hash;
+    uint32_t live_pos; /* index in t->live */
+    uint64_t last_seen_ms;
+    struct flow_counters delta;
+    struct flow_counters total;
+};
+
+struct slot {
+    uint32_t index; /* into t->pool, or EMPTY */
+    uint32_t hash;
+};
+
+struct flow_table {
+    struct hash_key seed;
+    size_t max_normal; /* ordinary and fragment keys */
+    size_t max_other;  /* per-local other rows */
+    size_t n_normal;
+    size_t n_other;
+    size_t pool_size;
+    struct entry *pool;
+    uint32_t *free_list; /* stack of free pool indices */
+    size_t n_free;
+    uint32_t *live; /* dense list of used pool indices, for snapshots */
+    size_t n_live;
+    struct slot *slots;
+    size_t slot_mask;
+    uint32_t catch_all; /* the other row of last resort, always present */
+    struct flow_table_stats stats;
+};
+
+static size_t other_reserve(size_t max_flows)
+{
+    return 64 + max_flows / 64;
+}
+
+static uint32_t key_hash(const struct flow_table *t, const struct flow_key *key)
+{
+    return (uint32_t)hash_bytes(&t->seed, key, sizeof(*key));
+}
+
+/* Finds the slot holding key, or the empty slot where it would go. */
+static size_t find_slot(const struct flow_table *t, const struct flow_key *key, uint32_t h)
+{
+    size_t i = h & t->slot_mask;
+
+    for (;;) {
+        const struct slot *s = &t->slots[i];
+
+        if (s->index == EMPTY)
+            return i;
+        if (s->hash == h && memcmp(&t->pool[s->index].key, key, sizeof(*key)) == 0)
+            return i;
+        i = (i + 1) & t->slot_mask;
+    }
+}
+
+static uint32_t insert(struct flow_table *t, const struct flow_key *key, uint32_t h, size_t slot,
+                       uint64_t now_ms)
+{
+    uint32_t idx = t->free_list[--t->n_free];
+    struct entry *e = &t->pool[idx];
+
+    memset(e, 0, sizeof(*e));
+    e->key = *key;
+    e->hash = h;
+    e->last_seen_ms = now_ms;
+    e->live_pos = (uint32_t)t->n_live;
+    t->live[t->n_live++] = idx;
+    t->slots[slot].index = idx;
+    t->slots[slot].hash = h;
+    t->stats.keys_created++;
+    if (key->kind == FLOW_KIND_OTHER)
+        t->n_other++;
+    else if (key->kind == FLOW_KIND_NORMAL || key->kind == FLOW_KIND_FRAGMENT)
+        t->n_normal++;
+    return idx;
+}
+
+/* Inserts a key that must not be present; used for the fixed rows at creation. */
+static uint32_t insert_fixed(struct flow_table *t, const struct flow_key *key)
+{
+    uint32_t h = key_hash(t, key);
+
+    return insert(t, key, h, find_slot(t, key, h), 0);
+}
+
+struct flow_table *flow_table_new(size_t max_flows, const struct hash_key *seed)
+{
+    struct flow_table *t = xcalloc(1, sizeof(*t));
+    struct flow_key fixed;
+    size_t nslots = 16;
+
+    t->seed = *seed;
+    t->max_normal = max_flows;
+    t->max_other = other_reserve(max_flows);
+    /* Three fixed rows: catch-all other, non-IP and malformed. */
+    t->pool_size = t->max_normal + t->max_other + 3;
+    while (nslots < t->pool_size * 2)
+        nslots *= 2;
+    t->pool = xcalloc(t->pool_size, sizeof(*t->pool));
+    t->free_list = xcalloc(t->pool_size, sizeof(*t->free_list));
+    t->live = xcalloc(t->pool_size, sizeof(*t->live));
+    t->slots = xcalloc(nslots, sizeof(*t->slots));
+    t->slot_mask = nslots - 1;
+    for (size_t i = 0; i < nslots; i++)
+        t->slots[i].index = EMPTY;
+    for (size_t i = 0; i < t->pool_size; i++)
+        t->free_list[i] = (uint32_t)(t->pool_size - 1 - i);
+    t->n_free = t->pool_size;
+
+    memset(&fixed, 0, sizeof(fixed));
+    fixed.kind = FLOW_KIND_OTHER;
+    t->catch_all = insert_fixed(t, &fixed);
+    t->n_other--; /* the catch-all does not use the reserve */
+    fixed.kind = FLOW_KIND_NON_IP;
+    insert_fixed(t, &fixed);
+    fixed.kind = FLOW_KIND_MALFORMED;
+    insert_fixed(t, &fixed);
+    t->stats.keys_created = 0;
+    return t;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+    if (t == NULL)
+        return;
+    free(t->pool);
+    free(t->free_list);
+    free(t->live);
+    free(t->slots);
+    free(t);
+}
+
+static void count(struct entry *e, enum flow_dir dir, uint32_t bytes, uint64_t now_ms)
+{
+    if (dir == FLOW_DIR_OUT) {
+        e->delta.bytes_out += bytes;
+        e->delta.packets_out++;
+    } else {
+        e->delta.bytes_in += bytes;
+        e->delta.packets_in++;
+    }
+    e->last_seen_ms = now_ms;
+}
+
+/* Finds or creates the other row for a key that did not fit. */
+static uint32_t other_row(struct flow_table *t, const struct flow_key *key, uint64_t now_ms)
+{
+    struct flow_key other;
+    uint32_t h;
+    size_t slot;
+
+    memset(&other, 0, sizeof(other));
+    other.kind = FLOW_KIND_OTHER;
+    other.local = key->local;
+    other.proto = key->proto;
+    h = key_hash(t, &other);
+    slot = find_slot(t, &other, h);
+    if (t->slots[slot].index != EMPTY)
+        return t->slots[slot].index;
+    if (t->n_other >= t->max_other)
+        return t->catch_all;
+    return insert(t, &other, h, slot, now_ms);
+}
+
+void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
+                    uint32_t frame_bytes, uint64_t now_ms)
+{
+    uint32_t h = key_hash(t, key);
+    size_t slot = find_slot(t, key, h);
+    uint32_t idx = t->slots[slot].index;
+
+    if (idx == EMPTY) {
+        if (t->n_normal < t->max_normal) {
+            idx = insert(t, key, h, slot, now_ms);
+        } else {
+            idx = other_row(t, key, now_ms);
+            t->stats.folded_packets++;
+            t->stats.folded_bytes += frame_bytes;
+        }
+    }
+    count(&t->pool[idx], dir, frame_bytes, now_ms);
+}
+
+/* Backward-shift deletion keeps probe sequences intact without tombstones. */
+static void remove_slot(struct flow_table *t, size_t hole)
+{
+    size_t i = hole;
+
+    t->slots[hole].index = EMPTY;
+    for (;;) {
+        size_t home;
+
+        i = (i + 1) & t->slot_mask;
+        if (t->slots[i].index == EMPTY)
+            return;
+        home = t->slots[i].hash & t->slot_mask;
+        /* Move slot i into the hole if its home is not in (hole, i] cyclically. */
+        if (((i - home) & t->slot_mask) >= ((i - hole) & t->slot_mask)) {
+            t->slots[hole] = t->slots[i];
+            t->slots[i].index = EMPTY;
+            hole = i;
+        }
+    }
+}
+
+static void expire(struct flow_table *t, uint32_t idx)
+{
+    struct entry *e = &t->pool[idx];
+    uint32_t moved;
+
+    remove_slot(t, find_slot(t, &e->key, e->hash));
+    t->stats.expired.bytes_in += e->total.bytes_in;
+    t->stats.expired.bytes_out += e->total.bytes_out;
+    t->stats.expired.packets_in += e->total.packets_in;
+    t->stats.expired.packets_out += e->total.packets_out;
+    t->stats.keys_expired++;
+    if (e->key.kind == FLOW_KIND_OTHER)
+        t->n_other--;
+    else
+        t->n_normal--;
+    moved = t->live[--t->n_live];
+    t->live[e->live_pos] = moved;
+    t->pool[moved].live_pos = e->live_pos;
+    t->free_list[t->n_free++] = idx;
+}
+
+static bool is_fixed(const struct flow_table *t, const struct entry *e)
+{
+    return &t->pool[t->catch_all] == e || e->key.kind == FLOW_KIND_NON_IP ||
+           e->key.kind == FLOW_KIND_MALFORMED;
+}
+
+size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t now_ms,
+                           uint64_t idle_ms)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->n_live; i++) {
+        struct entry *e = &t->pool[t->live[i]];
+
+        if (e->delta.packets_in == 0 && e->delta.packets_out == 0)
+            continue;
+        e->total.bytes_in += e->delta.bytes_in;
+        e->total.bytes_out += e->delta.bytes_out;
+        e->total.packets_in += e->delta.packets_in;
+        e->total.packets_out += e->delta.packets_out;
+        rows[n].key = e->key;
+        rows[n].delta = e->delta;
+        rows[n].total = e->total;
+        n++;
+        memset(&e->delta, 0, sizeof(e->delta));
+    }
+    /* Walk backwards: expire() moves the last live entry into the freed position. */
+    for (size_t i = t->n_live; i-- > 0;) {
+        struct entry *e = &t->pool[t->live[i]];
+
+        if (!is_fixed(t, e) && now_ms >= e->last_seen_ms && now_ms - e->last_seen_ms >= idle_ms)
+            expire(t, t->live[i]);
+    }
+    return n;
+}
+
+size_t flow_table_capacity(const struct flow_table *t)
+{
+    return t->pool_size;
+}
+
+void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out)
+{
+    *out = t->stats;
+    out->keys = t->n_live;
+}

@@ -1,0 +1,55 @@
+/* The bounded flow table: per-key counters for the current interval and since the key's start. */
+#ifndef NSTATS_FLOWTABLE_H
+#define NSTATS_FLOWTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/hash.h"
+#include "flow/flowkey.h"
+
+struct flow_counters {
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t packets_in;
+    uint64_t packets_out;
+};
+
+/* One exported row: a key and what it counted in the interval. */
+struct flow_row {
+    struct flow_key key;
+    struct flow_counters delta;
+    struct flow_counters total; /* since the key entered the table */
+};
+
+/* Table-wide bookkeeping, cumulative for the table's life. */
+struct flow_table_stats {
+    uint64_t keys;                /* keys in the table now, special rows included */
+    uint64_t keys_created;        /* keys ever inserted */
+    uint64_t keys_expired;        /* keys removed for being idle */
+    uint64_t folded_packets;      /* packets whose new key did not fit and went to an other row */
+    uint64_t folded_bytes;        /* their bytes */
+    struct flow_counters expired; /* totals of expired keys, so sums never go backwards */
+};
+
+struct flow_table;
+
+/* max_flows bounds ordinary keys; other rows (one per local address and protocol) get a
+ * reserve of their own. All memory is allocated here, none on the packet path. */
+struct flow_table *flow_table_new(size_t max_flows, const struct hash_key *seed);
+void flow_table_free(struct flow_table *t);
+
+/* Counts one frame of frame_bytes (pcap len) for key in direction dir. Never fails: a key that
+ * does not fit is folded. now_ms marks the key as active. */
+void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
+                    uint32_t frame_bytes, uint64_t now_ms);
+
+/* Appends every row with a non-zero delta to rows (capacity flow_table_capacity()), zeroes the
+ * deltas, then removes keys idle for idle_ms or more. Returns the number of rows. */
+size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t now_ms,
+                           uint64_t idle_ms);
+/* Most rows a snapshot can hold. */
+size_t flow_table_capacity(const struct flow_table *t);
+void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out);
+
+#endif

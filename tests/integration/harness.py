@@ -1,0 +1,149 @@
+"""Shared helpers for the integration tests: running nstats, parsing its output, checking."""
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.abspath("build")
+NSTATS = os.path.join(BUILD, "nstats")
+PCAPGEN = os.path.join(BUILD, "pcapgen")
+SKIP = 77
+
+
+class Checks:
+    """Counts checks like the unit harness and ends with 'N passed, N failed'."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def ok(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}", flush=True)
+        return cond
+
+    def eq(self, got, want, what):
+        return self.ok(got == want, f"{what}: got {got!r}, want {want!r}")
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def require(cond, why):
+    """Skips the test (exit 77) when a tool or privilege is missing; under CI that is a failure."""
+    if cond:
+        return
+    if os.environ.get("CI") == "true":
+        print(f"required for CI but missing: {why}", flush=True)
+        sys.exit(1)
+    print(f"skipped: {why}", flush=True)
+    sys.exit(SKIP)
+
+
+def have(tool):
+    return shutil.which(tool) is not None
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 300)
+    return subprocess.run(cmd, **kw)
+
+
+def _split_unescaped(s, seps):
+    """Splits line-protocol text at unescaped separators, keeping escapes in the parts."""
+    parts, cur, i = [], [], 0
+    quoted = False
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            cur.append(s[i:i + 2])
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        if c in seps and not quoted:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def _unescape(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and i + 1 < len(s) and s[i + 1] in ",= ":
+            out.append(s[i + 1])
+            i += 2
+        else:
+            out.append(s[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_line(line):
+    """One line of line protocol -> (measurement, tags, fields, timestamp)."""
+    head, fields_text, ts = _split_unescaped(line, " ")
+    parts = _split_unescaped(head, ",")
+    measurement = _unescape(parts[0])
+    tags = {}
+    for p in parts[1:]:
+        k, v = _split_unescaped(p, "=")
+        tags[_unescape(k)] = _unescape(v)
+    fields = {}
+    for f in _split_unescaped(fields_text, ","):
+        k, v = _split_unescaped(f, "=")
+        if v.endswith("i"):
+            v = int(v[:-1])
+        elif v.startswith('"'):
+            v = v[1:-1]
+        else:
+            v = float(v)
+        fields[_unescape(k)] = v
+    return measurement, tags, fields, int(ts)
+
+
+def parse_output(text):
+    return [parse_line(l) for l in text.splitlines() if l.strip()]
+
+
+def flow_totals(points):
+    """Sums the nstats rows over all intervals per (local, remote, proto, port)."""
+    totals = {}
+    for m, tags, fields, _ in points:
+        if m != "nstats":
+            continue
+        key = (tags["local"], tags["remote"], tags["proto"], tags["port"])
+        t = totals.setdefault(key, [0, 0, 0, 0])
+        t[0] += fields["bytes_in"]
+        t[1] += fields["bytes_out"]
+        t[2] += fields["packets_in"]
+        t[3] += fields["packets_out"]
+    return totals
+
+
+def capture_totals(points):
+    """Sums the nstats_capture rows: (packets, bytes)."""
+    packets = sum(f["packets"] for m, _, f, _ in points if m == "nstats_capture")
+    nbytes = sum(f["bytes"] for m, _, f, _ in points if m == "nstats_capture")
+    return packets, nbytes
+
+
+def read_ledger(path):
+    """The generator's ledger -> {(local, remote, proto, port): [bin, bout, pin, pout]}."""
+    out = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            key = (row["local"], row["remote"], row["proto"], row["port"])
+            out[key] = [int(row["bytes_in"]), int(row["bytes_out"]),
+                        int(row["packets_in"]), int(row["packets_out"])]
+    return out

@@ -1,0 +1,74 @@
+/* Schema tests: the exact default-schema lines for every kind of row. */
+#include "export/schema.h"
+#include "test.h"
+
+static struct flow_row row(enum flow_kind kind, const char *local, const char *remote,
+                           uint8_t proto, uint16_t port)
+{
+    struct flow_row r;
+
+    memset(&r, 0, sizeof(r));
+    r.key.kind = (uint8_t)kind;
+    if (local != NULL)
+        netaddr_parse(local, &r.key.local);
+    if (remote != NULL)
+        netaddr_parse(remote, &r.key.remote);
+    r.key.proto = proto;
+    r.key.port = port;
+    r.delta.bytes_in = 10;
+    r.delta.bytes_out = 20;
+    r.delta.packets_in = 1;
+    r.delta.packets_out = 2;
+    return r;
+}
+
+static void test_default_rows(void)
+{
+    struct flow_row rows[6];
+    struct meter_snapshot snap;
+    struct export_identity id = {"pod-a", "eth0"};
+    struct export_capture_stats cs = {3, 4};
+    struct buf b;
+
+    rows[0] = row(FLOW_KIND_NORMAL, "198.18.0.1", "2001:db8::5", 6, 443);
+    rows[1] = row(FLOW_KIND_FRAGMENT, "198.18.0.1", "198.19.0.2", 17, 0);
+    rows[2] = row(FLOW_KIND_OTHER, "198.18.0.1", NULL, 6, 0);
+    rows[3] = row(FLOW_KIND_OTHER, NULL, NULL, 0, 0);
+    rows[4] = row(FLOW_KIND_NON_IP, NULL, NULL, 0, 0);
+    rows[5] = row(FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);
+    memset(&snap, 0, sizeof(snap));
+    snap.start_ms = 1000;
+    snap.end_ms = 10000;
+    snap.rows = rows;
+    snap.n_rows = 6;
+    snap.packets = 18;
+    snap.bytes = 180;
+    snap.table.keys = 9;
+    buf_init(&b, 1 << 20);
+    CHECK_EQ(schema_write_default(&b, &id, &snap, &cs), 0);
+    CHECK_STR(b.data,
+              "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=443,proto=tcp,"
+              "remote=2001:db8::5 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "
+              "10000000000\n"
+              "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=frag,proto=udp,"
+              "remote=198.19.0.2 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "
+              "10000000000\n"
+              "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=0,proto=tcp,remote=other "
+              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+              "nstats,host=pod-a,interface=eth0,local=other,port=0,proto=other,remote=other "
+              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+              "nstats,host=pod-a,interface=eth0,local=none,port=0,proto=non-ip,remote=none "
+              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+              "nstats,host=pod-a,interface=eth0,local=none,port=0,proto=malformed,remote=none "
+              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+              "nstats_capture,host=pod-a,interface=eth0 packets=18i,bytes=180i,capture_drops=3i,"
+              "interface_drops=4i,keys=9i,keys_created=0i,keys_expired=0i,folded_packets=0i,"
+              "folded_bytes=0i,interval_ms=9000i 10000000000\n");
+    buf_free(&b);
+}
+
+int main(void)
+{
+    RUN(test_default_rows);
+    return test_report();
+}
