@@ -63,7 +63,7 @@ int buf_append_str(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
-int buf_append_char(struct buf *b, char c)
+int buf_append_char_slow(struct buf *b, char c)
 {
     return buf_append(b, &c, 1);
 }

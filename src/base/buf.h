@@ -18,7 +18,17 @@ void buf_reset(struct buf *b);
 /* Return 0, or -1 (contents unchanged) if the cap would be exceeded. */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
-int buf_append_char(struct buf *b, char c);
+int buf_append_char_slow(struct buf *b, char c);
+
+static inline int buf_append_char(struct buf *b, char c)
+{
+    if (b->len + 1 < b->cap && b->len < b->max_bytes) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_char_slow(b, c);
+}
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,4 +1,4 @@
-/* Keyed hashing (SipHash-1-3) so that remote peers cannot choose colliding flow keys. */
+/* Keyed hashing with a per-process random key, so remote peers cannot choose colliding keys. */
 #ifndef NSTATS_HASH_H
 #define NSTATS_HASH_H
 
@@ -13,7 +13,7 @@ struct hash_key {
 /* Fills key from getrandom(2); falls back to time and pid mixing if that fails. */
 void hash_key_random(struct hash_key *key);
 
-/* SipHash-1-3 of len bytes at data. Pure. */
+/* A keyed multiply-mix hash (wyhash-style) of len bytes at data. Pure. */
 uint64_t hash_bytes(const struct hash_key *key, const void *data, size_t len);
 
 #endif

@@ -19,6 +19,9 @@ enum log_level log_get_level(void)
 }
 
 static void log_vprint(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void log_vprint(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
     char line[1024];
 

@@ -21,12 +21,33 @@ int netaddr_parse(const char *s, struct netaddr *out)
     return -1;
 }
 
+/* Dotted quad without printf: export formats one or two addresses per row. */
+static char *format_ipv4(const uint8_t *b, char *buf, size_t len)
+{
+    char tmp[16], *p = tmp;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+    if ((size_t)(p - tmp) > len)
+        return NULL;
+    memcpy(buf, tmp, (size_t)(p - tmp));
+    return buf;
+}
+
 char *netaddr_format(const struct netaddr *a, char *buf, size_t len)
 {
     const char *r = NULL;
 
     if (a->family == 4)
-        r = inet_ntop(AF_INET, a->bytes, buf, (socklen_t)len);
+        r = format_ipv4(a->bytes, buf, len);
     else if (a->family == 6)
         r = inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)len);
     if (r == NULL && len > 0)

@@ -77,11 +77,21 @@ struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     struct capture *c;
+    FILE *f;
     pcap_t *p;
 
-    p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* Large reads: libpcap reads each record with two small freads. */
+    setvbuf(f, NULL, _IOFBF, 1u << 20);
+    p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
     if (p == NULL) {
         copy_pcap_error(errbuf, errlen, path, pcap_err);
+        if (f != stdin)
+            fclose(f);
         return NULL;
     }
     c = xcalloc(1, sizeof(*c));

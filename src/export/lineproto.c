@@ -6,40 +6,77 @@
 #include <stdbool.h>
 #include <string.h>
 
-static bool is_unsafe(unsigned char c)
+/* What a byte needs in a name or tag: nothing, a backslash before it, or replacement. */
+enum esc { ESC_NONE, ESC_BACKSLASH, ESC_REPLACE };
+
+/* Per-byte actions for the two escaping contexts, filled once on first use. */
+static uint8_t esc_measurement[256], esc_key[256];
+
+static void init_tables(void)
 {
-    return c < 0x20 || c == 0x7f || c == '\\';
+    static bool done;
+
+    if (done)
+        return;
+    for (unsigned c = 0; c < 256; c++) {
+        uint8_t e = (c < 0x20 || c == 0x7f || c == '\\') ? ESC_REPLACE : ESC_NONE;
+
+        esc_measurement[c] = (c == ',' || c == ' ') ? ESC_BACKSLASH : e;
+        esc_key[c] = (c == ',' || c == '=' || c == ' ') ? ESC_BACKSLASH : e;
+    }
+    done = true;
 }
 
-/* Copies s, backslash-escaping the characters in specials, replacing unsafe bytes. */
-static int escape_with(struct buf *b, const char *s, const char *specials)
+/* Copies s, backslash-escaping the characters in specials and replacing unsafe bytes, in runs:
+ * most values (addresses, names) need nothing and go in one append. */
+static int escape_with(struct buf *b, const char *s, const uint8_t *table)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+
+    init_tables();
+    for (; *p != '\0'; p++) {
+        enum esc e = (enum esc)table[*p];
         int r;
 
-        if (is_unsafe(*p)) {
+        if (e == ESC_NONE)
+            continue;
+        if (p > run && buf_append(b, run, (size_t)(p - run)) == -1)
+            return -1;
+        if (e == ESC_REPLACE) {
             r = buf_append_char(b, '_');
-        } else if (strchr(specials, *p) != NULL) {
+        } else {
             char esc[2] = {'\\', (char)*p};
 
             r = buf_append(b, esc, 2);
-        } else {
-            r = buf_append_char(b, (char)*p);
         }
         if (r == -1)
             return -1;
+        run = p + 1;
     }
-    return 0;
+    return p > run ? buf_append(b, run, (size_t)(p - run)) : 0;
+}
+
+/* Decimal digits of v, faster than printf on the export path of 100,000 rows. */
+static int append_u64(struct buf *b, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+
+    do {
+        digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return buf_append(b, digits + sizeof(digits) - n, (size_t)n);
 }
 
 int lineproto_escape_measurement(struct buf *b, const char *s)
 {
-    return escape_with(b, s, ", ");
+    return escape_with(b, s, esc_measurement);
 }
 
 int lineproto_escape_key(struct buf *b, const char *s)
 {
-    return escape_with(b, s, ",= ");
+    return escape_with(b, s, esc_key);
 }
 
 int lineproto_escape_string(struct buf *b, const char *s)
@@ -101,7 +138,13 @@ void lineproto_field_int(struct lineproto_line *l, const char *key, int64_t valu
     if (l->err)
         return;
     field_key(l, key);
-    check(l, buf_printf(l->b, "%" PRId64 "i", value));
+    if (value < 0) {
+        check(l, buf_append_char(l->b, '-'));
+        check(l, append_u64(l->b, (uint64_t)0 - (uint64_t)value));
+    } else {
+        check(l, append_u64(l->b, (uint64_t)value));
+    }
+    check(l, buf_append_char(l->b, 'i'));
 }
 
 void lineproto_field_uint(struct lineproto_line *l, const char *key, uint64_t value)
@@ -131,8 +174,11 @@ void lineproto_field_string(struct lineproto_line *l, const char *key, const cha
 
 int lineproto_end(struct lineproto_line *l, uint64_t ts_ns)
 {
-    if (!l->err && l->n_fields > 0)
-        check(l, buf_printf(l->b, " %" PRIu64 "\n", ts_ns));
+    if (!l->err && l->n_fields > 0) {
+        check(l, buf_append_char(l->b, ' '));
+        check(l, append_u64(l->b, ts_ns));
+        check(l, buf_append_char(l->b, '\n'));
+    }
     if (l->err || l->n_fields == 0) {
         l->b->len = l->line_start;
         if (l->b->data != NULL)

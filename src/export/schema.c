@@ -6,12 +6,36 @@
 
 #include "export/lineproto.h"
 
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void addr_or(const struct netaddr *a, const char *fallback, char *buf, size_t len)
 {
     if (a->family == 0)
-        snprintf(buf, len, "%s", fallback);
+        copy_str(buf, len, fallback);
     else
         netaddr_format(a, buf, len);
+}
+
+static void format_port(uint16_t port, char *out)
+{
+    char tmp[6];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port != 0);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
 }
 
 void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out)
@@ -20,27 +44,27 @@ void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out)
 
     addr_or(&key->local, "none", out->local, sizeof(out->local));
     addr_or(&key->remote, "none", out->remote, sizeof(out->remote));
-    snprintf(out->proto, sizeof(out->proto), "%s", flow_proto_name(key->proto, num, sizeof(num)));
-    snprintf(out->port, sizeof(out->port), "%u", key->port);
+    copy_str(out->proto, sizeof(out->proto), flow_proto_name(key->proto, num, sizeof(num)));
+    format_port(key->port, out->port);
     switch ((enum flow_kind)key->kind) {
     case FLOW_KIND_NORMAL:
         break;
     case FLOW_KIND_FRAGMENT:
-        snprintf(out->port, sizeof(out->port), "frag");
+        copy_str(out->port, sizeof(out->port), "frag");
         break;
     case FLOW_KIND_OTHER:
-        snprintf(out->remote, sizeof(out->remote), "other");
+        copy_str(out->remote, sizeof(out->remote), "other");
         if (key->local.family == 0 && key->proto == 0) {
             /* The catch-all row, used once the per-local other rows are exhausted too. */
-            snprintf(out->local, sizeof(out->local), "other");
-            snprintf(out->proto, sizeof(out->proto), "other");
+            copy_str(out->local, sizeof(out->local), "other");
+            copy_str(out->proto, sizeof(out->proto), "other");
         }
         break;
     case FLOW_KIND_NON_IP:
-        snprintf(out->proto, sizeof(out->proto), "non-ip");
+        copy_str(out->proto, sizeof(out->proto), "non-ip");
         break;
     case FLOW_KIND_MALFORMED:
-        snprintf(out->proto, sizeof(out->proto), "malformed");
+        copy_str(out->proto, sizeof(out->proto), "malformed");
         break;
     }
 }

@@ -44,6 +44,15 @@ void flow_table_free(struct flow_table *t);
 void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
                     uint32_t frame_bytes, uint64_t now_ms);
 
+/* The packet path in three steps, so a batch of packets can overlap its memory latency:
+ * hash every key, prefetch each home slot, prefetch each entry, then add. */
+uint32_t flow_table_hash(const struct flow_table *t, const struct flow_key *key);
+void flow_table_prefetch_slot(const struct flow_table *t, uint32_t hash);
+void flow_table_prefetch_entry(const struct flow_table *t, uint32_t hash);
+/* flow_table_add with the hash already computed by flow_table_hash. */
+void flow_table_add_hashed(struct flow_table *t, const struct flow_key *key, uint32_t hash,
+                           enum flow_dir dir, uint32_t frame_bytes, uint64_t now_ms);
+
 /* Appends every row with a non-zero delta to rows (capacity flow_table_capacity()), zeroes the
  * deltas, then removes keys idle for idle_ms or more. Returns the number of rows. */
 size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t now_ms,

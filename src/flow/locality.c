@@ -1,4 +1,4 @@
-/* Local-address set: a linear scan, since interfaces carry a handful of addresses. */
+/* Local-address set: a linear scan of masked compares, since there are only a handful. */
 #include "locality.h"
 
 #include <string.h>
@@ -8,11 +8,36 @@ void locality_init(struct locality *loc)
     memset(loc, 0, sizeof(*loc));
 }
 
+static void compile(struct locality_match *m, const struct netaddr *a, unsigned bits)
+{
+    uint8_t mask[16];
+
+    memset(mask, 0, sizeof(mask));
+    for (unsigned i = 0; i < 16 && bits > 0; i++) {
+        unsigned take = bits >= 8 ? 8 : bits;
+
+        mask[i] = (uint8_t)(0xff << (8 - take));
+        bits -= take;
+    }
+    m->family = a->family;
+    memcpy(m->addr, a->bytes, 16);
+    memcpy(m->mask, mask, 16);
+    m->addr[0] &= m->mask[0];
+    m->addr[1] &= m->mask[1];
+}
+
+static bool matches(const struct locality_match *m, uint8_t family, uint64_t w0, uint64_t w1)
+{
+    return m->family == family && ((w0 & m->mask[0]) == m->addr[0]) &&
+           ((w1 & m->mask[1]) == m->addr[1]);
+}
+
 void locality_set_addrs(struct locality *loc, const struct netaddr *addrs, size_t n)
 {
     if (n > LOCALITY_MAX_ADDRS)
         n = LOCALITY_MAX_ADDRS;
-    memcpy(loc->addrs, addrs, n * sizeof(*addrs));
+    for (size_t i = 0; i < n; i++)
+        compile(&loc->addrs[i], &addrs[i], addrs[i].family == 4 ? 32 : 128);
     loc->n_addrs = n;
 }
 
@@ -20,17 +45,21 @@ int locality_add_net(struct locality *loc, const struct netprefix *net)
 {
     if (loc->n_nets == LOCALITY_MAX_NETS)
         return -1;
-    loc->nets[loc->n_nets++] = *net;
+    compile(&loc->nets[loc->n_nets++], &net->addr, net->bits);
     return 0;
 }
 
 bool locality_is_local(const struct locality *loc, const struct netaddr *a)
 {
+    uint64_t w0, w1;
+
+    memcpy(&w0, a->bytes, 8);
+    memcpy(&w1, a->bytes + 8, 8);
     for (size_t i = 0; i < loc->n_addrs; i++)
-        if (netaddr_equal(&loc->addrs[i], a))
+        if (matches(&loc->addrs[i], a->family, w0, w1))
             return true;
     for (size_t i = 0; i < loc->n_nets; i++)
-        if (netprefix_contains(&loc->nets[i], a))
+        if (matches(&loc->nets[i], a->family, w0, w1))
             return true;
     return false;
 }

@@ -10,10 +10,17 @@
 #define LOCALITY_MAX_ADDRS 64
 #define LOCALITY_MAX_NETS 256
 
+/* A prefix or an address as masked 64-bit words, tested with a few instructions per packet. */
+struct locality_match {
+    uint8_t family;
+    uint64_t addr[2];
+    uint64_t mask[2];
+};
+
 struct locality {
-    struct netaddr addrs[LOCALITY_MAX_ADDRS]; /* interface addresses, replaced on refresh */
+    struct locality_match addrs[LOCALITY_MAX_ADDRS]; /* interface addresses, replaced on refresh */
     size_t n_addrs;
-    struct netprefix nets[LOCALITY_MAX_NETS]; /* --local-net, fixed for the process's life */
+    struct locality_match nets[LOCALITY_MAX_NETS]; /* --local-net, fixed for the process's life */
     size_t n_nets;
 };
 
