@@ -4,7 +4,7 @@
 set -eu
 
 build="cmake make gcc pkg-config libpcap-dev"
-test="$build python3 clang clang-format tshark tcpdump iperf3 iproute2 curl"
+test="$build python3 clang clang-format tshark tcpdump iperf3 iproute2 curl time"
 bench="$test darkstat softflowd"
 
 case "${1:-build}" in

@@ -14,6 +14,7 @@ SPECIAL = {"non-ip", "malformed"}
 
 require(os.path.exists(NSTATS) and os.path.exists(PCAPGEN), "built nstats and pcapgen")
 require(have("tshark") and have("editcap"), "tshark and editcap (Debian tshark)")
+require(os.path.exists("/usr/bin/time"), "GNU time (Debian time)")
 
 c = Checks()
 tmp = tempfile.mkdtemp(prefix="nstats-replay-")
@@ -138,5 +139,31 @@ for local in ("198.18.0.1", "2001:db8::1"):
          f"bounded: bytes of local {local}")
 folded = sum(f["folded_packets"] for m, _, f, _ in points if m == "nstats_capture")
 c.eq(folded, sum(v[2] + v[3] for v in others.values()), "bounded: folded packets reported")
+
+
+
+def peak_rss_kib(cmd):
+    """Runs cmd under GNU time and returns (stdout text, its peak RSS in KiB)."""
+    report = os.path.join(tmp, "time.txt")
+    r = run(["/usr/bin/time", "-f", "%M", "-o", report, *cmd])
+    c.eq(r.returncode, 0, f"{cmd[0]} exit status")
+    return r.stdout, int(open(report).read().split()[-1])
+
+
+# Memory is flat in the number of distinct peers: with the default bound, a capture with four
+# times the peers peaks at about the same RSS, and every byte is still in some row.
+rss = {}
+for peers in (100_000, 400_000):
+    pcap, ledger = generate(f"peers{peers}", "--packets", str(2 * peers), "--peers", str(peers),
+                            "--uniform", "--seed", "13", "--duration", "20")
+    text, rss[peers] = peak_rss_kib([NSTATS, "-r", pcap, *LOCAL])
+    points = parse_output(text)
+    want = read_ledger(ledger)
+    c.eq(capture_totals(points)[1], sum(v[0] + v[1] for v in want.values()),
+         f"{peers} peers: captured bytes")
+    c.eq(sum(t[0] + t[1] for t in flow_totals(points).values()),
+         sum(v[0] + v[1] for v in want.values()), f"{peers} peers: rows hold every byte")
+print(f"peak RSS: {rss}", flush=True)
+c.ok(rss[400_000] < rss[100_000] * 1.15 + 2048, f"peak RSS flat in peers: {rss}")
 
 c.finish()
