@@ -1,4 +1,5 @@
 /* nstats: wires capture → meter → line protocol on stdout. The only file that exits. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@
 #include "capture/decode.h"
 #include "capture/iface.h"
 #include "config/config.h"
+#include "export/influx.h"
+#include "export/lineproto.h"
 #include "export/schema.h"
 #include "export/stdout_sink.h"
 #include "flow/listeners.h"
@@ -49,10 +52,12 @@ struct app {
     char host[256];
     char ifname[64];
     struct capture_stats last_stats;
+    struct influx_sink *influx;
+    bool use_stdout;
+    bool stopping; /* a signal asked to stop; a second one abandons delivery */
+    bool abandon;
     bool failed; /* stdout or the capture broke: exit non-zero */
 };
-
-static volatile sig_atomic_t file_stop;
 
 static uint64_t wall_ms(void)
 {
@@ -60,6 +65,24 @@ static uint64_t wall_ms(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* nstats' own export health, as a row next to the interval's data. */
+static size_t write_export_stats(struct app *app, uint64_t end_ms)
+{
+    struct influx_stats st;
+    struct lineproto_line l;
+
+    influx_sink_get_stats(app->influx, &st);
+    lineproto_begin(&l, &app->out, "nstats_export");
+    lineproto_tag(&l, "host", app->id.host);
+    lineproto_tag(&l, "interface", app->id.interface);
+    lineproto_field_uint(&l, "batches_sent", st.batches_sent);
+    lineproto_field_uint(&l, "batches_retried", st.batches_retried);
+    lineproto_field_uint(&l, "batches_dropped", st.batches_dropped);
+    lineproto_field_uint(&l, "queue_bytes", st.queue_bytes);
+    lineproto_field_uint(&l, "queue_batches", st.queue_batches);
+    return lineproto_end(&l, end_ms * 1000000ULL) == -1;
 }
 
 static void emit(const struct meter_snapshot *snap, void *arg)
@@ -77,15 +100,23 @@ static void emit(const struct meter_snapshot *snap, void *arg)
     if (app->failed)
         return;
     buf_reset(&app->out);
-    dropped = schema_write_default(&app->out, &app->id, snap, &cs);
+    if (strcmp(app->cfg.schema, "legacy") == 0)
+        dropped = schema_write_legacy(&app->out, &app->id, snap);
+    else
+        dropped = schema_write_default(&app->out, &app->id, snap, &cs);
+    if (app->influx != NULL)
+        dropped += write_export_stats(app, snap->end_ms);
     if (dropped > 0)
         log_warnx("interval output over %u bytes: %zu lines not written", OUT_MAX_BYTES, dropped);
+    if (app->influx != NULL && app->out.len > 0)
+        influx_sink_enqueue(app->influx, app->out.data, app->out.len, snap->end_ms);
+    if (!app->use_stdout)
+        return;
     if (stdout_sink_write(STDOUT_FILENO, app->out.data, app->out.len) == -1) {
         log_warn("stdout");
         app->failed = true;
         if (app->loop != NULL)
             loop_stop(app->loop);
-        file_stop = 1;
     }
 }
 
@@ -232,17 +263,71 @@ static void on_signal(void *arg, int fd, uint32_t events)
 {
     struct app *app = arg;
     struct signalfd_siginfo si;
+    unsigned signo;
 
     (void)events;
-    if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        log_info("signal %u: writing the last interval and exiting", si.ssi_signo);
+    if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return;
+    signo = si.ssi_signo;
+    if (app->stopping) {
+        log_info("signal %u again: exiting without waiting for delivery", signo);
+        app->abandon = true;
+    } else {
+        log_info("signal %u: writing the last interval and exiting", signo);
+        app->stopping = true;
+    }
     loop_stop(app->loop);
+}
+
+/* SIGINT and SIGTERM arrive through a signalfd on the loop, in live and file mode alike. */
+static int watch_signals(struct app *app)
+{
+    sigset_t mask;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    app->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (app->sigfd == -1 || loop_watch(app->loop, app->sigfd, EPOLLIN, on_signal, app) == -1) {
+        log_warn("signal handling setup");
+        return -1;
+    }
+    return 0;
+}
+
+/* Keeps the loop running until every batch is delivered or the shutdown timeout passes. */
+static void deliver_pending(struct app *app)
+{
+    uint64_t deadline = loop_now_ms() + app->cfg.shutdown_timeout_ms;
+    struct influx_stats st;
+
+    if (app->influx == NULL)
+        return;
+    if (!influx_sink_idle(app->influx))
+        log_info("delivering pending batches to %s (up to %llums)",
+                 influx_sink_endpoint(app->influx),
+                 (unsigned long long)app->cfg.shutdown_timeout_ms);
+    while (!influx_sink_idle(app->influx) && !app->abandon && loop_now_ms() < deadline)
+        loop_run_once(app->loop, 100);
+    influx_sink_get_stats(app->influx, &st);
+    if (st.queue_batches > 0)
+        log_warnx("InfluxDB: %llu batches (%llu bytes) not delivered%s%s",
+                  (unsigned long long)st.queue_batches, (unsigned long long)st.queue_bytes,
+                  app->cfg.spool_dir ? "; kept in " : " and lost",
+                  app->cfg.spool_dir ? app->cfg.spool_dir : "");
+    if (st.batches_dropped > 0 || st.lines_dropped > 0)
+        log_warnx("InfluxDB: %llu batches dropped during the run (last error: %s)",
+                  (unsigned long long)st.batches_dropped,
+                  st.last_error[0] ? st.last_error : "queue full");
+    if (st.batches_dropped > 0 || st.lines_dropped > 0 ||
+        (st.queue_batches > 0 && app->cfg.spool_dir == NULL))
+        app->failed = true;
 }
 
 static int run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
     char err[512];
-    sigset_t mask;
 
     if (app->cfg.interface != NULL)
         snprintf(app->ifname, sizeof(app->ifname), "%s", app->cfg.interface);
@@ -262,18 +347,7 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     mc->linktype = capture_linktype(app->cap);
     app->meter = meter_new(mc, &app->loc, &app->listeners, seed, emit, app);
     refresh_live_facts(app);
-    app->loop = loop_new();
-    if (app->loop == NULL) {
-        log_warn("epoll");
-        return 1;
-    }
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    app->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (app->sigfd == -1 || loop_watch(app->loop, app->sigfd, EPOLLIN, on_signal, app) == -1 ||
-        loop_watch(app->loop, capture_fd(app->cap), EPOLLIN, on_capture, app) == -1) {
+    if (loop_watch(app->loop, capture_fd(app->cap), EPOLLIN, on_capture, app) == -1) {
         log_warn("event loop setup");
         return 1;
     }
@@ -282,20 +356,43 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     arm_tick(app);
     log_info("capturing on %s (snaplen %llu, interval %llums)", app->ifname,
              (unsigned long long)app->cfg.snaplen, (unsigned long long)app->cfg.interval_ms);
-    if (loop_run(app->loop) == -1) {
-        log_warn("event loop");
-        app->failed = true;
+    while (!app->stopping && !app->failed) {
+        if (loop_run(app->loop) == -1) {
+            log_warn("event loop");
+            app->failed = true;
+        }
     }
     if (!app->failed)
         drain_capture(app);
+    loop_unwatch(app->loop, capture_fd(app->cap));
+    loop_timer_disarm(app->tick);
     meter_finish(app->meter, wall_ms(), true);
+    deliver_pending(app);
     return app->failed ? 1 : 0;
 }
 
-static void on_file_signal(int sig)
+/* With -r the file is read as fast as the sink takes it: past half the queue's cap, reading
+ * waits for delivery, for at most --shutdown-timeout without progress. */
+static void pace_file(struct app *app)
 {
-    (void)sig;
-    file_stop = 1;
+    struct influx_stats st;
+    uint64_t last_progress = loop_now_ms(), sent = 0;
+
+    if (app->influx == NULL)
+        return;
+    loop_run_once(app->loop, 0);
+    for (;;) {
+        influx_sink_get_stats(app->influx, &st);
+        if (st.queue_bytes <= app->cfg.influx_queue_bytes / 2 || app->stopping)
+            return;
+        if (st.batches_sent + st.batches_dropped != sent) {
+            sent = st.batches_sent + st.batches_dropped;
+            last_progress = loop_now_ms();
+        }
+        if (loop_now_ms() - last_progress > app->cfg.shutdown_timeout_ms)
+            return;
+        loop_run_once(app->loop, 100);
+    }
 }
 
 static int run_file(struct app *app, struct meter_config *mc, const struct hash_key *seed)
@@ -313,9 +410,7 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
                   app->cfg.read_file, capture_linktype(app->cap));
     mc->linktype = capture_linktype(app->cap);
     app->meter = meter_new(mc, &app->loc, NULL, seed, emit, app);
-    signal(SIGINT, on_file_signal);
-    signal(SIGTERM, on_file_signal);
-    while (!file_stop) {
+    while (!app->stopping && !app->failed) {
         int n = capture_dispatch(app->cap, FILE_BATCH, on_packet, app, err, sizeof(err));
 
         if (n == -1) {
@@ -325,9 +420,49 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
         }
         if (capture_at_eof(app->cap))
             break;
+        /* Signals and HTTP progress are handled between batches. */
+        if (app->influx != NULL)
+            pace_file(app);
+        else
+            loop_run_once(app->loop, 0);
     }
     meter_finish(app->meter, meter_last_packet_ms(app->meter), false);
+    deliver_pending(app);
     return app->failed ? 1 : rc;
+}
+
+static int start_influx(struct app *app)
+{
+    const struct config *c = &app->cfg;
+    struct influx_config ic;
+    char err[512] = "";
+
+    memset(&ic, 0, sizeof(ic));
+    ic.url = c->influx_url;
+    ic.db = c->influx_db;
+    ic.rp = c->influx_rp;
+    ic.user = c->influx_user;
+    ic.password = c->influx_password;
+    ic.org = c->influx_org;
+    ic.bucket = c->influx_bucket;
+    ic.token = c->influx_token;
+    ic.ca_file = c->influx_ca_file;
+    ic.insecure = c->influx_insecure;
+    ic.gzip = c->influx_gzip;
+    ic.batch_bytes = (size_t)c->influx_batch_bytes;
+    ic.queue_bytes = (size_t)c->influx_queue_bytes;
+    ic.timeout_ms = c->influx_timeout_ms;
+    ic.retry_base_ms = 500;
+    ic.retry_max_ms = c->influx_retry_max_ms;
+    ic.spool_dir = c->spool_dir;
+    app->influx = influx_sink_new(&ic, app->loop, err, sizeof(err));
+    if (app->influx == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    log_info("writing to InfluxDB at %s%s", influx_sink_endpoint(app->influx),
+             c->influx_gzip ? " (gzip)" : "");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -362,9 +497,12 @@ int main(int argc, char **argv)
     log_set_level(app.cfg.verbose ? LOG_LEVEL_DEBUG
                   : app.cfg.quiet ? LOG_LEVEL_WARN
                                   : LOG_LEVEL_INFO);
-    if (app.cfg.influx_url != NULL || app.cfg.influx_db != NULL)
-        log_warnx("InfluxDB settings are set, but this release has no InfluxDB sink yet; "
-                  "writing line protocol to stdout");
+    if (app.cfg.influx_url == NULL &&
+        (app.cfg.influx_db != NULL || app.cfg.influx_bucket != NULL)) {
+        fprintf(stderr, "nstats: an InfluxDB database or bucket needs --influx-url\n");
+        config_free(&app.cfg);
+        return 2;
+    }
 
     locality_init(&app.loc);
     for (size_t i = 0; i < app.cfg.n_local_nets; i++)
@@ -382,10 +520,23 @@ int main(int argc, char **argv)
     mc.ephemeral_min = (uint16_t)app.cfg.ephemeral_min;
     mc.key_fields = app.cfg.key_fields;
 
-    if (app.cfg.read_file != NULL)
-        rc = run_file(&app, &mc, &seed);
-    else
-        rc = run_live(&app, &mc, &seed);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    app.loop = loop_new();
+    if (app.loop == NULL) {
+        log_warn("epoll");
+        rc = 1;
+    } else if (watch_signals(&app) == -1) {
+        rc = 1;
+    } else if (app.cfg.influx_url != NULL && start_influx(&app) == -1) {
+        rc = 2;
+    } else {
+        app.use_stdout = app.influx == NULL || app.cfg.also_stdout;
+        if (app.cfg.read_file != NULL)
+            rc = run_file(&app, &mc, &seed);
+        else
+            rc = run_live(&app, &mc, &seed);
+    }
+    influx_sink_free(app.influx);
 
     meter_free(app.meter);
     capture_close(app.cap);
@@ -394,5 +545,6 @@ int main(int argc, char **argv)
     loop_free(app.loop);
     buf_free(&app.out);
     config_free(&app.cfg);
+    curl_global_cleanup();
     return rc;
 }

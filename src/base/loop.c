@@ -87,6 +87,20 @@ int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn *fn, void *ar
     return -1;
 }
 
+int loop_modify(struct loop *l, int fd, uint32_t events)
+{
+    for (int i = 0; i < MAX_WATCHES; i++) {
+        if (l->watches[i].fd == fd) {
+            struct epoll_event ev = {.events = events};
+
+            ev.data.u32 = (uint32_t)i;
+            return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
 void loop_unwatch(struct loop *l, int fd)
 {
     for (int i = 0; i < MAX_WATCHES; i++) {
@@ -151,26 +165,39 @@ static void run_timers(struct loop *l)
     }
 }
 
+static int run_round(struct loop *l, int timeout_ms)
+{
+    struct epoll_event events[16];
+    int n = epoll_wait(l->epfd, events, 16, timeout_ms);
+
+    if (n == -1)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n && !l->stop; i++) {
+        struct watch *w = &l->watches[events[i].data.u32];
+
+        if (w->fd != -1)
+            w->fn(w->arg, w->fd, events[i].events);
+    }
+    if (!l->stop)
+        run_timers(l);
+    return 0;
+}
+
 int loop_run(struct loop *l)
 {
     l->stop = false;
-    while (!l->stop) {
-        struct epoll_event events[16];
-        int n = epoll_wait(l->epfd, events, 16, next_timeout_ms(l));
-
-        if (n == -1) {
-            if (errno == EINTR)
-                continue;
+    while (!l->stop)
+        if (run_round(l, next_timeout_ms(l)) == -1)
             return -1;
-        }
-        for (int i = 0; i < n && !l->stop; i++) {
-            struct watch *w = &l->watches[events[i].data.u32];
-
-            if (w->fd != -1)
-                w->fn(w->arg, w->fd, events[i].events);
-        }
-        if (!l->stop)
-            run_timers(l);
-    }
     return 0;
+}
+
+int loop_run_once(struct loop *l, int max_wait_ms)
+{
+    int t = next_timeout_ms(l);
+
+    l->stop = false;
+    if (t < 0 || t > max_wait_ms)
+        t = max_wait_ms;
+    return run_round(l, t);
 }

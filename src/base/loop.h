@@ -17,6 +17,8 @@ void loop_free(struct loop *l);
 
 /* Watches fd for EPOLL* events. Returns 0 or -1 with errno set. */
 int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn *fn, void *arg);
+/* Changes the events of a watched fd. Returns 0 or -1 with errno set. */
+int loop_modify(struct loop *l, int fd, uint32_t events);
 void loop_unwatch(struct loop *l, int fd);
 
 struct loop_timer *loop_timer_new(struct loop *l, loop_timer_fn *fn, void *arg);
@@ -27,6 +29,9 @@ void loop_timer_disarm(struct loop_timer *t);
 /* Runs until loop_stop is called. Returns 0, or -1 with errno set if epoll fails. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
+/* Waits at most max_wait_ms (or the next timer) for events, runs their handlers and any due
+ * timers, and returns. Returns 0, or -1 with errno set if epoll fails. */
+int loop_run_once(struct loop *l, int max_wait_ms);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t loop_now_ms(void);

@@ -1,6 +1,7 @@
 /* The option table, and the three things made from it: parsing, --help and --check-config. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,10 +59,50 @@ static const struct option_def options[] = {
      false, OFF(buffer_bytes), "kernel capture ring size"},
     {"host", 0, "NSTATS_HOST", NULL, OPT_STRING, "NAME", NULL, 0, 0, false, OFF(host),
      "the host tag (default: $POD_NAME, else the hostname)"},
+    {"schema", 0, "NSTATS_SCHEMA", NULL, OPT_STRING, "NAME", "default", 0, 0, false, OFF(schema),
+     "row schema: default, or legacy (the prototype's nstat measurement)"},
+    {"stdout", 0, "NSTATS_STDOUT", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(also_stdout),
+     "also write line protocol to stdout when InfluxDB is configured"},
     {"influx-url", 0, "NSTATS_INFLUX_URL", "INFLUX", OPT_STRING, "URL", NULL, 0, 0, false,
-     OFF(influx_url), "InfluxDB URL (INFLUX=host:port works too; sink not in this release)"},
+     OFF(influx_url), "InfluxDB base URL (the prototype's INFLUX=host:port means http://)"},
     {"influx-db", 0, "NSTATS_INFLUX_DB", "IDB", OPT_STRING, "DB", NULL, 0, 0, false, OFF(influx_db),
-     "InfluxDB v1 database"},
+     "v1 API: database (selects /write)"},
+    {"influx-rp", 0, "NSTATS_INFLUX_RP", NULL, OPT_STRING, "RP", NULL, 0, 0, false, OFF(influx_rp),
+     "v1 API: retention policy"},
+    {"influx-user", 0, "NSTATS_INFLUX_USER", NULL, OPT_STRING, "USER", NULL, 0, 0, false,
+     OFF(influx_user), "v1 API: user name"},
+    {"influx-password", 0, "NSTATS_INFLUX_PASSWORD", NULL, OPT_STRING, "PASSWORD", NULL, 0, 0, true,
+     OFF(influx_password), "v1 API: password"},
+    {"influx-password-file", 0, "NSTATS_INFLUX_PASSWORD_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0,
+     false, OFF(influx_password_file), "v1 API: read the password from FILE"},
+    {"influx-org", 0, "NSTATS_INFLUX_ORG", NULL, OPT_STRING, "ORG", NULL, 0, 0, false,
+     OFF(influx_org), "v2 API: organisation"},
+    {"influx-bucket", 0, "NSTATS_INFLUX_BUCKET", NULL, OPT_STRING, "BUCKET", NULL, 0, 0, false,
+     OFF(influx_bucket), "v2 API: bucket (selects /api/v2/write)"},
+    {"influx-token", 0, "NSTATS_INFLUX_TOKEN", NULL, OPT_STRING, "TOKEN", NULL, 0, 0, true,
+     OFF(influx_token), "v2 API: token"},
+    {"influx-token-file", 0, "NSTATS_INFLUX_TOKEN_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0,
+     false, OFF(influx_token_file), "v2 API: read the token from FILE"},
+    {"influx-ca-file", 0, "NSTATS_INFLUX_CA_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0, false,
+     OFF(influx_ca_file), "CA certificates for https:// URLs"},
+    {"influx-insecure", 0, "NSTATS_INFLUX_INSECURE", NULL, OPT_BOOL, NULL, "false", 0, 0, false,
+     OFF(influx_insecure), "do not verify the server's TLS certificate"},
+    {"influx-gzip", 0, "NSTATS_INFLUX_GZIP", NULL, OPT_BOOL, NULL, "true", 0, 0, false,
+     OFF(influx_gzip), "gzip request bodies (--influx-gzip=false to turn off) [true]"},
+    {"influx-batch-size", 0, "NSTATS_INFLUX_BATCH_SIZE", NULL, OPT_SIZE, "SIZE", "1MiB", 4096,
+     1ULL << 30, false, OFF(influx_batch_bytes), "line protocol per request, at most"},
+    {"influx-queue-size", 0, "NSTATS_INFLUX_QUEUE_SIZE", NULL, OPT_SIZE, "SIZE", "64MiB", 65536,
+     1ULL << 34, false, OFF(influx_queue_bytes),
+     "pending batches, at most; the oldest are dropped (and counted) past it"},
+    {"influx-timeout", 0, "NSTATS_INFLUX_TIMEOUT", NULL, OPT_DURATION, "DURATION", "10s", 100,
+     3600000, false, OFF(influx_timeout_ms), "per-request timeout"},
+    {"influx-retry-max", 0, "NSTATS_INFLUX_RETRY_MAX", NULL, OPT_DURATION, "DURATION", "60s", 100,
+     3600000, false, OFF(influx_retry_max_ms), "longest wait between retries"},
+    {"spool-dir", 0, "NSTATS_SPOOL_DIR", NULL, OPT_STRING, "DIR", NULL, 0, 0, false, OFF(spool_dir),
+     "keep pending batches on disk, and send them after a restart"},
+    {"shutdown-timeout", 0, "NSTATS_SHUTDOWN_TIMEOUT", NULL, OPT_DURATION, "DURATION", "10s", 0,
+     3600000, false, OFF(shutdown_timeout_ms),
+     "on exit, keep delivering pending batches this long"},
     {"verbose", 'v', "NSTATS_VERBOSE", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(verbose),
      "log debug messages"},
     {"quiet", 'q', "NSTATS_QUIET", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(quiet),
@@ -333,6 +374,34 @@ static int apply_args(struct config *cfg, int argc, char **argv, char *errbuf, s
     return 0;
 }
 
+/* Reads a secret from a file (a mounted Kubernetes Secret), dropping a trailing newline. */
+static int read_secret(char **dst, const char *path, const char *what, char *errbuf, size_t errlen)
+{
+    char value[4096];
+    FILE *f;
+    size_t n;
+
+    if (path == NULL)
+        return 0;
+    f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: cannot read %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    n = fread(value, 1, sizeof(value) - 1, f);
+    fclose(f);
+    value[n] = '\0';
+    while (n > 0 && (value[n - 1] == '\n' || value[n - 1] == '\r'))
+        value[--n] = '\0';
+    if (n == 0) {
+        snprintf(errbuf, errlen, "%s: %s is empty", what, path);
+        return -1;
+    }
+    free(*dst);
+    *dst = xstrdup(value);
+    return 0;
+}
+
 int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -345,6 +414,16 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t
         snprintf(errbuf, errlen, "--interface and --read cannot be used together");
         return -1;
     }
+    if (strcmp(cfg->schema, "default") != 0 && strcmp(cfg->schema, "legacy") != 0) {
+        snprintf(errbuf, errlen, "bad value for --schema: '%s' is not default or legacy",
+                 cfg->schema);
+        return -1;
+    }
+    if (read_secret(&cfg->influx_password, cfg->influx_password_file, "--influx-password-file",
+                    errbuf, errlen) == -1 ||
+        read_secret(&cfg->influx_token, cfg->influx_token_file, "--influx-token-file", errbuf,
+                    errlen) == -1)
+        return -1;
     if (cfg->verbose && cfg->quiet) {
         snprintf(errbuf, errlen, "--verbose and --quiet cannot be used together");
         return -1;
@@ -398,7 +477,18 @@ static void print_value(const struct config *cfg, const struct option_def *o, FI
     case OPT_STRING: {
         const char *s = *(char *const *)p;
 
-        fputs(s == NULL ? "(unset)" : o->secret ? "(redacted)" : s, out);
+        const char *scheme = s ? strstr(s, "://") : NULL;
+        const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+        const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+
+        if (s == NULL)
+            fputs("(unset)", out);
+        else if (o->secret)
+            fputs("(redacted)", out);
+        else if (at != NULL && (slash == NULL || at < slash))
+            fprintf(out, "%.*s(redacted)%s", (int)(scheme + 3 - s), s, at);
+        else
+            fputs(s, out);
         break;
     }
     case OPT_UINT:
@@ -437,7 +527,7 @@ void config_print(const struct config *cfg, FILE *out)
     for (size_t i = 0; i < N_OPTIONS; i++) {
         if (options[i].type == OPT_ACTION)
             continue;
-        fprintf(out, "%-14s = ", options[i].name);
+        fprintf(out, "%-20s = ", options[i].name);
         print_value(cfg, &options[i], out);
         fprintf(out, "  (%s)\n", cfg->sources[i]);
     }

@@ -10,7 +10,7 @@
 #include "base/netaddr.h"
 
 #define CONFIG_MAX_LOCAL_NETS 64
-#define CONFIG_MAX_OPTIONS 32
+#define CONFIG_MAX_OPTIONS 48
 
 /* The effective configuration; immutable once config_parse returns. Strings are owned. */
 struct config {
@@ -28,6 +28,25 @@ struct config {
     char *host;          /* NULL: POD_NAME, else the hostname */
     char *influx_url;
     char *influx_db;
+    char *influx_rp;
+    char *influx_user;
+    char *influx_password;
+    char *influx_password_file;
+    char *influx_org;
+    char *influx_bucket;
+    char *influx_token;
+    char *influx_token_file;
+    char *influx_ca_file;
+    bool influx_insecure;
+    bool influx_gzip;
+    uint64_t influx_batch_bytes;
+    uint64_t influx_queue_bytes;
+    uint64_t influx_timeout_ms;
+    uint64_t influx_retry_max_ms;
+    char *spool_dir;
+    uint64_t shutdown_timeout_ms;
+    char *schema; /* "default" or "legacy" */
+    bool also_stdout;
     bool verbose;
     bool quiet;
     bool check_config;

@@ -2,6 +2,7 @@
 #include "schema.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "export/lineproto.h"
@@ -116,5 +117,74 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
     lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
     if (lineproto_end(&l, ts_ns) == -1)
         dropped++;
+    return dropped;
+}
+
+struct pair_sum {
+    struct flow_key key; /* kind, local and remote only */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+};
+
+static int pair_order(const void *a, const void *b)
+{
+    return memcmp(&((const struct pair_sum *)a)->key, &((const struct pair_sum *)b)->key,
+                  sizeof(struct flow_key));
+}
+
+size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
+                           const struct meter_snapshot *snap)
+{
+    uint64_t ts_ns = snap->end_ms * 1000000ULL;
+    uint64_t span_ms = snap->end_ms > snap->start_ms ? snap->end_ms - snap->start_ms : 1;
+    double bits_per_byte_per_s = 8.0 * 1000.0 / (double)span_ms;
+    struct pair_sum *pairs = calloc(snap->n_rows ? snap->n_rows : 1, sizeof(*pairs));
+    size_t n = 0, dropped = 0;
+
+    if (pairs == NULL)
+        return snap->n_rows;
+    /* Pairs only: sort by (kind, local, remote) with protocol and port cleared, then merge. */
+    for (size_t i = 0; i < snap->n_rows; i++) {
+        const struct flow_row *r = &snap->rows[i];
+        struct pair_sum *p = &pairs[i];
+
+        memset(p, 0, sizeof(*p));
+        p->key.kind = r->key.kind;
+        p->key.local = r->key.local;
+        p->key.remote = r->key.remote;
+        if (r->key.kind == FLOW_KIND_OTHER && r->key.local.family == 0)
+            p->key.proto = r->key.proto; /* keeps the catch-all apart */
+        p->bytes_in = r->delta.bytes_in;
+        p->bytes_out = r->delta.bytes_out;
+    }
+    qsort(pairs, snap->n_rows, sizeof(*pairs), pair_order);
+    for (size_t i = 0; i < snap->n_rows; i++) {
+        if (n > 0 && pair_order(&pairs[n - 1], &pairs[i]) == 0) {
+            pairs[n - 1].bytes_in += pairs[i].bytes_in;
+            pairs[n - 1].bytes_out += pairs[i].bytes_out;
+        } else {
+            pairs[n++] = pairs[i];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct schema_key_tags t;
+        struct lineproto_line l;
+        const char *receiver;
+
+        schema_key_tags(&pairs[i].key, &t);
+        /* Rows with no remote address name what they are, so sums still add up. */
+        receiver = pairs[i].key.kind == FLOW_KIND_NON_IP      ? "non-ip"
+                   : pairs[i].key.kind == FLOW_KIND_MALFORMED ? "malformed"
+                                                              : t.remote;
+        lineproto_begin(&l, b, "nstat");
+        lineproto_tag(&l, "hosts", id->host);
+        lineproto_tag(&l, "receiver", receiver);
+        lineproto_tag(&l, "sender", t.local);
+        lineproto_field_float(&l, "sendRate", (double)pairs[i].bytes_out * bits_per_byte_per_s);
+        lineproto_field_float(&l, "receiveRate", (double)pairs[i].bytes_in * bits_per_byte_per_s);
+        if (lineproto_end(&l, ts_ns) == -1)
+            dropped++;
+    }
+    free(pairs);
     return dropped;
 }

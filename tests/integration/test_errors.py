@@ -51,8 +51,8 @@ r = run([NSTATS, "--version"])
 c.ok(r.returncode == 0 and r.stdout.startswith("nstats "), "--version")
 r = run([NSTATS, "--check-config", "--interval", "5s"],
         env={**os.environ, "IFACE": "eth7", "INFLUX": "db:8086"})
-c.ok(r.returncode == 0 and "interval       = 5000ms  (flag)" in r.stdout and
-     "interface      = eth7  (IFACE)" in r.stdout and "http://db:8086" in r.stdout,
+c.ok(r.returncode == 0 and "interval             = 5000ms  (flag)" in r.stdout and
+     "interface            = eth7  (IFACE)" in r.stdout and "http://db:8086" in r.stdout,
      f"--check-config shows values and sources: {r.stdout!r}")
 
 # A capture cut in the middle of a record: every whole record before the cut is counted once,

@@ -162,9 +162,9 @@ static void test_key_fields_and_print(void)
     f = open_memstream(&text, &len);
     config_print(&c, f);
     fclose(f);
-    CHECK(strstr(text, "key            = remote,proto,port  (flag)") != NULL);
-    CHECK(strstr(text, "local-net      = 2001:db8::/32  (flag)") != NULL);
-    CHECK(strstr(text, "interval       = 10000ms  (default)") != NULL);
+    CHECK(strstr(text, "key                  = remote,proto,port  (flag)") != NULL);
+    CHECK(strstr(text, "local-net            = 2001:db8::/32  (flag)") != NULL);
+    CHECK(strstr(text, "interval             = 10000ms  (default)") != NULL);
     free(text);
     f = open_memstream(&text, &len);
     config_usage(f);

@@ -1,0 +1,562 @@
+/* InfluxDB sink. One request in flight at a time keeps intervals in order; the queue holds the
+ * rest. Everything runs on the caller's event loop: curl tells us which sockets to watch and
+ * when to call it back (the multi_socket API, as in curl's ephiperfifo.c example). */
+#include "influx.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "export/gzip.h"
+#include "export/outqueue.h"
+#include "export/retry.h"
+#include "export/spool.h"
+
+#ifndef NSTATS_VERSION
+#define NSTATS_VERSION "0.0.0"
+#endif
+
+/* Server answers are read for their error message only. */
+#define RESPONSE_MAX 4096
+/* How often a continuing outage is logged again. */
+#define FAIL_LOG_EVERY_MS 60000
+
+struct influx_sink {
+    struct influx_config cfg;
+    struct loop *loop;
+    CURLM *multi;
+    CURL *easy;
+    struct loop_timer *curl_timer;
+    struct loop_timer *retry_timer;
+    struct curl_slist *headers_plain;
+    struct curl_slist *headers_gzip;
+    char *write_url;
+    char endpoint[512];
+    struct outqueue q;
+    struct outbatch *in_flight;
+    struct buf response;
+    uint64_t retry_after_ms;
+    unsigned seq;
+    uint64_t rng;
+    unsigned failures; /* consecutive failed attempts */
+    uint64_t last_fail_log_ms;
+    long logged_drop_status[8]; /* statuses whose refusal was already logged */
+    unsigned n_logged_drop;
+    struct influx_stats stats;
+};
+
+static double rand01(struct influx_sink *s)
+{
+    /* xorshift64*: jitter needs no more than this. */
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return (double)((s->rng * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
+}
+
+static void check_done(struct influx_sink *s);
+static void start_next(struct influx_sink *s);
+
+/* --- curl on the event loop --- */
+
+static void on_socket_event(void *arg, int fd, uint32_t events)
+{
+    struct influx_sink *s = arg;
+    int flags = 0, running;
+
+    if (events & EPOLLIN)
+        flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT)
+        flags |= CURL_CSELECT_OUT;
+    if (events & (EPOLLERR | EPOLLHUP))
+        flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(s->multi, fd, flags, &running);
+    check_done(s);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct influx_sink *s = userp;
+    uint32_t events = 0;
+
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        loop_unwatch(s->loop, fd);
+        return 0;
+    }
+    if (what & CURL_POLL_IN)
+        events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        events |= EPOLLOUT;
+    if (socketp == NULL) {
+        if (loop_watch(s->loop, fd, events, on_socket_event, s) == -1 &&
+            loop_modify(s->loop, fd, events) == -1) {
+            log_warn("watching an InfluxDB connection");
+            return -1;
+        }
+        curl_multi_assign(s->multi, fd, s);
+    } else if (loop_modify(s->loop, fd, events) == -1) {
+        log_warn("watching an InfluxDB connection");
+        return -1;
+    }
+    return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct influx_sink *s = userp;
+
+    (void)multi;
+    if (timeout_ms < 0)
+        loop_timer_disarm(s->curl_timer);
+    else
+        loop_timer_arm(s->curl_timer, (uint64_t)timeout_ms);
+    return 0;
+}
+
+static void on_timer(void *arg)
+{
+    struct influx_sink *s = arg;
+    int running;
+
+    curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(s);
+}
+
+static void on_retry_timer(void *arg)
+{
+    start_next(arg);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct influx_sink *s = userp;
+    size_t n = size * nmemb, room = RESPONSE_MAX - s->response.len;
+
+    buf_append(&s->response, data, n < room ? n : room);
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct influx_sink *s = userp;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+
+    if (n > sizeof(name) - 1 && n < 128 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+        char value[128];
+
+        memcpy(value, data + sizeof(name) - 1, n - (sizeof(name) - 1));
+        value[n - (sizeof(name) - 1)] = '\0';
+        s->retry_after_ms = retry_parse_retry_after(value);
+    }
+    return n;
+}
+
+/* --- delivery --- */
+
+static void release(struct influx_sink *s, struct outbatch *b)
+{
+    if (b->spool_path != NULL)
+        spool_remove(b->spool_path);
+    outbatch_free(b);
+    (void)s;
+}
+
+static void on_queue_drop(struct outbatch *b, void *arg)
+{
+    struct influx_sink *s = arg;
+
+    s->stats.batches_dropped++;
+    log_warnx("InfluxDB export queue over %zu bytes: dropped the oldest batch (interval %llu)",
+              s->cfg.queue_bytes, (unsigned long long)b->ts_ms);
+    release(s, b);
+}
+
+/* The server's message in one line, for logs. */
+static void describe_failure(struct influx_sink *s, long status, CURLcode rc)
+{
+    if (status == 0) {
+        snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", curl_easy_strerror(rc));
+        return;
+    }
+    snprintf(s->stats.last_error, sizeof(s->stats.last_error), "HTTP %ld%s%.200s", status,
+             s->response.len ? ": " : "", s->response.len ? s->response.data : "");
+    for (char *p = s->stats.last_error; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
+static bool drop_status_logged(struct influx_sink *s, long status)
+{
+    for (unsigned i = 0; i < s->n_logged_drop; i++)
+        if (s->logged_drop_status[i] == status)
+            return true;
+    if (s->n_logged_drop < sizeof(s->logged_drop_status) / sizeof(s->logged_drop_status[0]))
+        s->logged_drop_status[s->n_logged_drop++] = status;
+    return false;
+}
+
+static void finish(struct influx_sink *s, long status, CURLcode rc)
+{
+    struct outbatch *b = s->in_flight;
+    uint64_t now = loop_now_ms();
+
+    s->in_flight = NULL;
+    b->in_flight = false;
+    s->stats.last_status = status;
+    switch (retry_classify(status)) {
+    case RETRY_DONE:
+        outqueue_pop(&s->q);
+        s->stats.batches_sent++;
+        s->stats.bytes_sent += b->len;
+        if (s->failures > 0)
+            log_info("InfluxDB writes to %s recovered after %u failed attempts", s->endpoint,
+                     s->failures);
+        s->failures = 0;
+        s->stats.last_error[0] = '\0';
+        release(s, b);
+        break;
+    case RETRY_AGAIN: {
+        uint64_t wait = retry_backoff_ms(b->attempts, s->cfg.retry_base_ms, s->cfg.retry_max_ms,
+                                         rand01(s), s->retry_after_ms);
+
+        describe_failure(s, status, rc);
+        s->stats.batches_retried++;
+        s->failures++;
+        b->not_before_ms = now + wait;
+        if (s->failures == 1 || now - s->last_fail_log_ms >= FAIL_LOG_EVERY_MS) {
+            log_warnx("InfluxDB write to %s failed (%s); retrying in %.1fs, %zu batches "
+                      "(%zu bytes) queued",
+                      s->endpoint, s->stats.last_error, (double)wait / 1000.0, s->q.count,
+                      s->q.bytes);
+            s->last_fail_log_ms = now;
+        }
+        break;
+    }
+    case RETRY_DROP:
+        describe_failure(s, status, rc);
+        outqueue_pop(&s->q);
+        s->stats.batches_dropped++;
+        if (!drop_status_logged(s, status))
+            log_warnx("InfluxDB at %s refused a batch (%s); dropping it, since retrying cannot "
+                      "fix this (further refusals with HTTP %ld are only counted)",
+                      s->endpoint, s->stats.last_error, status);
+        release(s, b);
+        break;
+    }
+    start_next(s);
+}
+
+static void check_done(struct influx_sink *s)
+{
+    CURLMsg *msg;
+    int left;
+
+    while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+        long status = 0;
+        CURLcode rc;
+
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        rc = msg->data.result;
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(s->multi, msg->easy_handle);
+        if (s->in_flight != NULL)
+            finish(s, status, rc);
+    }
+}
+
+static void start_next(struct influx_sink *s)
+{
+    struct outbatch *b = s->q.head;
+    uint64_t now = loop_now_ms();
+
+    if (s->in_flight != NULL || b == NULL)
+        return;
+    if (b->not_before_ms > now) {
+        loop_timer_arm(s->retry_timer, b->not_before_ms - now);
+        return;
+    }
+    b->in_flight = true;
+    b->attempts++;
+    s->in_flight = b;
+    s->retry_after_ms = 0;
+    buf_reset(&s->response);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, b->body);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, b->gzipped ? s->headers_gzip : s->headers_plain);
+    if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
+        s->in_flight = NULL;
+        b->in_flight = false;
+        b->not_before_ms = now + s->cfg.retry_base_ms;
+        loop_timer_arm(s->retry_timer, s->cfg.retry_base_ms);
+    }
+}
+
+/* --- setup --- */
+
+static char *query_escape(CURL *easy, const char *s)
+{
+    char *e = curl_easy_escape(easy, s, 0);
+    char *copy = xstrdup(e ? e : "");
+
+    curl_free(e);
+    return copy;
+}
+
+static int build_url(struct influx_sink *s, char *errbuf, size_t errlen)
+{
+    const struct influx_config *c = &s->cfg;
+    size_t base_len = strlen(c->url);
+    struct buf u;
+
+    while (base_len > 0 && c->url[base_len - 1] == '/')
+        base_len--;
+    buf_init(&u, 8192);
+    buf_append(&u, c->url, base_len);
+    if (c->bucket != NULL) {
+        char *org = query_escape(s->easy, c->org ? c->org : "");
+        char *bucket = query_escape(s->easy, c->bucket);
+
+        buf_printf(&u, "/api/v2/write?org=%s&bucket=%s&precision=ns", org, bucket);
+        free(org);
+        free(bucket);
+    } else {
+        char *db = query_escape(s->easy, c->db);
+
+        buf_printf(&u, "/write?db=%s&precision=ns", db);
+        free(db);
+        if (c->rp != NULL) {
+            char *rp = query_escape(s->easy, c->rp);
+
+            buf_printf(&u, "&rp=%s", rp);
+            free(rp);
+        }
+    }
+    if (u.data == NULL) {
+        snprintf(errbuf, errlen, "InfluxDB URL too long");
+        return -1;
+    }
+    s->write_url = u.data;
+    /* For logs: the URL with any user:password@ removed. */
+    {
+        const char *scheme_end = strstr(s->write_url, "://");
+        const char *host = scheme_end ? scheme_end + 3 : s->write_url;
+        const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+
+        if (at != NULL && (slash == NULL || at < slash))
+            snprintf(s->endpoint, sizeof(s->endpoint), "%.*s%s", (int)(host - s->write_url),
+                     s->write_url, at + 1);
+        else
+            snprintf(s->endpoint, sizeof(s->endpoint), "%s", s->write_url);
+    }
+    return 0;
+}
+
+static void load_spooled(void *arg, char *path, char *body, size_t len, bool gzipped,
+                         uint64_t ts_ms)
+{
+    struct influx_sink *s = arg;
+
+    outqueue_push(&s->q, outbatch_new(body, len, gzipped, ts_ms, path), on_queue_drop, s);
+}
+
+struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop *loop,
+                                    char *errbuf, size_t errlen)
+{
+    struct influx_sink *s;
+    struct curl_slist *h = NULL;
+    char header[4096];
+
+    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
+        snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", cfg->url);
+        return NULL;
+    }
+    if ((cfg->bucket == NULL) == (cfg->db == NULL)) {
+        snprintf(errbuf, errlen,
+                 "InfluxDB needs either a database (v1: --influx-db) or a "
+                 "bucket (v2: --influx-bucket, --influx-org), not both");
+        return NULL;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->cfg = *cfg;
+    s->loop = loop;
+    s->rng = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL | 1;
+    buf_init(&s->response, RESPONSE_MAX + 1);
+    outqueue_init(&s->q, cfg->queue_bytes);
+    s->multi = curl_multi_init();
+    s->easy = curl_easy_init();
+    if (s->multi == NULL || s->easy == NULL || build_url(s, errbuf, errlen) == -1) {
+        if (errbuf[0] == '\0')
+            snprintf(errbuf, errlen, "cannot initialise libcurl");
+        influx_sink_free(s);
+        return NULL;
+    }
+    s->curl_timer = loop_timer_new(loop, on_timer, s);
+    s->retry_timer = loop_timer_new(loop, on_retry_timer, s);
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+
+    /* No "Expect: 100-continue": InfluxDB answers at once anyway. */
+    h = curl_slist_append(h, "Expect:");
+    h = curl_slist_append(h, "Content-Type: text/plain; charset=utf-8");
+    if (cfg->token != NULL) {
+        snprintf(header, sizeof(header), "Authorization: Token %s", cfg->token);
+        h = curl_slist_append(h, header);
+    }
+    s->headers_plain = h;
+    s->headers_gzip = NULL;
+    for (struct curl_slist *p = h; p != NULL; p = p->next)
+        s->headers_gzip = curl_slist_append(s->headers_gzip, p->data);
+    s->headers_gzip = curl_slist_append(s->headers_gzip, "Content-Encoding: gzip");
+
+    curl_easy_setopt(s->easy, CURLOPT_URL, s->write_url);
+    curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(cfg->timeout_ms < 5000 ? cfg->timeout_ms : 5000));
+    curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "nstats/" NSTATS_VERSION);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+    if (cfg->user != NULL) {
+        curl_easy_setopt(s->easy, CURLOPT_USERNAME, cfg->user);
+        curl_easy_setopt(s->easy, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
+    }
+    if (cfg->ca_file != NULL)
+        curl_easy_setopt(s->easy, CURLOPT_CAINFO, cfg->ca_file);
+    if (cfg->insecure) {
+        curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (cfg->spool_dir != NULL) {
+        int n;
+
+        if (spool_prepare(cfg->spool_dir, errbuf, errlen) == -1) {
+            influx_sink_free(s);
+            return NULL;
+        }
+        n = spool_load(cfg->spool_dir, cfg->queue_bytes, load_spooled, s, errbuf, errlen);
+        if (n == -1) {
+            influx_sink_free(s);
+            return NULL;
+        }
+        if (n > 0)
+            log_info("InfluxDB: %d spooled batches (%zu bytes) from %s to deliver first", n,
+                     s->q.bytes, cfg->spool_dir);
+    }
+    start_next(s);
+    return s;
+}
+
+void influx_sink_free(struct influx_sink *s)
+{
+    if (s == NULL)
+        return;
+    if (s->in_flight != NULL)
+        curl_multi_remove_handle(s->multi, s->easy);
+    if (s->easy != NULL)
+        curl_easy_cleanup(s->easy);
+    if (s->multi != NULL)
+        curl_multi_cleanup(s->multi);
+    curl_slist_free_all(s->headers_plain);
+    curl_slist_free_all(s->headers_gzip);
+    outqueue_clear(&s->q);
+    buf_free(&s->response);
+    free(s->write_url);
+    free(s);
+}
+
+static int enqueue_chunk(struct influx_sink *s, const char *data, size_t len, uint64_t ts_ms)
+{
+    char *body, *path = NULL;
+    size_t body_len;
+
+    if (s->cfg.gzip) {
+        struct buf z;
+
+        buf_init(&z, len + len / 2 + 1024);
+        if (gzip_compress(data, len, &z) == -1) {
+            buf_free(&z);
+            return -1;
+        }
+        body = z.data;
+        body_len = z.len;
+    } else {
+        body = xcalloc(1, len + 1);
+        memcpy(body, data, len);
+        body_len = len;
+    }
+    if (s->cfg.spool_dir != NULL) {
+        path = spool_write(s->cfg.spool_dir, ts_ms, s->seq++, s->cfg.gzip, body, body_len);
+        if (path == NULL)
+            log_warn("spooling a batch to %s (kept in memory only)", s->cfg.spool_dir);
+    }
+    outqueue_push(&s->q, outbatch_new(body, body_len, s->cfg.gzip, ts_ms, path), on_queue_drop, s);
+    return 0;
+}
+
+int influx_sink_enqueue(struct influx_sink *s, const char *lines, size_t len, uint64_t ts_ms)
+{
+    size_t start = 0;
+    int rc = 0;
+
+    while (start < len) {
+        size_t end = start + s->cfg.batch_bytes;
+
+        /* Cut after the last newline that fits; a single longer line goes alone. */
+        if (end >= len) {
+            end = len;
+        } else {
+            size_t cut = end;
+
+            while (cut > start && lines[cut - 1] != '\n')
+                cut--;
+            if (cut == start) {
+                const char *nl = memchr(lines + end, '\n', len - end);
+
+                cut = nl ? (size_t)(nl - lines) + 1 : len;
+            }
+            end = cut;
+        }
+        if (enqueue_chunk(s, lines + start, end - start, ts_ms) == -1) {
+            for (size_t i = start; i < end; i++)
+                s->stats.lines_dropped += lines[i] == '\n';
+            rc = -1;
+        }
+        start = end;
+    }
+    start_next(s);
+    return rc;
+}
+
+bool influx_sink_idle(const struct influx_sink *s)
+{
+    return s->in_flight == NULL && s->q.head == NULL;
+}
+
+void influx_sink_get_stats(const struct influx_sink *s, struct influx_stats *out)
+{
+    *out = s->stats;
+    out->queue_bytes = s->q.bytes;
+    out->queue_batches = s->q.count;
+}
+
+const char *influx_sink_endpoint(const struct influx_sink *s)
+{
+    return s->endpoint;
+}

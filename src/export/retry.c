@@ -1,0 +1,46 @@
+/* Retry policy: capped exponential backoff with jitter, so many sidecars do not retry in step. */
+#include "retry.h"
+
+#include <stdlib.h>
+
+enum retry_verdict retry_classify(long status)
+{
+    if (status >= 200 && status < 300)
+        return RETRY_DONE;
+    if (status == 0 || status >= 500 || status == 408 || status == 429)
+        return RETRY_AGAIN;
+    return RETRY_DROP;
+}
+
+uint64_t retry_backoff_ms(unsigned attempts, uint64_t base_ms, uint64_t cap_ms, double rand01,
+                          uint64_t retry_after_ms)
+{
+    uint64_t wait = base_ms;
+
+    for (unsigned i = 1; i < attempts && wait < cap_ms; i++)
+        wait *= 2;
+    if (wait > cap_ms)
+        wait = cap_ms;
+    /* Half fixed, half random: never zero, never in lockstep. */
+    wait = wait / 2 + (uint64_t)((double)(wait / 2) * rand01);
+    if (retry_after_ms > wait)
+        wait = retry_after_ms < cap_ms * 4 ? retry_after_ms : cap_ms * 4;
+    return wait;
+}
+
+uint64_t retry_parse_retry_after(const char *value)
+{
+    char *end;
+    unsigned long long secs;
+
+    while (*value == ' ' || *value == '\t')
+        value++;
+    if (*value < '0' || *value > '9')
+        return 0;
+    secs = strtoull(value, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+        end++;
+    if (*end != '\0' || secs > 86400)
+        return 0;
+    return (uint64_t)secs * 1000u;
+}

@@ -1,0 +1,158 @@
+/* Spool files are named TS-SEQ.lp or TS-SEQ.lp.gz; names sort in delivery order. */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+
+int spool_prepare(const char *dir, char *errbuf, size_t errlen)
+{
+    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+        snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) == -1) {
+        snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+char *spool_write(const char *dir, uint64_t ts_ms, unsigned seq, bool gzipped, const void *body,
+                  size_t len)
+{
+    char tmp[4096], path[4096];
+    int fd, saved;
+
+    snprintf(path, sizeof(path), "%s/%020llu-%06u.lp%s", dir, (unsigned long long)ts_ms, seq,
+             gzipped ? ".gz" : "");
+    snprintf(tmp, sizeof(tmp), "%s/.tmp-%020llu-%06u", dir, (unsigned long long)ts_ms, seq);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1)
+        return NULL;
+    if (write_all(fd, body, len) == -1 || fsync(fd) == -1) {
+        saved = errno;
+        close(fd);
+        unlink(tmp);
+        errno = saved;
+        return NULL;
+    }
+    close(fd);
+    if (rename(tmp, path) == -1) {
+        saved = errno;
+        unlink(tmp);
+        errno = saved;
+        return NULL;
+    }
+    return xstrdup(path);
+}
+
+void spool_remove(const char *path)
+{
+    if (unlink(path) == -1 && errno != ENOENT)
+        log_warn("removing spool file %s", path);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *read_file(const char *path, size_t max_bytes, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *data;
+    long size;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || (size_t)size > max_bytes) {
+        fclose(f);
+        return NULL;
+    }
+    rewind(f);
+    data = xcalloc(1, (size_t)size + 1);
+    if (fread(data, 1, (size_t)size, f) != (size_t)size) {
+        fclose(f);
+        free(data);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)size;
+    return data;
+}
+
+int spool_load(const char *dir, size_t max_bytes, spool_load_fn *fn, void *arg, char *errbuf,
+               size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int loaded = 0;
+
+    if (d == NULL) {
+        snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+
+        if (e->d_name[0] == '.' || len < 4)
+            continue;
+        if (strcmp(e->d_name + len - 3, ".lp") != 0 &&
+            (len < 7 || strcmp(e->d_name + len - 6, ".lp.gz") != 0))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = xreallocarray(names, cap, sizeof(*names));
+        }
+        names[n++] = xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), by_name);
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        size_t len = 0;
+        char *body;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        body = read_file(path, max_bytes, &len);
+        if (body == NULL) {
+            log_warnx("skipping spool file %s: unreadable or over %zu bytes", path, max_bytes);
+        } else {
+            size_t nl = strlen(names[i]);
+
+            fn(arg, xstrdup(path), body, len, nl > 3 && strcmp(names[i] + nl - 3, ".gz") == 0,
+               strtoull(names[i], NULL, 10));
+            loaded++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return loaded;
+}
