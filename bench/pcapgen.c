@@ -1,4 +1,5 @@
-/* pcapgen: writes a deterministic synthetic pcap capture and a CSV ledger of its expected totals. */
+/* pcapgen: writes a deterministic synthetic pcap capture and a CSV ledger of its expected totals.
+ */
 
 /*
  * The generator writes the pcap file format by hand with stdio rather than
@@ -105,7 +106,13 @@ static const struct pg_linktype_info pg_linktypes[] = {
 };
 
 /* Ledger key kinds; zero is kept free so an all-zero key marks an empty hash slot. */
-enum pg_kind { PG_KIND_NORMAL = 1, PG_KIND_FRAG, PG_KIND_TRANSIT, PG_KIND_NONIP, PG_KIND_MALFORMED };
+enum pg_kind {
+    PG_KIND_NORMAL = 1,
+    PG_KIND_FRAG,
+    PG_KIND_TRANSIT,
+    PG_KIND_NONIP,
+    PG_KIND_MALFORMED
+};
 
 enum pg_proto { PG_PROTO_TCP, PG_PROTO_UDP, PG_PROTO_ICMP, PG_PROTO_NONE };
 
@@ -366,8 +373,7 @@ static int pg_sampler_init(struct pg_sampler *sp, uint32_t n, bool uniform, char
     sp->prob = malloc((size_t)n * sizeof(*sp->prob));
     sp->alias = malloc((size_t)n * sizeof(*sp->alias));
     int ret = -1;
-    if (scaled == NULL || small == NULL || large == NULL || sp->prob == NULL ||
-        sp->alias == NULL) {
+    if (scaled == NULL || small == NULL || large == NULL || sp->prob == NULL || sp->alias == NULL) {
         snprintf(errbuf, PG_ERRBUF_SIZE, "out of memory for %" PRIu32 " peers", n);
         goto out;
     }
@@ -604,19 +610,22 @@ static uint32_t pg_peer_v4(uint32_t peer)
     return PG_V4_PEER_BASE_B + (peer - PG_V4_PEER_COUNT_A);
 }
 
-/* Peer i lives at 2001:db8:1:<i mod 2^16>::<i / 2^16 + 1>, one /64 per peer. */
+/*
+ * Peer i lives at 2001:db8:1:<i mod 2^16>:<IID>, where the interface
+ * identifier is a bijective scramble of i. Real IPv6 peers (SLAAC privacy
+ * addresses) differ in all 64 IID bits; a counter in the low bits instead
+ * would make simple XOR-folding address hashes, like darkstat's, collide.
+ */
 static void pg_peer_v6(uint32_t peer, uint8_t out[16])
 {
     static const uint8_t prefix[6] = {0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01};
-    uint32_t iid = (peer >> 16) + 1;
-    memset(out, 0, 16);
+    uint64_t iid = pg_mix64(UINT64_C(0x6a09e667f3bcc909) + peer);
     memcpy(out, prefix, sizeof(prefix));
     out[6] = (uint8_t)(peer >> 8);
     out[7] = (uint8_t)peer;
-    out[12] = (uint8_t)(iid >> 24);
-    out[13] = (uint8_t)(iid >> 16);
-    out[14] = (uint8_t)(iid >> 8);
-    out[15] = (uint8_t)iid;
+    for (int i = 0; i < 8; i++) {
+        out[8 + i] = (uint8_t)(iid >> (56 - 8 * i));
+    }
 }
 
 static void pg_local_v6(uint8_t out[16])
@@ -928,8 +937,8 @@ static uint16_t pg_ephemeral(const struct pg_gen *g, uint64_t flow, bool remote_
 {
     uint64_t h = pg_mix64(flow ^ pg_mix64(g->cfg->seed + UINT64_C(0x51ed270b27b4a1c3)));
     /* Linux's default ip_local_port_range is 32768-60999; other clients use up to 65535. */
-    uint16_t port = remote_client ? (uint16_t)(32768 + h % 32768)
-                                  : (uint16_t)(32768 + h % (60999 - 32768 + 1));
+    uint16_t port =
+        remote_client ? (uint16_t)(32768 + h % 32768) : (uint16_t)(32768 + h % (60999 - 32768 + 1));
     /* tshark decodes UDP 54328 as Elasticsearch discovery and calls zero payloads malformed. */
     return port == 54328 ? 54329 : port;
 }
@@ -1007,7 +1016,8 @@ static void pg_make_normal(struct pg_gen *g, uint64_t seq, struct pg_result *res
         }
     }
     uint32_t slot = pg_rng_below(&g->rng, PG_FLOW_SLOTS);
-    uint64_t flow = pg_key(PG_KIND_NORMAL, v6, proto, svc, slot, peer) ^ ((uint64_t)remote_client << 63);
+    uint64_t flow =
+        pg_key(PG_KIND_NORMAL, v6, proto, svc, slot, peer) ^ ((uint64_t)remote_client << 63);
     uint16_t eph = pg_ephemeral(g, flow, remote_client);
     uint16_t svc_port = pg_service_ports[svc];
 
@@ -1079,8 +1089,8 @@ static void pg_make_transit(struct pg_gen *g, uint64_t seq, struct pg_result *re
     if (server == client) {
         server = (server + 1) % g->sampler.n;
     }
-    bool v6 = pg_rng_unit(&g->rng) < cfg->ipv6_frac || !pg_peer_has_v4(client) ||
-              !pg_peer_has_v4(server);
+    bool v6 =
+        pg_rng_unit(&g->rng) < cfg->ipv6_frac || !pg_peer_has_v4(client) || !pg_peer_has_v4(server);
     bool outward = (pg_rng_next(&g->rng) & 1) != 0;
     uint32_t slot = pg_rng_below(&g->rng, PG_FLOW_SLOTS);
     uint64_t flow = pg_key(PG_KIND_TRANSIT, v6, PG_PROTO_TCP, PG_SVC_443, client, server) ^
@@ -1126,7 +1136,7 @@ static void pg_make_nonip(struct pg_gen *g, uint64_t seq, struct pg_result *res)
 
     uint8_t *arp = g->frame + link_len;
     uint8_t addr[16];
-    pg_put16(arp, 1);                    /* hardware: Ethernet */
+    pg_put16(arp, 1);                     /* hardware: Ethernet */
     pg_put16(arp + 2, PG_ETHERTYPE_IPV4); /* protocol: IPv4 */
     arp[4] = 6;
     arp[5] = 4;
@@ -1333,8 +1343,8 @@ static int pg_write_ledger(const struct pg_ledger *ledger, const char *path, cha
         } else {
             snprintf(port, sizeof(port), "%u", (unsigned)pg_service_ports[pg_key_service(key)]);
         }
-        fprintf(fp, "%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", local,
-                remote, pg_proto_name(kind, pg_key_proto(key), v6), port, rows[i].bytes_in,
+        fprintf(fp, "%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", local, remote,
+                pg_proto_name(kind, pg_key_proto(key), v6), port, rows[i].bytes_in,
                 rows[i].bytes_out, rows[i].packets_in, rows[i].packets_out);
     }
     if (ferror(fp)) {
@@ -1489,8 +1499,7 @@ static int pg_parse_args(struct pg_config *cfg, int argc, char **argv, char *err
         }
     }
     if (lt == sizeof(pg_linktypes) / sizeof(pg_linktypes[0])) {
-        snprintf(errbuf, PG_ERRBUF_SIZE, "--linktype: unknown link type '%s'",
-                 cfg->linktype_name);
+        snprintf(errbuf, PG_ERRBUF_SIZE, "--linktype: unknown link type '%s'", cfg->linktype_name);
         return -1;
     }
     cfg->linktype = (enum pg_linktype)lt;
@@ -1534,8 +1543,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (cfg.snaplen < 96) {
-        fprintf(stderr, "pcapgen: warning: snaplen %" PRIu64
-                        " may cut L4 headers; the ledger still counts those packets normally\n",
+        fprintf(stderr,
+                "pcapgen: warning: snaplen %" PRIu64
+                " may cut L4 headers; the ledger still counts those packets normally\n",
                 cfg.snaplen);
     }
 

@@ -30,8 +30,9 @@ static void pcapread_count(u_char *user, const struct pcap_pkthdr *h, const u_ch
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: pcapread FILE\n"
-                        "Reads a capture with libpcap and prints \"packets bytes\" (sum of len).\n");
+        fprintf(stderr,
+                "usage: pcapread FILE\n"
+                "Reads a capture with libpcap and prints \"packets bytes\" (sum of len).\n");
         return 2;
     }
 

@@ -149,7 +149,8 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
         struct pair_sum *p = &pairs[i];
 
         memset(p, 0, sizeof(*p));
-        p->key.kind = r->key.kind;
+        /* A pair's fragments belong to the pair: one row, or InfluxDB keeps only one point. */
+        p->key.kind = r->key.kind == FLOW_KIND_FRAGMENT ? FLOW_KIND_NORMAL : r->key.kind;
         p->key.local = r->key.local;
         p->key.remote = r->key.remote;
         if (r->key.kind == FLOW_KIND_OTHER && r->key.local.family == 0)
