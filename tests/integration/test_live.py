@@ -6,85 +6,18 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 from harness import NSTATS, Checks, capture_totals, flow_totals, have, parse_output, require, run
+from netns import HOST4, HOST6, PEER4, PEER6, TestHost
 
 require(os.geteuid() == 0, "root (network namespaces and capture)")
 require(all(have(t) for t in ("ip", "iperf3", "curl")), "ip, iperf3 and curl")
 
-NS = f"nstats-live-{os.getpid()}"
-HOST_IF, NS_IF = f"nsl{os.getpid() % 10000}a", f"nsl{os.getpid() % 10000}b"
-HOST4, PEER4 = "198.18.0.1", "198.18.0.2"
-HOST6, PEER6 = "2001:db8::1", "2001:db8::2"
 c = Checks()
-procs = []
-
-
-def sh(*cmd, check=True):
-    r = run(list(cmd))
-    if check and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
-    return r.stdout
-
-
-def in_ns(*cmd):
-    return ["ip", "netns", "exec", NS, *cmd]
-
-
-def mac(ifname, ns=False):
-    cmd = ["cat", f"/sys/class/net/{ifname}/address"]
-    return sh(*(in_ns(*cmd) if ns else cmd)).strip()
-
-
-def counters():
-    base = f"/sys/class/net/{HOST_IF}/statistics/"
-    return {k: int(open(base + k).read()) for k in
-            ("rx_bytes", "tx_bytes", "rx_packets", "tx_packets")}
-
-
-def setup():
-    sh("ip", "netns", "add", NS)
-    sh("ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF)
-    sh("ip", "link", "set", NS_IF, "netns", NS)
-    # No link-local addresses, router solicitations or DAD: the link carries only our traffic.
-    for side in ([], in_ns()):
-        ifname = NS_IF if side else HOST_IF
-        sh(*side, "ip", "link", "set", ifname, "addrgenmode", "none")
-        sh(*side, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.accept_ra=0")
-        sh(*side, "sysctl", "-qw", f"net.ipv6.conf.{ifname}.router_solicitations=0")
-    sh("ip", "addr", "add", f"{HOST4}/24", "dev", HOST_IF)
-    sh("ip", "addr", "add", f"{HOST6}/64", "dev", HOST_IF, "nodad")
-    sh(*in_ns("ip", "addr", "add", f"{PEER4}/24", "dev", NS_IF))
-    sh(*in_ns("ip", "addr", "add", f"{PEER6}/64", "dev", NS_IF, "nodad"))
-    sh("ip", "link", "set", HOST_IF, "up")
-    sh(*in_ns("ip", "link", "set", NS_IF, "up"))
-    sh(*in_ns("ip", "link", "set", "lo", "up"))
-    # Static neighbours: no ARP or neighbour discovery at random moments.
-    host_mac, peer_mac = mac(HOST_IF), mac(NS_IF, ns=True)
-    sh("ip", "neigh", "replace", PEER4, "lladdr", peer_mac, "dev", HOST_IF, "nud", "permanent")
-    sh("ip", "neigh", "replace", PEER6, "lladdr", peer_mac, "dev", HOST_IF, "nud", "permanent")
-    sh(*in_ns("ip", "neigh", "replace", HOST4, "lladdr", host_mac, "dev", NS_IF, "nud",
-              "permanent"))
-    sh(*in_ns("ip", "neigh", "replace", HOST6, "lladdr", host_mac, "dev", NS_IF, "nud",
-              "permanent"))
-
-
-def teardown():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    run(["ip", "link", "del", HOST_IF])
-    run(["ip", "netns", "del", NS])
-
-
-def start(cmd, **kw):
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
-    procs.append(p)
-    return p
+host = TestHost("live")
+HOST_IF = host.host_if
 
 
 def wait_port(host, port, seconds=10):
@@ -98,18 +31,19 @@ def wait_port(host, port, seconds=10):
 
 
 def main():
-    setup()
+    host.setup()
     www = tempfile.mkdtemp(prefix="nstats-www-")
     with open(os.path.join(www, "blob"), "wb") as f:
         f.write(os.urandom(3 * 1024 * 1024 + 17))
-    start(in_ns("python3", "-m", "http.server", "--bind", "::", "8000", "--directory", www))
-    start(in_ns("iperf3", "-s", "-B", "::"))
+    host.start(host.in_ns("python3", "-m", "http.server", "--bind", "::", "8000", "--directory",
+                          www))
+    host.start(host.in_ns("iperf3", "-s", "-B", "::"))
     c.ok(wait_port(f"[{PEER6}]", 8000), "HTTP server up in the namespace")
     time.sleep(1.5)  # iperf3 server start, and any settling of the link
 
     ns = subprocess.Popen([NSTATS, "-i", HOST_IF, "--interval", "1s"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
-    procs.append(ns)
+    host.procs.append(ns)
     deadline, ready = time.time() + 10, False
     stderr_lines = []
     while time.time() < deadline and not ready:
@@ -119,7 +53,7 @@ def main():
             stderr_lines.append(line)
             ready = "capturing on" in line
     c.ok(ready, f"nstats started capturing: {stderr_lines}")
-    before = counters()
+    before = host.counters()
 
     traffic = [
         ["iperf3", "-c", PEER4, "-t", "2", "-p", "5201", "-b", "200M"],
@@ -132,7 +66,7 @@ def main():
         r = run(cmd)
         c.eq(r.returncode, 0, f"{' '.join(cmd)} ({r.stderr.strip()[-200:]})")
     time.sleep(1.0)  # let the last FINs and ACKs pass
-    after = counters()
+    after = host.counters()
     ns.send_signal(signal.SIGTERM)
     out, err = ns.communicate(timeout=30)
     c.eq(ns.returncode, 0, f"nstats exit status (stderr: {err.strip()})")
@@ -168,5 +102,5 @@ def main():
 try:
     main()
 finally:
-    teardown()
+    host.teardown()
 c.finish()
