@@ -1065,11 +1065,15 @@ static void pg_make_frag(struct pg_gen *g, uint64_t seq, struct pg_result *res)
     ip.proto = pg_ipproto(proto, false);
     pg_addr(false, outward, peer, ip.src);
     pg_addr(false, !outward, peer, ip.dst);
-    ip.ip_len = pg_ip_len(g, PG_IPV4_HDR_LEN + 8);
+    ip.ip_len = pg_ip_len(g, PG_IP_LEN_MIN);
     ip.ip_id = (uint16_t)pg_rng_next(&g->rng);
     /* Offsets up to 7000 * 8 bytes keep offset + length under 65535. */
-    uint16_t more = (pg_rng_next(&g->rng) & 1) ? 0x2000 : 0;
-    ip.frag_field = (uint16_t)(more | (1 + pg_rng_below(&g->rng, 7000)));
+    bool more = (pg_rng_next(&g->rng) & 1) != 0;
+    ip.frag_field = (uint16_t)((more ? 0x2000 : 0) | (1 + pg_rng_below(&g->rng, 7000)));
+    if (more) {
+        /* Every fragment but the last carries a multiple of 8 payload bytes. */
+        ip.ip_len = PG_IPV4_HDR_LEN + ((ip.ip_len - PG_IPV4_HDR_LEN) & ~7u);
+    }
 
     struct pg_link link;
     pg_link_defaults(g, &link, PG_ETHERTYPE_IPV4, outward);

@@ -134,7 +134,8 @@ int spool_load(const char *dir, size_t max_bytes, spool_load_fn *fn, void *arg, 
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), by_name);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), by_name);
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         size_t len = 0;

@@ -147,3 +147,36 @@ def read_ledger(path):
             out[key] = [int(row["bytes_in"]), int(row["bytes_out"]),
                         int(row["packets_in"]), int(row["packets_out"])]
     return out
+
+
+class LineWatcher:
+    """Reads a process's text stream on a thread, so a test can wait for a line without racing
+    Python's own buffering against select(), and keeps the pipe drained meanwhile."""
+
+    def __init__(self, stream):
+        import threading
+        self.lines = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, needle, seconds):
+        import time
+        deadline = time.time() + seconds
+        with self.cond:
+            while not any(needle in l for l in self.lines):
+                left = deadline - time.time()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+        return True
+
+    def text(self):
+        self.thread.join(timeout=30)
+        return "".join(self.lines)

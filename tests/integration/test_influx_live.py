@@ -4,13 +4,12 @@ a real InfluxDB that the test stops for several intervals and starts again, then
 nstats itself during an outage with --spool-dir. Afterwards every interval is in InfluxDB and
 the totals equal the veth's kernel counters."""
 import os
-import select
 import signal
 import subprocess
 import tempfile
 import time
 
-from harness import NSTATS, Checks, parse_output, require
+from harness import NSTATS, Checks, LineWatcher, parse_output, require
 from netns import PEER4, TestHost, delta
 from servers import InfluxDB, have_all
 
@@ -29,17 +28,17 @@ def start_nstats(tag, *extra):
                           "--influx-retry-max", "1s", "--stdout", *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     host.procs.append(p)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if select.select([p.stderr], [], [], 0.5)[0] and "capturing on" in p.stderr.readline():
-            return p
-    raise RuntimeError("nstats did not start capturing")
+    p.watcher = LineWatcher(p.stderr)
+    if not p.watcher.wait_for("capturing on", 20):
+        raise RuntimeError(f"nstats did not start capturing: {p.watcher.lines}")
+    return p
 
 
 def stop_nstats(p):
     p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=60)
-    return p.returncode, out, err
+    out = p.stdout.read()
+    p.wait(timeout=60)
+    return p.returncode, out, p.watcher.text()
 
 
 def iperf(seconds):

@@ -3,13 +3,13 @@
 iperf3 (TCP, UDP) and curl over HTTP (IPv4, IPv6) run across it. nstats' totals must equal
 the veth's kernel counters over the same period, with no capture drops."""
 import os
-import select
 import signal
 import subprocess
 import tempfile
 import time
 
-from harness import NSTATS, Checks, capture_totals, flow_totals, have, parse_output, require, run
+from harness import (NSTATS, Checks, LineWatcher, capture_totals, flow_totals, have,
+                     parse_output, require, run)
 from netns import HOST4, HOST6, PEER4, PEER6, TestHost
 
 require(os.geteuid() == 0, "root (network namespaces and capture)")
@@ -44,15 +44,8 @@ def main():
     ns = subprocess.Popen([NSTATS, "-i", HOST_IF, "--interval", "1s"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     host.procs.append(ns)
-    deadline, ready = time.time() + 10, False
-    stderr_lines = []
-    while time.time() < deadline and not ready:
-        rl, _, _ = select.select([ns.stderr], [], [], 0.5)
-        if rl:
-            line = ns.stderr.readline()
-            stderr_lines.append(line)
-            ready = "capturing on" in line
-    c.ok(ready, f"nstats started capturing: {stderr_lines}")
+    watcher = LineWatcher(ns.stderr)
+    c.ok(watcher.wait_for("capturing on", 10), f"nstats started capturing: {watcher.lines}")
     before = host.counters()
 
     traffic = [
@@ -68,7 +61,9 @@ def main():
     time.sleep(1.0)  # let the last FINs and ACKs pass
     after = host.counters()
     ns.send_signal(signal.SIGTERM)
-    out, err = ns.communicate(timeout=30)
+    out = ns.stdout.read()
+    ns.wait(timeout=30)
+    err = watcher.text()
     c.eq(ns.returncode, 0, f"nstats exit status (stderr: {err.strip()})")
 
     points = parse_output(out)

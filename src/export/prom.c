@@ -1,0 +1,88 @@
+/* Exposition format: label values escape backslash, double quote and newline; HELP text
+ * escapes backslash and newline. */
+#include "prom.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static int escape(struct buf *b, const char *s, bool quotes)
+{
+    const char *run = s, *p = s;
+
+    for (; *p != '\0'; p++) {
+        const char *rep = NULL;
+
+        if (*p == '\\')
+            rep = "\\\\";
+        else if (*p == '\n')
+            rep = "\\n";
+        else if (*p == '"' && quotes)
+            rep = "\\\"";
+        if (rep == NULL)
+            continue;
+        if ((p > run && buf_append(b, run, (size_t)(p - run)) == -1) || buf_append_str(b, rep))
+            return -1;
+        run = p + 1;
+    }
+    return p > run ? buf_append(b, run, (size_t)(p - run)) : 0;
+}
+
+int prom_escape_label_value(struct buf *b, const char *value)
+{
+    return escape(b, value, true);
+}
+
+int prom_family(struct buf *b, const char *name, const char *type, const char *help)
+{
+    if (buf_append_str(b, "# HELP ") || buf_append_str(b, name) || buf_append_char(b, ' ') ||
+        escape(b, help, false) || buf_append_str(b, "\n# TYPE ") || buf_append_str(b, name) ||
+        buf_append_char(b, ' ') || buf_append_str(b, type) || buf_append_char(b, '\n'))
+        return -1;
+    return 0;
+}
+
+static int series(struct buf *b, const char *name, const struct prom_label *labels, size_t n)
+{
+    if (buf_append_str(b, name))
+        return -1;
+    if (n == 0)
+        return buf_append_char(b, ' ');
+    for (size_t i = 0; i < n; i++) {
+        if (buf_append_char(b, i == 0 ? '{' : ',') || buf_append_str(b, labels[i].name) ||
+            buf_append_str(b, "=\"") || prom_escape_label_value(b, labels[i].value) ||
+            buf_append_char(b, '"'))
+            return -1;
+    }
+    return buf_append_str(b, "} ");
+}
+
+int prom_sample_u64(struct buf *b, const char *name, const struct prom_label *labels, size_t n,
+                    uint64_t value)
+{
+    char digits[24];
+    int len;
+
+    if (series(b, name, labels, n) == -1)
+        return -1;
+    len = snprintf(digits, sizeof(digits), "%llu\n", (unsigned long long)value);
+    return buf_append(b, digits, (size_t)len);
+}
+
+int prom_sample_double(struct buf *b, const char *name, const struct prom_label *labels,
+                       size_t n, double value)
+{
+    char digits[40];
+    int len;
+
+    if (series(b, name, labels, n) == -1)
+        return -1;
+    if (isnan(value))
+        len = snprintf(digits, sizeof(digits), "NaN\n");
+    else if (isinf(value))
+        len = snprintf(digits, sizeof(digits), "%s\n", value > 0 ? "+Inf" : "-Inf");
+    else
+        len = snprintf(digits, sizeof(digits), "%.17g\n", value);
+    return buf_append(b, digits, (size_t)len);
+}
