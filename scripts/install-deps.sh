@@ -3,8 +3,8 @@
 # test suite, "bench" for the benchmark. Skips apt when everything is already there.
 set -eu
 
-build="cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev"
-test="$build python3 clang clang-format tshark tcpdump iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl"
+build="cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev"
+test="$build python3 clang clang-format tshark tcpdump iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus"
 bench="$test darkstat softflowd"
 
 case "${1:-build}" in

@@ -18,8 +18,10 @@
 #include "capture/decode.h"
 #include "capture/iface.h"
 #include "config/config.h"
+#include "export/httpd.h"
 #include "export/influx.h"
 #include "export/lineproto.h"
+#include "export/metrics.h"
 #include "export/schema.h"
 #include "export/stdout_sink.h"
 #include "flow/listeners.h"
@@ -53,6 +55,10 @@ struct app {
     char ifname[64];
     struct capture_stats last_stats;
     struct influx_sink *influx;
+    struct httpd *httpd;
+    bool have_iface_base;
+    struct iface_counters iface_base; /* the interface's counters when capture started */
+    char capture_error[512];          /* why capture stopped, for /healthz */
     bool use_stdout;
     bool stopping; /* a signal asked to stop; a second one abandons delivery */
     bool abandon;
@@ -225,6 +231,7 @@ static void drain_capture(struct app *app)
 
         if (n == -1) {
             log_warnx("%s", err);
+            snprintf(app->capture_error, sizeof(app->capture_error), "%s", err);
             app->failed = true;
             loop_stop(app->loop);
             return;
@@ -325,6 +332,79 @@ static void deliver_pending(struct app *app)
         app->failed = true;
 }
 
+static void render_metrics(struct app *app, struct httpd_reply *reply)
+{
+    struct metrics_sources src;
+    struct influx_stats ist;
+    struct iface_counters now;
+
+    memset(&src, 0, sizeof(src));
+    src.id = &app->id;
+    src.version = NSTATS_VERSION;
+    src.meter = app->meter;
+    src.max_flows = app->cfg.max_flows;
+    /* Count what the kernel has handed over, so the page is as fresh as the counters. */
+    if (app->cap != NULL && capture_fd(app->cap) != -1 && !app->failed)
+        drain_capture(app);
+    if (app->cap != NULL && capture_fd(app->cap) != -1)
+        src.have_capture = capture_get_stats(app->cap, &src.capture) == 0;
+    if (app->have_iface_base && iface_counters_read(app->ifname, &now) == 0) {
+        src.have_iface = true;
+        src.iface.rx_bytes = now.rx_bytes - app->iface_base.rx_bytes;
+        src.iface.tx_bytes = now.tx_bytes - app->iface_base.tx_bytes;
+        src.iface.rx_packets = now.rx_packets - app->iface_base.rx_packets;
+        src.iface.tx_packets = now.tx_packets - app->iface_base.tx_packets;
+    }
+    if (app->influx != NULL) {
+        influx_sink_get_stats(app->influx, &ist);
+        src.influx = &ist;
+    }
+    src.have_process = procstat_read(&src.process) == 0;
+    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    reply->cacheable = true;
+    if (metrics_render(&reply->body, &src) == -1) {
+        buf_reset(&reply->body);
+        buf_append_str(&reply->body, "metrics page over its size cap\n");
+        reply->status = 500;
+    }
+}
+
+static void on_http(void *arg, const char *path, struct httpd_reply *reply)
+{
+    struct app *app = arg;
+
+    if (strcmp(path, "/metrics") == 0) {
+        if (app->meter == NULL) {
+            reply->status = 503;
+            buf_append_str(&reply->body, "not capturing yet\n");
+            return;
+        }
+        render_metrics(app, reply);
+    } else if (strcmp(path, "/healthz") == 0) {
+        if (app->capture_error[0] != '\0') {
+            reply->status = 503;
+            buf_printf(&reply->body, "capture stopped: %s\n", app->capture_error);
+        } else if (app->stopping) {
+            reply->status = 503;
+            buf_printf(&reply->body, "shutting down\n");
+        } else if (app->meter == NULL) {
+            reply->status = 503;
+            buf_printf(&reply->body, "not capturing yet\n");
+        } else {
+            buf_printf(&reply->body, "ok: capturing on %s\n",
+                       app->cfg.read_file ? app->cfg.read_file : app->ifname);
+        }
+    } else if (strcmp(path, "/") == 0) {
+        buf_printf(&reply->body,
+                   "nstats %s\n\n/metrics  Prometheus text exposition (gzip on request)\n"
+                   "/healthz  200 while capturing, 503 with the reason otherwise\n",
+                   NSTATS_VERSION);
+    } else {
+        reply->status = 404;
+        buf_append_str(&reply->body, "not found: try /metrics, /healthz or /\n");
+    }
+}
+
 static int run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
     char err[512];
@@ -346,6 +426,7 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
                   capture_linktype(app->cap));
     mc->linktype = capture_linktype(app->cap);
     app->meter = meter_new(mc, &app->loc, &app->listeners, seed, emit, app);
+    app->have_iface_base = iface_counters_read(app->ifname, &app->iface_base) == 0;
     refresh_live_facts(app);
     if (loop_watch(app->loop, capture_fd(app->cap), EPOLLIN, on_capture, app) == -1) {
         log_warn("event loop setup");
@@ -529,13 +610,22 @@ int main(int argc, char **argv)
         rc = 1;
     } else if (app.cfg.influx_url != NULL && start_influx(&app) == -1) {
         rc = 2;
+    } else if (app.cfg.listen != NULL &&
+               (app.httpd = httpd_start(app.cfg.listen, app.loop, on_http, &app, err,
+                                        sizeof(err))) == NULL) {
+        log_warnx("%s", err);
+        rc = 1;
     } else {
-        app.use_stdout = app.influx == NULL || app.cfg.also_stdout;
+        if (app.httpd != NULL)
+            log_info("serving /metrics and /healthz on %s (port %u)", app.cfg.listen,
+                     httpd_port(app.httpd));
+        app.use_stdout = (app.influx == NULL && app.httpd == NULL) || app.cfg.also_stdout;
         if (app.cfg.read_file != NULL)
             rc = run_file(&app, &mc, &seed);
         else
             rc = run_live(&app, &mc, &seed);
     }
+    httpd_stop(app.httpd);
     influx_sink_free(app.influx);
 
     meter_free(app.meter);

@@ -107,3 +107,34 @@ int iface_addresses(const char *ifname, struct netaddr *out, size_t max)
     freeifaddrs(list);
     return (int)n;
 }
+
+static int read_counter(const char *ifname, const char *name, uint64_t *out)
+{
+    char path[256];
+    unsigned long long v;
+    FILE *f;
+    int ok;
+
+    snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, name);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    ok = fscanf(f, "%llu", &v) == 1;
+    fclose(f);
+    if (!ok)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int iface_counters_read(const char *ifname, struct iface_counters *out)
+{
+    if (strchr(ifname, '/') != NULL || strcmp(ifname, "..") == 0)
+        return -1;
+    if (read_counter(ifname, "rx_bytes", &out->rx_bytes) == -1 ||
+        read_counter(ifname, "tx_bytes", &out->tx_bytes) == -1 ||
+        read_counter(ifname, "rx_packets", &out->rx_packets) == -1 ||
+        read_counter(ifname, "tx_packets", &out->tx_packets) == -1)
+        return -1;
+    return 0;
+}

@@ -3,6 +3,7 @@
 #define NSTATS_IFACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/netaddr.h"
 
@@ -14,5 +15,15 @@ int iface_parse_route_v4(const char *text, char *name, size_t len);
 /* Fills out with up to max addresses of ifname ("any": of every interface). Returns the count,
  * or -1 with errno set. */
 int iface_addresses(const char *ifname, struct netaddr *out, size_t max);
+
+struct iface_counters {
+    uint64_t rx_bytes;
+    uint64_t tx_bytes;
+    uint64_t rx_packets;
+    uint64_t tx_packets;
+};
+
+/* Reads /sys/class/net/IFNAME/statistics. Returns 0, or -1 (no such interface, or "any"). */
+int iface_counters_read(const char *ifname, struct iface_counters *out);
 
 #endif

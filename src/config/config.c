@@ -63,6 +63,8 @@ static const struct option_def options[] = {
      "row schema: default, or legacy (the prototype's nstat measurement)"},
     {"stdout", 0, "NSTATS_STDOUT", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(also_stdout),
      "also write line protocol to stdout when InfluxDB is configured"},
+    {"listen", 0, "NSTATS_LISTEN", NULL, OPT_STRING, "ADDR:PORT", NULL, 0, 0, false, OFF(listen),
+     "serve /metrics, /healthz and / over HTTP (nstats' port is 9781: --listen :9781)"},
     {"influx-url", 0, "NSTATS_INFLUX_URL", "INFLUX", OPT_STRING, "URL", NULL, 0, 0, false,
      OFF(influx_url), "InfluxDB base URL (the prototype's INFLUX=host:port means http://)"},
     {"influx-db", 0, "NSTATS_INFLUX_DB", "IDB", OPT_STRING, "DB", NULL, 0, 0, false, OFF(influx_db),

@@ -47,6 +47,7 @@ struct config {
     uint64_t shutdown_timeout_ms;
     char *schema; /* "default" or "legacy" */
     bool also_stdout;
+    char *listen; /* HTTP endpoint ADDR:PORT, NULL for none */
     bool verbose;
     bool quiet;
     bool check_config;

@@ -70,8 +70,8 @@ int prom_sample_u64(struct buf *b, const char *name, const struct prom_label *la
     return buf_append(b, digits, (size_t)len);
 }
 
-int prom_sample_double(struct buf *b, const char *name, const struct prom_label *labels,
-                       size_t n, double value)
+int prom_sample_double(struct buf *b, const char *name, const struct prom_label *labels, size_t n,
+                       double value)
 {
     char digits[40];
     int len;

@@ -324,6 +324,21 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
     return n;
 }
 
+void flow_table_foreach(const struct flow_table *t, flow_table_visit_fn *fn, void *arg)
+{
+    for (size_t i = 0; i < t->n_live; i++) {
+        const struct entry *e = &t->pool[t->live[i]];
+        struct flow_counters c = {
+            e->total.bytes_in + e->delta.bytes_in,
+            e->total.bytes_out + e->delta.bytes_out,
+            e->total.packets_in + e->delta.packets_in,
+            e->total.packets_out + e->delta.packets_out,
+        };
+
+        fn(arg, &e->key, &c);
+    }
+}
+
 size_t flow_table_capacity(const struct flow_table *t)
 {
     return t->pool_size;

@@ -57,6 +57,11 @@ void flow_table_add_hashed(struct flow_table *t, const struct flow_key *key, uin
  * deltas, then removes keys idle for idle_ms or more. Returns the number of rows. */
 size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t now_ms,
                            uint64_t idle_ms);
+/* Calls fn for every key in the table with its counts so far (totals plus the open
+ * interval's delta). Read-only. */
+typedef void flow_table_visit_fn(void *arg, const struct flow_key *key,
+                                 const struct flow_counters *so_far);
+void flow_table_foreach(const struct flow_table *t, flow_table_visit_fn *fn, void *arg);
 /* Most rows a snapshot can hold. */
 size_t flow_table_capacity(const struct flow_table *t);
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out);

@@ -29,6 +29,8 @@ struct meter {
     uint64_t packets;
     uint64_t bytes;
     uint64_t last_packet_ms;
+    uint64_t total_packets;
+    uint64_t total_bytes;
     struct flow_table_stats prev_stats;
     struct pending batch[BATCH];
     unsigned n_batch;
@@ -139,8 +141,20 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
         flush_batch(m);
     m->packets++;
     m->bytes += len;
+    m->total_packets++;
+    m->total_bytes += len;
     if (ts_ms > m->last_packet_ms)
         m->last_packet_ms = ts_ms;
+}
+
+void meter_read(struct meter *m, struct meter_totals *totals, flow_table_visit_fn *fn, void *arg)
+{
+    flush_batch(m);
+    totals->packets = m->total_packets;
+    totals->bytes = m->total_bytes;
+    flow_table_get_stats(m->table, &totals->table);
+    if (fn != NULL)
+        flow_table_foreach(m->table, fn, arg);
 }
 
 uint64_t meter_last_packet_ms(const struct meter *m)

@@ -50,6 +50,16 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
 void meter_tick(struct meter *m, uint64_t now_ms);
 /* Milliseconds from now_ms to the open interval's end (0 if due), or UINT64_MAX if none. */
 uint64_t meter_ms_until_due(const struct meter *m, uint64_t now_ms);
+/* Everything counted since start, for cumulative metrics. */
+struct meter_totals {
+    uint64_t packets;
+    uint64_t bytes;
+    struct flow_table_stats table;
+};
+
+/* Counts any batched packets, then reports the totals and visits every key with its counts
+ * so far (see flow_table_foreach). fn may be NULL. */
+void meter_read(struct meter *m, struct meter_totals *totals, flow_table_visit_fn *fn, void *arg);
 /* The latest packet timestamp seen, or 0. */
 uint64_t meter_last_packet_ms(const struct meter *m);
 /* Closes the open interval early at end_ms (end of file, shutdown), if it counted anything

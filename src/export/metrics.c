@@ -1,0 +1,211 @@
+/* /metrics, documented series by series in docs/METRICS.md: keep the two in step. Flow series
+ * are counters for a key's life; when a key expires its series ends and its counts move into
+ * nstats_expired_*, so sums over series never go backwards. */
+#include "metrics.h"
+
+#include <string.h>
+
+#include "export/prom.h"
+
+struct flow_pass {
+    struct buf *b;
+    const struct export_identity *id;
+    bool packets; /* which family this pass writes */
+    int err;
+    uint64_t by_kind[5]; /* bytes per enum flow_kind */
+};
+
+static void flow_series(void *arg, const struct flow_key *key, const struct flow_counters *c)
+{
+    struct flow_pass *p = arg;
+    struct schema_key_tags t;
+    struct prom_label l[7];
+    const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
+
+    if (p->err)
+        return;
+    if (!p->packets && key->kind < 5)
+        p->by_kind[key->kind] += c->bytes_in + c->bytes_out;
+    schema_key_tags(key, &t);
+    l[0] = (struct prom_label){"direction", "in"};
+    l[1] = (struct prom_label){"host", p->id->host};
+    l[2] = (struct prom_label){"interface", p->id->interface};
+    l[3] = (struct prom_label){"local", t.local};
+    l[4] = (struct prom_label){"port", t.port};
+    l[5] = (struct prom_label){"proto", t.proto};
+    l[6] = (struct prom_label){"remote", t.remote};
+    p->err |= prom_sample_u64(p->b, name, l, 7, p->packets ? c->packets_in : c->bytes_in);
+    l[0].value = "out";
+    p->err |= prom_sample_u64(p->b, name, l, 7, p->packets ? c->packets_out : c->bytes_out);
+}
+
+static int labelled(struct buf *b, const char *name, const char *label, const char *v1, uint64_t x1,
+                    const char *v2, uint64_t x2)
+{
+    struct prom_label l = {label, v1};
+
+    if (prom_sample_u64(b, name, &l, 1, x1) == -1)
+        return -1;
+    l.value = v2;
+    return prom_sample_u64(b, name, &l, 1, x2);
+}
+
+static int counter(struct buf *b, const char *name, const char *type, const char *help,
+                   uint64_t value)
+{
+    return prom_family(b, name, type, help) || prom_sample_u64(b, name, NULL, 0, value);
+}
+
+static int render_flows(struct buf *b, const struct metrics_sources *src,
+                        struct meter_totals *totals, uint64_t by_kind[5])
+{
+    struct flow_pass p = {b, src->id, false, 0, {0}};
+
+    if (prom_family(b, "nstats_bytes_total", "counter",
+                    "Frame bytes per key and direction since the key entered the table."))
+        return -1;
+    meter_read(src->meter, totals, flow_series, &p);
+    memcpy(by_kind, p.by_kind, sizeof(p.by_kind));
+    if (p.err || prom_family(b, "nstats_packets_total", "counter",
+                             "Frames per key and direction since the key entered the table."))
+        return -1;
+    p.packets = true;
+    meter_read(src->meter, totals, flow_series, &p);
+    return p.err ? -1 : 0;
+}
+
+static int render_table(struct buf *b, const struct metrics_sources *src,
+                        const struct meter_totals *t, const uint64_t by_kind[5])
+{
+    const struct flow_table_stats *s = &t->table;
+    static const char *const kinds[5] = {"key", "fragment", "other", "non_ip", "malformed"};
+
+    if (prom_family(b, "nstats_expired_bytes_total", "counter",
+                    "Bytes of keys that expired; their series are gone, their bytes stay here.") ||
+        labelled(b, "nstats_expired_bytes_total", "direction", "in", s->expired.bytes_in, "out",
+                 s->expired.bytes_out) ||
+        prom_family(b, "nstats_expired_packets_total", "counter", "Frames of keys that expired.") ||
+        labelled(b, "nstats_expired_packets_total", "direction", "in", s->expired.packets_in, "out",
+                 s->expired.packets_out) ||
+        prom_family(b, "nstats_attributed_bytes_total", "counter",
+                    "Captured bytes by the kind of row they were counted in; sums to "
+                    "nstats_capture_bytes_total."))
+        return -1;
+    for (int k = 0; k < 5; k++) {
+        struct prom_label l = {"kind", kinds[k]};
+
+        if (prom_sample_u64(b, "nstats_attributed_bytes_total", &l, 1, by_kind[k]))
+            return -1;
+    }
+    {
+        struct prom_label l = {"kind", "expired"};
+
+        if (prom_sample_u64(b, "nstats_attributed_bytes_total", &l, 1,
+                            s->expired.bytes_in + s->expired.bytes_out))
+            return -1;
+    }
+    return counter(b, "nstats_keys", "gauge", "Keys in the flow table, special rows included.",
+                   s->keys) ||
+           counter(b, "nstats_keys_max", "gauge", "The --max-flows bound on ordinary keys.",
+                   src->max_flows) ||
+           counter(b, "nstats_keys_created_total", "counter", "Keys ever added to the table.",
+                   s->keys_created) ||
+           counter(b, "nstats_keys_expired_total", "counter", "Keys removed after idling.",
+                   s->keys_expired) ||
+           counter(b, "nstats_folded_packets_total", "counter",
+                   "Frames counted in an other row because their key did not fit.",
+                   s->folded_packets) ||
+           counter(b, "nstats_folded_bytes_total", "counter",
+                   "Bytes counted in an other row because their key did not fit.", s->folded_bytes);
+}
+
+static int render_capture(struct buf *b, const struct metrics_sources *src,
+                          const struct meter_totals *t)
+{
+    if (counter(b, "nstats_capture_packets_total", "counter", "Frames captured and counted.",
+                t->packets) ||
+        counter(b, "nstats_capture_bytes_total", "counter",
+                "Frame bytes captured and counted (pcap len).", t->bytes))
+        return -1;
+    if (src->have_capture &&
+        (prom_family(b, "nstats_capture_drops_total", "counter",
+                     "Frames the capture lost: kernel = no ring space (ps_drop), interface = "
+                     "dropped by the interface or driver (ps_ifdrop).") ||
+         labelled(b, "nstats_capture_drops_total", "reason", "kernel", src->capture.drops,
+                  "interface", src->capture.ifdrops)))
+        return -1;
+    if (src->have_iface &&
+        (prom_family(b, "nstats_interface_bytes_total", "counter",
+                     "The interface's own byte counters (/sys/class/net) since nstats "
+                     "started.") ||
+         labelled(b, "nstats_interface_bytes_total", "direction", "rx", src->iface.rx_bytes, "tx",
+                  src->iface.tx_bytes) ||
+         prom_family(b, "nstats_interface_packets_total", "counter",
+                     "The interface's own packet counters since nstats started.") ||
+         labelled(b, "nstats_interface_packets_total", "direction", "rx", src->iface.rx_packets,
+                  "tx", src->iface.tx_packets)))
+        return -1;
+    return 0;
+}
+
+static int render_export(struct buf *b, const struct influx_stats *s)
+{
+    struct prom_label l = {"result", "sent"};
+
+    if (s == NULL)
+        return 0;
+    if (prom_family(b, "nstats_export_batches_total", "counter",
+                    "InfluxDB batches by outcome: sent, retried (failed attempts to be "
+                    "repeated), dropped (refused, or pushed out of a full queue).") ||
+        prom_sample_u64(b, "nstats_export_batches_total", &l, 1, s->batches_sent))
+        return -1;
+    l.value = "retried";
+    if (prom_sample_u64(b, "nstats_export_batches_total", &l, 1, s->batches_retried))
+        return -1;
+    l.value = "dropped";
+    if (prom_sample_u64(b, "nstats_export_batches_total", &l, 1, s->batches_dropped))
+        return -1;
+    return counter(b, "nstats_export_queue_bytes", "gauge", "Bytes of batches waiting.",
+                   s->queue_bytes) ||
+           counter(b, "nstats_export_queue_batches", "gauge", "Batches waiting.",
+                   s->queue_batches) ||
+           counter(b, "nstats_export_sent_bytes_total", "counter",
+                   "Request bodies delivered, as sent (compressed).", s->bytes_sent);
+}
+
+static int render_process(struct buf *b, const struct metrics_sources *src)
+{
+    const struct procstat *p = &src->process;
+    struct prom_label l = {"version", src->version};
+
+    if (prom_family(b, "nstats_build_info", "gauge", "Always 1; the version is a label.") ||
+        prom_sample_u64(b, "nstats_build_info", &l, 1, 1))
+        return -1;
+    if (!src->have_process)
+        return 0;
+    return prom_family(b, "process_cpu_seconds_total", "counter",
+                       "User and system CPU time spent in seconds.") ||
+           prom_sample_double(b, "process_cpu_seconds_total", NULL, 0, p->cpu_seconds) ||
+           counter(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                   p->resident_bytes) ||
+           counter(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                   p->virtual_bytes) ||
+           prom_family(b, "process_start_time_seconds", "gauge",
+                       "Start time of the process since unix epoch in seconds.") ||
+           prom_sample_double(b, "process_start_time_seconds", NULL, 0, p->start_time_seconds) ||
+           counter(b, "process_open_fds", "gauge", "Number of open file descriptors.",
+                   p->open_fds) ||
+           counter(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+                   p->max_fds);
+}
+
+int metrics_render(struct buf *b, const struct metrics_sources *src)
+{
+    struct meter_totals totals;
+    uint64_t by_kind[5];
+
+    if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
+        render_capture(b, src, &totals) || render_export(b, src->influx) || render_process(b, src))
+        return -1;
+    return 0;
+}

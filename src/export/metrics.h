@@ -1,0 +1,33 @@
+/* The /metrics page: flow series as cumulative counters plus nstats' own health. */
+#ifndef NSTATS_METRICS_H
+#define NSTATS_METRICS_H
+
+#include <stdbool.h>
+
+#include "base/buf.h"
+#include "capture/capture.h"
+#include "capture/iface.h"
+#include "export/influx.h"
+#include "export/procstat.h"
+#include "export/schema.h"
+#include "flow/meter.h"
+
+/* Everything the page shows; optional parts have a have_ flag or may be NULL. */
+struct metrics_sources {
+    const struct export_identity *id;
+    const char *version;
+    struct meter *meter;
+    uint64_t max_flows;
+    bool have_capture;
+    struct capture_stats capture; /* cumulative pcap counters */
+    bool have_iface;
+    struct iface_counters iface; /* the interface's counters since nstats started */
+    const struct influx_stats *influx;
+    bool have_process;
+    struct procstat process;
+};
+
+/* Appends the exposition text. Returns 0, or -1 if b's cap was reached. */
+int metrics_render(struct buf *b, const struct metrics_sources *src);
+
+#endif
