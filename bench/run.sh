@@ -2,7 +2,7 @@
 # run.sh: benchmarks nstats against a bare libpcap read loop, darkstat and softflowd on synthetic captures.
 #
 # Usage: bench/run.sh BUILD_DIR
-#   BUILD_DIR holds the built nstats, pcapgen and pcapread binaries.
+#   BUILD_DIR holds the built nstats, pcapgen, pcapread and export_bench binaries.
 #
 # Environment:
 #   BENCH_DIR=/tmp/nstats-bench  where captures, ledgers and logs live; captures
@@ -247,3 +247,10 @@ if nstats_label.endswith("*"):
 '
 "$PYTHON" -c "$REPORT_PY" "$RESULTS" "$NSTATS_LABEL" "$(ledger_totals "$BENCH_DIR/main.csv")" \
     "$(ledger_totals "$BENCH_DIR/many.csv")" | tee "$BENCH_DIR/report.txt"
+
+# Export costs: encoding and compressing one interval of 10,000 rows, rendering /metrics for
+# 100,000 series (CPU time, medians, from the same build).
+if [[ -x "$BUILD_DIR/export_bench" ]]; then
+    echo
+    "$BUILD_DIR/export_bench" | tee -a "$BENCH_DIR/report.txt"
+fi
