@@ -8,25 +8,51 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int iface_parse_route_v4(const char *text, char *name, size_t len)
+/* Calls match on each line of text until it returns true. Returns 0 then, else -1. */
+static int find_line(const char *text, bool (*match)(const char *line, char *name, size_t len),
+                     char *name, size_t len)
 {
-    const char *line = text;
-
-    while (line != NULL && *line != '\0') {
-        char ifname[64];
-        unsigned dest, gw, flags, mask;
-
-        /* Iface Destination Gateway Flags RefCnt Use Metric Mask ... (hex, host order) */
-        if (sscanf(line, "%63s %x %x %x %*d %*d %*d %x", ifname, &dest, &gw, &flags, &mask) == 5 &&
-            dest == 0 && mask == 0 && (flags & 0x1) /* RTF_UP */) {
-            snprintf(name, len, "%s", ifname);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (match(line, name, len))
             return 0;
-        }
         line = strchr(line, '\n');
         if (line != NULL)
             line++;
     }
     return -1;
+}
+
+static bool default_route_v4(const char *line, char *name, size_t len)
+{
+    char ifname[64];
+    unsigned dest, gw, flags, mask;
+
+    /* Iface Destination Gateway Flags RefCnt Use Metric Mask ... (hex, host order) */
+    if (sscanf(line, "%63s %x %x %x %*d %*d %*d %x", ifname, &dest, &gw, &flags, &mask) == 5 &&
+        dest == 0 && mask == 0 && (flags & 0x1) /* RTF_UP */) {
+        snprintf(name, len, "%s", ifname);
+        return true;
+    }
+    return false;
+}
+
+static bool default_route_v6(const char *line, char *name, size_t len)
+{
+    char dest[40], ifname[64];
+    unsigned plen, flags;
+
+    /* dest plen src splen nexthop metric refcnt use flags iface */
+    if (sscanf(line, "%39s %x %*s %*x %*s %*x %*x %*x %x %63s", dest, &plen, &flags, ifname) == 4 &&
+        plen == 0 && strspn(dest, "0") == 32 && strcmp(ifname, "lo") != 0 && (flags & 0x1)) {
+        snprintf(name, len, "%s", ifname);
+        return true;
+    }
+    return false;
+}
+
+int iface_parse_route_v4(const char *text, char *name, size_t len)
+{
+    return find_line(text, default_route_v4, name, len);
 }
 
 static int read_small_file(const char *path, char *buf, size_t len)
@@ -42,28 +68,6 @@ static int read_small_file(const char *path, char *buf, size_t len)
     return 0;
 }
 
-static int parse_route_v6(const char *text, char *name, size_t len)
-{
-    const char *line = text;
-
-    while (line != NULL && *line != '\0') {
-        char dest[40], ifname[64];
-        unsigned plen, flags;
-
-        /* dest plen src splen nexthop metric refcnt use flags iface */
-        if (sscanf(line, "%39s %x %*s %*x %*s %*x %*x %*x %x %63s", dest, &plen, &flags, ifname) ==
-                4 &&
-            plen == 0 && strspn(dest, "0") == 32 && strcmp(ifname, "lo") != 0 && (flags & 0x1)) {
-            snprintf(name, len, "%s", ifname);
-            return 0;
-        }
-        line = strchr(line, '\n');
-        if (line != NULL)
-            line++;
-    }
-    return -1;
-}
-
 int iface_default_route(char *name, size_t len, char *errbuf, size_t errlen)
 {
     static char text[1 << 16];
@@ -72,7 +76,7 @@ int iface_default_route(char *name, size_t len, char *errbuf, size_t errlen)
         iface_parse_route_v4(text, name, len) == 0)
         return 0;
     if (read_small_file("/proc/net/ipv6_route", text, sizeof(text)) == 0 &&
-        parse_route_v6(text, name, len) == 0)
+        find_line(text, default_route_v6, name, len) == 0)
         return 0;
     snprintf(errbuf, errlen, "no default route; name an interface with -i or IFACE");
     return -1;

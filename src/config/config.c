@@ -191,21 +191,14 @@ static int set_value(struct config *cfg, const struct option_def *o, const char 
         *(uint64_t *)field(cfg, o) = v;
         return 0;
     case OPT_DURATION:
-        if (parse_duration_ms(value, &v, errbuf, elen) == -1)
-            return -1;
-        if (v < o->min || v > o->max) {
-            snprintf(errbuf, errlen, "'%s' is out of range [%llums, %llums]", value,
-                     (unsigned long long)o->min, (unsigned long long)o->max);
-            return -1;
-        }
-        *(uint64_t *)field(cfg, o) = v;
-        return 0;
     case OPT_SIZE:
-        if (parse_size_bytes(value, &v, errbuf, elen) == -1)
+        if ((o->type == OPT_DURATION ? parse_duration_ms(value, &v, errbuf, elen)
+                                     : parse_size_bytes(value, &v, errbuf, elen)) == -1)
             return -1;
         if (v < o->min || v > o->max) {
-            snprintf(errbuf, errlen, "'%s' is out of range [%llu, %llu] bytes", value,
-                     (unsigned long long)o->min, (unsigned long long)o->max);
+            snprintf(errbuf, errlen, "'%s' is out of range [%llu, %llu] %s", value,
+                     (unsigned long long)o->min, (unsigned long long)o->max,
+                     o->type == OPT_DURATION ? "ms" : "bytes");
             return -1;
         }
         *(uint64_t *)field(cfg, o) = v;

@@ -61,28 +61,17 @@ static int series(struct buf *b, const char *name, const struct prom_label *labe
 int prom_sample_u64(struct buf *b, const char *name, const struct prom_label *labels, size_t n,
                     uint64_t value)
 {
-    char digits[24];
-    int len;
-
-    if (series(b, name, labels, n) == -1)
-        return -1;
-    len = snprintf(digits, sizeof(digits), "%llu\n", (unsigned long long)value);
-    return buf_append(b, digits, (size_t)len);
+    return series(b, name, labels, n) || buf_printf(b, "%llu\n", (unsigned long long)value);
 }
 
 int prom_sample_double(struct buf *b, const char *name, const struct prom_label *labels, size_t n,
                        double value)
 {
-    char digits[40];
-    int len;
-
     if (series(b, name, labels, n) == -1)
         return -1;
     if (isnan(value))
-        len = snprintf(digits, sizeof(digits), "NaN\n");
-    else if (isinf(value))
-        len = snprintf(digits, sizeof(digits), "%s\n", value > 0 ? "+Inf" : "-Inf");
-    else
-        len = snprintf(digits, sizeof(digits), "%.17g\n", value);
-    return buf_append(b, digits, (size_t)len);
+        return buf_append_str(b, "NaN\n");
+    if (isinf(value))
+        return buf_append_str(b, value > 0 ? "+Inf\n" : "-Inf\n");
+    return buf_printf(b, "%.17g\n", value);
 }
