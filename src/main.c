@@ -546,6 +546,33 @@ static int start_influx(struct app *app)
     return 0;
 }
 
+/* A health check that needs no shell or curl binary in the image: one GET, status as exit code. */
+static int run_probe(const char *url)
+{
+    CURL *easy;
+    long status = 0;
+    CURLcode rc;
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    easy = curl_easy_init();
+    if (easy == NULL) {
+        curl_global_cleanup();
+        return 1;
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    rc = curl_easy_perform(easy);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    else
+        fprintf(stderr, "nstats: probe %s: %s\n", url, curl_easy_strerror(rc));
+    curl_easy_cleanup(easy);
+    curl_global_cleanup();
+    return status >= 200 && status < 300 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct app app;
@@ -569,6 +596,11 @@ int main(int argc, char **argv)
             printf("nstats %s\n", NSTATS_VERSION);
         config_free(&app.cfg);
         return 0;
+    }
+    if (app.cfg.probe != NULL) {
+        rc = run_probe(app.cfg.probe);
+        config_free(&app.cfg);
+        return rc;
     }
     if (app.cfg.check_config) {
         config_print(&app.cfg, stdout);

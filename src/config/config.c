@@ -109,6 +109,8 @@ static const struct option_def options[] = {
      "log debug messages"},
     {"quiet", 'q', "NSTATS_QUIET", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(quiet),
      "log warnings and errors only"},
+    {"probe", 0, NULL, NULL, OPT_STRING, "URL", NULL, 0, 0, false, OFF(probe),
+     "GET URL (e.g. http://127.0.0.1:9781/healthz), exit 0 on a 2xx answer, else 1"},
     {"check-config", 0, NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(check_config),
      "print the effective configuration and exit"},
     {"help", 'h', NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(help),

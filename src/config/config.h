@@ -48,6 +48,7 @@ struct config {
     char *schema; /* "default" or "legacy" */
     bool also_stdout;
     char *listen; /* HTTP endpoint ADDR:PORT, NULL for none */
+    char *probe;  /* --probe URL: check an endpoint and exit */
     bool verbose;
     bool quiet;
     bool check_config;
