@@ -76,7 +76,7 @@ static struct meter *filled(unsigned keys, uint64_t interval_ms)
 int main(void)
 {
     enum { ROUNDS = 9 };
-    struct export_identity id = {"bench-pod", "eth0"};
+    struct export_identity id = {"bench-pod", "eth0", NULL, NULL};
     struct export_capture_stats cs = {0, 0};
     double enc[ROUNDS], gz[ROUNDS], prom[ROUNDS];
     struct metrics_sources src;
@@ -94,7 +94,7 @@ int main(void)
         buf_init(&b, 1u << 30);
         buf_init(&z, 1u << 30);
         t0 = cpu_now();
-        schema_write_default(&b, &id, &last_snap, &cs);
+        schema_write_default(&b, &id, &last_snap, &cs, NULL);
         enc[r] = cpu_now() - t0;
         t0 = cpu_now();
         gzip_compress(b.data, b.len, &z);

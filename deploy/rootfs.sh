@@ -13,6 +13,10 @@ bin=$1
 root=$2
 uid=65532
 
+if [ -d "$root/proc" ] && mountpoint -q "$root/proc" 2>/dev/null; then
+    echo "rootfs.sh: $root/proc is mounted; unmount it first" >&2
+    exit 1
+fi
 rm -rf "$root"
 mkdir -p "$root/usr/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/var/spool/nstats"
 chmod 1777 "$root/tmp"

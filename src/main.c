@@ -28,6 +28,8 @@
 #include "flow/localguess.h"
 #include "flow/locality.h"
 #include "flow/meter.h"
+#include "names/names.h"
+#include "names/netlabels.h"
 
 #ifndef NSTATS_VERSION
 #define NSTATS_VERSION "0.0.0"
@@ -56,6 +58,11 @@ struct app {
     struct capture_stats last_stats;
     struct influx_sink *influx;
     struct httpd *httpd;
+    struct netlabels labels;
+    struct names *names;
+    struct capture *dns_cap; /* live: full-length DNS responses for naming */
+    char namespace_[256];
+    char node[256];
     bool have_iface_base;
     struct iface_counters iface_base; /* the interface's counters when capture started */
     char capture_error[512];          /* why capture stopped, for /healthz */
@@ -107,9 +114,9 @@ static void emit(const struct meter_snapshot *snap, void *arg)
         return;
     buf_reset(&app->out);
     if (strcmp(app->cfg.schema, "legacy") == 0)
-        dropped = schema_write_legacy(&app->out, &app->id, snap);
+        dropped = schema_write_legacy(&app->out, &app->id, snap, app->names);
     else
-        dropped = schema_write_default(&app->out, &app->id, snap, &cs);
+        dropped = schema_write_default(&app->out, &app->id, snap, &cs, app->names);
     if (app->influx != NULL)
         dropped += write_export_stats(app, snap->end_ms);
     if (dropped > 0)
@@ -146,6 +153,76 @@ static void set_identity(struct app *app)
     app->host[sizeof(app->host) - 1] = '\0';
     app->id.host = app->host;
     app->id.interface = app->ifname;
+    snprintf(app->namespace_, sizeof(app->namespace_), "%s",
+             getenv("POD_NAMESPACE") ? getenv("POD_NAMESPACE") : "");
+    snprintf(app->node, sizeof(app->node), "%s", getenv("NODE_NAME") ? getenv("NODE_NAME") : "");
+    app->id.namespace_ = app->namespace_;
+    app->id.node = app->node;
+}
+
+/* Hands the DNS message in a decoded packet to the name cache. */
+static void dns_from_packet(struct app *app, const struct pktsummary *p, const uint8_t *data,
+                            uint32_t caplen, uint64_t ts_ms)
+{
+    uint32_t off = p->l4_offset;
+
+    if (p->proto == 17) {
+        off += 8;
+    } else if (p->proto == 6 && caplen >= off + 13) {
+        off += (uint32_t)(data[off + 12] >> 4) * 4;
+    } else {
+        return;
+    }
+    if (off < caplen)
+        names_dns_message(app->names, data + off, caplen - off, p->proto == 6, ts_ms);
+}
+
+static void on_dns_tap(void *arg, const struct pktsummary *p, const uint8_t *data, uint32_t caplen,
+                       uint64_t ts_ms)
+{
+    dns_from_packet(arg, p, data, caplen, ts_ms);
+}
+
+static void on_dns_packet(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
+                          uint32_t len)
+{
+    struct app *app = arg;
+    struct pktsummary p;
+
+    (void)len;
+    if (decode_packet(capture_linktype(app->dns_cap), data, caplen, &p) == DECODE_OK &&
+        p.has_ports && p.sport == 53)
+        dns_from_packet(app, &p, data, caplen, ts_us / 1000u);
+}
+
+static void on_dns_capture(void *arg, int fd, uint32_t events)
+{
+    struct app *app = arg;
+    char err[512];
+
+    (void)fd;
+    (void)events;
+    if (capture_dispatch(app->dns_cap, 0, on_dns_packet, app, err, sizeof(err)) == -1) {
+        log_warnx("DNS capture stopped: %s", err);
+        loop_unwatch(app->loop, capture_fd(app->dns_cap));
+    }
+}
+
+/* A second, full-length capture of DNS responses only: the accounting capture keeps its
+ * small snap length. Failure here costs names, not counts. */
+static void start_dns_snoop(struct app *app)
+{
+    char err[512];
+
+    app->dns_cap = capture_open_live(app->ifname, 65535, 1u << 20, err, sizeof(err));
+    if (app->dns_cap == NULL ||
+        capture_set_filter(app->dns_cap, "udp src port 53 or tcp src port 53", err, sizeof(err)) ==
+            -1 ||
+        loop_watch(app->loop, capture_fd(app->dns_cap), EPOLLIN, on_dns_capture, app) == -1) {
+        log_warnx("DNS snooping disabled: %s", err);
+        capture_close(app->dns_cap);
+        app->dns_cap = NULL;
+    }
 }
 
 struct guess_ctx {
@@ -360,6 +437,8 @@ static void render_metrics(struct app *app, struct httpd_reply *reply)
         src.influx = &ist;
     }
     src.have_process = procstat_read(&src.process) == 0;
+    src.names = app->names;
+    src.now_ms = wall_ms();
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
     if (metrics_render(&reply->body, &src) == -1) {
@@ -428,6 +507,8 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     app->meter = meter_new(mc, &app->loc, &app->listeners, seed, emit, app);
     app->have_iface_base = iface_counters_read(app->ifname, &app->iface_base) == 0;
     refresh_live_facts(app);
+    if (app->cfg.dns_snoop)
+        start_dns_snoop(app);
     if (loop_watch(app->loop, capture_fd(app->cap), EPOLLIN, on_capture, app) == -1) {
         log_warn("event loop setup");
         return 1;
@@ -491,6 +572,8 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
                   app->cfg.read_file, capture_linktype(app->cap));
     mc->linktype = capture_linktype(app->cap);
     app->meter = meter_new(mc, &app->loc, NULL, seed, emit, app);
+    if (app->cfg.dns_snoop)
+        meter_set_dns_tap(app->meter, on_dns_tap, app);
     while (!app->stopping && !app->failed) {
         int n = capture_dispatch(app->cap, FILE_BATCH, on_packet, app, err, sizeof(err));
 
@@ -625,6 +708,24 @@ int main(int argc, char **argv)
     set_identity(&app);
     buf_init(&app.out, OUT_MAX_BYTES);
     hash_key_random(&seed);
+    netlabels_init(&app.labels);
+    for (size_t i = 0; i < app.cfg.label_nets.n; i++) {
+        if (netlabels_add(&app.labels, app.cfg.label_nets.items[i], err, sizeof(err)) == -1) {
+            fprintf(stderr, "nstats: bad value for --label-net: %s\n", err);
+            buf_free(&app.out);
+            config_free(&app.cfg);
+            return 2;
+        }
+    }
+    if (app.cfg.label_file != NULL &&
+        netlabels_load_file(&app.labels, app.cfg.label_file, err, sizeof(err)) == -1) {
+        fprintf(stderr, "nstats: --label-file: %s\n", err);
+        buf_free(&app.out);
+        config_free(&app.cfg);
+        return 2;
+    }
+    app.names =
+        names_new((size_t)app.cfg.name_cache_size, app.cfg.name_min_keep_ms, &app.labels, &seed);
 
     memset(&mc, 0, sizeof(mc));
     mc.interval_ms = app.cfg.interval_ms;
@@ -661,7 +762,9 @@ int main(int argc, char **argv)
     influx_sink_free(app.influx);
 
     meter_free(app.meter);
+    capture_close(app.dns_cap);
     capture_close(app.cap);
+    names_free(app.names);
     if (app.sigfd != -1)
         close(app.sigfd);
     loop_free(app.loop);

@@ -108,6 +108,23 @@ void capture_close(struct capture *c)
     free(c);
 }
 
+int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t errlen)
+{
+    struct bpf_program prog;
+
+    if (pcap_compile(c->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+        copy_pcap_error(errbuf, errlen, expr, pcap_geterr(c->pcap));
+        return -1;
+    }
+    if (pcap_setfilter(c->pcap, &prog) == -1) {
+        copy_pcap_error(errbuf, errlen, expr, pcap_geterr(c->pcap));
+        pcap_freecode(&prog);
+        return -1;
+    }
+    pcap_freecode(&prog);
+    return 0;
+}
+
 int capture_linktype(const struct capture *c)
 {
     return c->linktype;

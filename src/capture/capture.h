@@ -23,6 +23,8 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
 /* Opens a pcap or pcapng file ("-" is stdin). Returns NULL with a reason in errbuf. */
 struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen);
 void capture_close(struct capture *c);
+/* Installs a BPF filter. Returns 0, or -1 with a reason in errbuf. */
+int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t errlen);
 
 /* The pcap DLT_* link type. */
 int capture_linktype(const struct capture *c);

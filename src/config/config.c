@@ -18,6 +18,7 @@ enum opt_type {
     OPT_ACTION, /* --help and friends: flags only */
     OPT_PREFIXES,
     OPT_KEY_FIELDS,
+    OPT_LIST, /* repeatable strings; the environment takes a list */
 };
 
 struct option_def {
@@ -65,6 +66,17 @@ static const struct option_def options[] = {
      "also write line protocol to stdout when InfluxDB is configured"},
     {"listen", 0, "NSTATS_LISTEN", NULL, OPT_STRING, "ADDR:PORT", NULL, 0, 0, false, OFF(listen),
      "serve /metrics, /healthz and / over HTTP (nstats' port is 9781: --listen :9781)"},
+    {"label-net", 0, "NSTATS_LABEL_NET", NULL, OPT_LIST, "CIDR=LABEL", NULL, 0, 0, false,
+     OFF(label_nets), "name a network (repeatable): the row's net tag and a fallback name"},
+    {"label-file", 0, "NSTATS_LABEL_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0, false,
+     OFF(label_file), "read CIDR=LABEL lines from FILE"},
+    {"dns-snoop", 0, "NSTATS_DNS_SNOOP", NULL, OPT_BOOL, NULL, "true", 0, 0, false, OFF(dns_snoop),
+     "name addresses from DNS answers seen on the wire [true]"},
+    {"name-cache-size", 0, "NSTATS_NAME_CACHE_SIZE", NULL, OPT_UINT, "N", "16384", 16, 4194304,
+     false, OFF(name_cache_size), "names kept at most"},
+    {"name-min-keep", 0, "NSTATS_NAME_MIN_KEEP", NULL, OPT_DURATION, "DURATION", "1h", 0,
+     86400000ULL * 30, false, OFF(name_min_keep_ms),
+     "keep a DNS-learned name at least this long, past its TTL"},
     {"influx-url", 0, "NSTATS_INFLUX_URL", "INFLUX", OPT_STRING, "URL", NULL, 0, 0, false,
      OFF(influx_url), "InfluxDB base URL (the prototype's INFLUX=host:port means http://)"},
     {"influx-db", 0, "NSTATS_INFLUX_DB", "IDB", OPT_STRING, "DB", NULL, 0, 0, false, OFF(influx_db),
@@ -220,8 +232,32 @@ static int set_value(struct config *cfg, const struct option_def *o, const char 
     }
     case OPT_KEY_FIELDS:
         return parse_key_fields(value, field(cfg, o), errbuf, errlen);
+    case OPT_LIST: {
+        struct config_list *l = field(cfg, o);
+        char *copy = xstrdup(value), *save = NULL;
+        int rc = 0;
+
+        for (char *tok = strtok_r(copy, ", \t", &save); tok && rc == 0;
+             tok = strtok_r(NULL, ", \t", &save)) {
+            if (l->n == CONFIG_MAX_LIST) {
+                snprintf(errbuf, errlen, "more than %d values", CONFIG_MAX_LIST);
+                rc = -1;
+            } else {
+                l->items[l->n++] = xstrdup(tok);
+            }
+        }
+        free(copy);
+        return rc;
+    }
     }
     return -1;
+}
+
+static void clear_list(struct config_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    l->n = 0;
 }
 
 static int apply(struct config *cfg, size_t idx, const char *value, const char *source,
@@ -261,6 +297,8 @@ static int apply_env(struct config *cfg, char *errbuf, size_t errlen)
                 continue;
             if (options[i].type == OPT_PREFIXES)
                 cfg->n_local_nets = 0;
+            if (options[i].type == OPT_LIST)
+                clear_list(field(cfg, &options[i]));
             if (n == 1 && strcmp(names[n], "INFLUX") == 0 && strstr(value, "://") == NULL) {
                 /* The prototype's INFLUX is host:port. */
                 char url[512];
@@ -306,7 +344,7 @@ static bool takes_value(const struct option_def *o)
 
 static int apply_args(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
 {
-    bool prefixes_from_flags = false;
+    bool prefixes_from_flags = false, list_from_flags[CONFIG_MAX_OPTIONS] = {false};
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = NULL;
@@ -364,6 +402,10 @@ static int apply_args(struct config *cfg, int argc, char **argv, char *errbuf, s
         if (o->type == OPT_PREFIXES && !prefixes_from_flags) {
             cfg->n_local_nets = 0;
             prefixes_from_flags = true;
+        }
+        if (o->type == OPT_LIST && !list_from_flags[idx]) {
+            clear_list(field(cfg, o));
+            list_from_flags[idx] = true;
         }
         if (apply(cfg, idx, value, "flag", what, errbuf, errlen) == -1)
             return -1;
@@ -430,13 +472,16 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t
 
 void config_free(struct config *cfg)
 {
-    for (size_t i = 0; i < N_OPTIONS; i++)
+    for (size_t i = 0; i < N_OPTIONS; i++) {
         if (options[i].type == OPT_STRING) {
             char **p = field(cfg, &options[i]);
 
             free(*p);
             *p = NULL;
+        } else if (options[i].type == OPT_LIST) {
+            clear_list(field(cfg, &options[i]));
         }
+    }
 }
 
 void config_usage(FILE *out)
@@ -509,6 +554,15 @@ static void print_value(const struct config *cfg, const struct option_def *o, FI
                     netprefix_format(&cfg->local_nets[i], text, sizeof(text)));
         }
         break;
+    case OPT_LIST: {
+        const struct config_list *l = p;
+
+        if (l->n == 0)
+            fputs("(none)", out);
+        for (size_t i = 0; i < l->n; i++)
+            fprintf(out, "%s%s", i ? "," : "", l->items[i]);
+        break;
+    }
     case OPT_KEY_FIELDS: {
         unsigned f = *(const unsigned *)p;
 

@@ -10,7 +10,14 @@
 #include "base/netaddr.h"
 
 #define CONFIG_MAX_LOCAL_NETS 64
-#define CONFIG_MAX_OPTIONS 48
+#define CONFIG_MAX_OPTIONS 64
+#define CONFIG_MAX_LIST 256
+
+/* A repeatable string option. */
+struct config_list {
+    char *items[CONFIG_MAX_LIST];
+    size_t n;
+};
 
 /* The effective configuration; immutable once config_parse returns. Strings are owned. */
 struct config {
@@ -47,8 +54,13 @@ struct config {
     uint64_t shutdown_timeout_ms;
     char *schema; /* "default" or "legacy" */
     bool also_stdout;
-    char *listen; /* HTTP endpoint ADDR:PORT, NULL for none */
-    char *probe;  /* --probe URL: check an endpoint and exit */
+    char *listen;                  /* HTTP endpoint ADDR:PORT, NULL for none */
+    char *probe;                   /* --probe URL: check an endpoint and exit */
+    struct config_list label_nets; /* CIDR=LABEL */
+    char *label_file;
+    bool dns_snoop;
+    uint64_t name_cache_size;
+    uint64_t name_min_keep_ms;
     bool verbose;
     bool quiet;
     bool check_config;

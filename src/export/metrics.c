@@ -10,6 +10,8 @@
 struct flow_pass {
     struct buf *b;
     const struct export_identity *id;
+    struct names *names;
+    uint64_t now_ms;
     bool packets; /* which family this pass writes */
     int err;
     uint64_t by_kind[5]; /* bytes per enum flow_kind */
@@ -19,24 +21,35 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
 {
     struct flow_pass *p = arg;
     struct schema_key_tags t;
-    struct prom_label l[7];
+    struct prom_label l[12];
+    struct name_info ni = {"", "", ""};
     const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
+    size_t n = 0;
 
     if (p->err)
         return;
     if (!p->packets && key->kind < 5)
         p->by_kind[key->kind] += c->bytes_in + c->bytes_out;
     schema_key_tags(key, &t);
-    l[0] = (struct prom_label){"direction", "in"};
-    l[1] = (struct prom_label){"host", p->id->host};
-    l[2] = (struct prom_label){"interface", p->id->interface};
-    l[3] = (struct prom_label){"local", t.local};
-    l[4] = (struct prom_label){"port", t.port};
-    l[5] = (struct prom_label){"proto", t.proto};
-    l[6] = (struct prom_label){"remote", t.remote};
-    p->err |= prom_sample_u64(p->b, name, l, 7, p->packets ? c->packets_in : c->bytes_in);
+    if (p->names != NULL && schema_key_nameable(key))
+        names_lookup(p->names, &key->remote, p->now_ms, &ni);
+    l[n++] = (struct prom_label){"direction", "in"};
+    l[n++] = (struct prom_label){"host", p->id->host};
+    l[n++] = (struct prom_label){"interface", p->id->interface};
+    l[n++] = (struct prom_label){"local", t.local};
+    if (p->id->namespace_ && p->id->namespace_[0])
+        l[n++] = (struct prom_label){"namespace", p->id->namespace_};
+    l[n++] = (struct prom_label){"net", ni.net};
+    if (p->id->node && p->id->node[0])
+        l[n++] = (struct prom_label){"node", p->id->node};
+    l[n++] = (struct prom_label){"port", t.port};
+    l[n++] = (struct prom_label){"proto", t.proto};
+    l[n++] = (struct prom_label){"remote", t.remote};
+    l[n++] = (struct prom_label){"remote_name", ni.name};
+    l[n++] = (struct prom_label){"remote_source", ni.source};
+    p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_in : c->bytes_in);
     l[0].value = "out";
-    p->err |= prom_sample_u64(p->b, name, l, 7, p->packets ? c->packets_out : c->bytes_out);
+    p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_out : c->bytes_out);
 }
 
 static int labelled(struct buf *b, const char *name, const char *label, const char *v1, uint64_t x1,
@@ -59,7 +72,7 @@ static int counter(struct buf *b, const char *name, const char *type, const char
 static int render_flows(struct buf *b, const struct metrics_sources *src,
                         struct meter_totals *totals, uint64_t by_kind[5])
 {
-    struct flow_pass p = {b, src->id, false, 0, {0}};
+    struct flow_pass p = {b, src->id, src->names, src->now_ms, false, 0, {0}};
 
     if (prom_family(b, "nstats_bytes_total", "counter",
                     "Frame bytes per key and direction since the key entered the table."))
@@ -173,6 +186,30 @@ static int render_export(struct buf *b, const struct influx_stats *s)
                    "Request bodies delivered, as sent (compressed).", s->bytes_sent);
 }
 
+static int render_names(struct buf *b, struct names *names)
+{
+    struct names_stats s;
+
+    if (names == NULL)
+        return 0;
+    names_get_stats(names, &s);
+    return counter(b, "nstats_names_cache_entries", "gauge", "Addresses in the name cache.",
+                   s.cache.entries) ||
+           counter(b, "nstats_names_cache_hits_total", "counter", "Name lookups answered.",
+                   s.cache.hits) ||
+           counter(b, "nstats_names_cache_misses_total", "counter",
+                   "Name lookups with no name known.", s.cache.misses) ||
+           counter(b, "nstats_names_cache_evictions_total", "counter",
+                   "Live names pushed out of the full cache.", s.cache.evictions) ||
+           counter(b, "nstats_dns_responses_total", "counter",
+                   "DNS responses seen on the wire and parsed.", s.dns_responses) ||
+           counter(b, "nstats_dns_rejected_total", "counter",
+                   "DNS messages seen on the wire that were not well-formed responses.",
+                   s.dns_rejected) ||
+           counter(b, "nstats_dns_addresses_total", "counter",
+                   "Addresses named from DNS answers seen on the wire.", s.dns_addresses);
+}
+
 static int render_process(struct buf *b, const struct metrics_sources *src)
 {
     const struct procstat *p = &src->process;
@@ -205,7 +242,8 @@ int metrics_render(struct buf *b, const struct metrics_sources *src)
     uint64_t by_kind[5];
 
     if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
-        render_capture(b, src, &totals) || render_export(b, src->influx) || render_process(b, src))
+        render_capture(b, src, &totals) || render_export(b, src->influx) ||
+        render_names(b, src->names) || render_process(b, src))
         return -1;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "export/procstat.h"
 #include "export/schema.h"
 #include "flow/meter.h"
+#include "names/names.h"
 
 /* Everything the page shows; optional parts have a have_ flag or may be NULL. */
 struct metrics_sources {
@@ -25,6 +26,8 @@ struct metrics_sources {
     const struct influx_stats *influx;
     bool have_process;
     struct procstat process;
+    struct names *names; /* may be NULL */
+    uint64_t now_ms;     /* wall clock, for name expiry */
 };
 
 /* Appends the exposition text. Returns 0, or -1 if b's cap was reached. */

@@ -74,11 +74,19 @@ static void identity_tags(struct lineproto_line *l, const struct export_identity
 {
     lineproto_tag(l, "host", id->host);
     lineproto_tag(l, "interface", id->interface);
+    lineproto_tag(l, "namespace", id->namespace_);
+    lineproto_tag(l, "node", id->node);
+}
+
+bool schema_key_nameable(const struct flow_key *key)
+{
+    return (key->kind == FLOW_KIND_NORMAL || key->kind == FLOW_KIND_FRAGMENT) &&
+           key->remote.family != 0;
 }
 
 size_t schema_write_default(struct buf *b, const struct export_identity *id,
                             const struct meter_snapshot *snap,
-                            const struct export_capture_stats *cs)
+                            const struct export_capture_stats *cs, struct names *names)
 {
     uint64_t ts_ns = snap->end_ms * 1000000ULL;
     struct lineproto_line l;
@@ -93,9 +101,21 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
         lineproto_begin(&l, b, "nstats");
         identity_tags(&l, id);
         lineproto_tag(&l, "local", t.local);
-        lineproto_tag(&l, "port", t.port);
-        lineproto_tag(&l, "proto", t.proto);
-        lineproto_tag(&l, "remote", t.remote);
+        if (names != NULL && schema_key_nameable(&r->key)) {
+            struct name_info ni;
+
+            names_lookup(names, &r->key.remote, snap->end_ms, &ni);
+            lineproto_tag(&l, "net", ni.net);
+            lineproto_tag(&l, "port", t.port);
+            lineproto_tag(&l, "proto", t.proto);
+            lineproto_tag(&l, "remote", t.remote);
+            lineproto_tag(&l, "remote_name", ni.name);
+            lineproto_tag(&l, "remote_source", ni.source);
+        } else {
+            lineproto_tag(&l, "port", t.port);
+            lineproto_tag(&l, "proto", t.proto);
+            lineproto_tag(&l, "remote", t.remote);
+        }
         lineproto_field_uint(&l, "bytes_in", r->delta.bytes_in);
         lineproto_field_uint(&l, "bytes_out", r->delta.bytes_out);
         lineproto_field_uint(&l, "packets_in", r->delta.packets_in);
@@ -120,72 +140,84 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
     return dropped;
 }
 
-struct pair_sum {
-    struct flow_key key; /* kind, local and remote only */
+/* One legacy row: a (sender, receiver) name pair and its bytes. Names, not addresses, make
+ * the row, so two addresses with one name share a row instead of overwriting each other's
+ * point in InfluxDB. */
+struct legacy_row {
+    char sender[NAMECACHE_NAME_MAX];
+    char receiver[NAMECACHE_NAME_MAX];
     uint64_t bytes_in;
     uint64_t bytes_out;
 };
 
-static int pair_order(const void *a, const void *b)
+static int legacy_order(const void *a, const void *b)
 {
-    return memcmp(&((const struct pair_sum *)a)->key, &((const struct pair_sum *)b)->key,
-                  sizeof(struct flow_key));
+    const struct legacy_row *x = a, *y = b;
+    int c = strcmp(x->sender, y->sender);
+
+    return c != 0 ? c : strcmp(x->receiver, y->receiver);
+}
+
+/* The prototype's sender and receiver for a row: best names, or what the row is. */
+static void legacy_names(const struct flow_key *key, struct names *names, uint64_t now_ms,
+                         struct legacy_row *out)
+{
+    struct schema_key_tags t;
+    struct name_info ni;
+
+    schema_key_tags(key, &t);
+    copy_str(out->sender, sizeof(out->sender), t.local);
+    copy_str(out->receiver, sizeof(out->receiver),
+             key->kind == FLOW_KIND_NON_IP      ? "non-ip"
+             : key->kind == FLOW_KIND_MALFORMED ? "malformed"
+                                                : t.remote);
+    if (names == NULL || !schema_key_nameable(key))
+        return;
+    if (key->local.family != 0) {
+        names_lookup(names, &key->local, now_ms, &ni);
+        copy_str(out->sender, sizeof(out->sender), ni.name);
+    }
+    names_lookup(names, &key->remote, now_ms, &ni);
+    copy_str(out->receiver, sizeof(out->receiver), ni.name);
 }
 
 size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
-                           const struct meter_snapshot *snap)
+                           const struct meter_snapshot *snap, struct names *names)
 {
     uint64_t ts_ns = snap->end_ms * 1000000ULL;
     uint64_t span_ms = snap->end_ms > snap->start_ms ? snap->end_ms - snap->start_ms : 1;
     double bits_per_byte_per_s = 8.0 * 1000.0 / (double)span_ms;
-    struct pair_sum *pairs = calloc(snap->n_rows ? snap->n_rows : 1, sizeof(*pairs));
+    struct legacy_row *rows = calloc(snap->n_rows ? snap->n_rows : 1, sizeof(*rows));
     size_t n = 0, dropped = 0;
 
-    if (pairs == NULL)
+    if (rows == NULL)
         return snap->n_rows;
-    /* Pairs only: sort by (kind, local, remote) with protocol and port cleared, then merge. */
     for (size_t i = 0; i < snap->n_rows; i++) {
-        const struct flow_row *r = &snap->rows[i];
-        struct pair_sum *p = &pairs[i];
-
-        memset(p, 0, sizeof(*p));
-        /* A pair's fragments belong to the pair: one row, or InfluxDB keeps only one point. */
-        p->key.kind = r->key.kind == FLOW_KIND_FRAGMENT ? FLOW_KIND_NORMAL : r->key.kind;
-        p->key.local = r->key.local;
-        p->key.remote = r->key.remote;
-        if (r->key.kind == FLOW_KIND_OTHER && r->key.local.family == 0)
-            p->key.proto = r->key.proto; /* keeps the catch-all apart */
-        p->bytes_in = r->delta.bytes_in;
-        p->bytes_out = r->delta.bytes_out;
+        legacy_names(&snap->rows[i].key, names, snap->end_ms, &rows[i]);
+        rows[i].bytes_in = snap->rows[i].delta.bytes_in;
+        rows[i].bytes_out = snap->rows[i].delta.bytes_out;
     }
-    qsort(pairs, snap->n_rows, sizeof(*pairs), pair_order);
+    qsort(rows, snap->n_rows, sizeof(*rows), legacy_order);
     for (size_t i = 0; i < snap->n_rows; i++) {
-        if (n > 0 && pair_order(&pairs[n - 1], &pairs[i]) == 0) {
-            pairs[n - 1].bytes_in += pairs[i].bytes_in;
-            pairs[n - 1].bytes_out += pairs[i].bytes_out;
+        if (n > 0 && legacy_order(&rows[n - 1], &rows[i]) == 0) {
+            rows[n - 1].bytes_in += rows[i].bytes_in;
+            rows[n - 1].bytes_out += rows[i].bytes_out;
         } else {
-            pairs[n++] = pairs[i];
+            rows[n++] = rows[i];
         }
     }
     for (size_t i = 0; i < n; i++) {
-        struct schema_key_tags t;
         struct lineproto_line l;
-        const char *receiver;
 
-        schema_key_tags(&pairs[i].key, &t);
-        /* Rows with no remote address name what they are, so sums still add up. */
-        receiver = pairs[i].key.kind == FLOW_KIND_NON_IP      ? "non-ip"
-                   : pairs[i].key.kind == FLOW_KIND_MALFORMED ? "malformed"
-                                                              : t.remote;
         lineproto_begin(&l, b, "nstat");
         lineproto_tag(&l, "hosts", id->host);
-        lineproto_tag(&l, "receiver", receiver);
-        lineproto_tag(&l, "sender", t.local);
-        lineproto_field_float(&l, "sendRate", (double)pairs[i].bytes_out * bits_per_byte_per_s);
-        lineproto_field_float(&l, "receiveRate", (double)pairs[i].bytes_in * bits_per_byte_per_s);
+        lineproto_tag(&l, "receiver", rows[i].receiver);
+        lineproto_tag(&l, "sender", rows[i].sender);
+        lineproto_field_float(&l, "sendRate", (double)rows[i].bytes_out * bits_per_byte_per_s);
+        lineproto_field_float(&l, "receiveRate", (double)rows[i].bytes_in * bits_per_byte_per_s);
         if (lineproto_end(&l, ts_ns) == -1)
             dropped++;
     }
-    free(pairs);
+    free(rows);
     return dropped;
 }

@@ -2,17 +2,21 @@
 #ifndef NSTATS_SCHEMA_H
 #define NSTATS_SCHEMA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
 #include "base/netaddr.h"
 #include "flow/meter.h"
+#include "names/names.h"
 
 /* Who is reporting: tags on every row. Empty strings are omitted. */
 struct export_identity {
     const char *host;
     const char *interface;
+    const char *namespace_; /* $POD_NAMESPACE */
+    const char *node;       /* $NODE_NAME */
 };
 
 /* Capture-level numbers for the interval that the meter cannot know. */
@@ -30,17 +34,20 @@ struct schema_key_tags {
 };
 
 void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out);
+/* True for rows whose remote is a real address that names can apply to. */
+bool schema_key_nameable(const struct flow_key *key);
 
 /* Appends measurement "nstats" rows for every row of snap, then one "nstats_capture" row.
- * Returns the number of lines that did not fit in b's cap (0 normally). */
+ * names (may be NULL) adds remote_name, remote_source and net tags. Returns the number of
+ * lines that did not fit in b's cap (0 normally). */
 size_t schema_write_default(struct buf *b, const struct export_identity *id,
                             const struct meter_snapshot *snap,
-                            const struct export_capture_stats *cs);
+                            const struct export_capture_stats *cs, struct names *names);
 
 /* Appends the prototype's rows: measurement "nstat", tags hosts, receiver, sender, and float
  * fields sendRate and receiveRate in bits per second over the interval, one row per
  * (local, remote) pair (protocols and ports summed). Returns lines that did not fit. */
 size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
-                           const struct meter_snapshot *snap);
+                           const struct meter_snapshot *snap, struct names *names);
 
 #endif

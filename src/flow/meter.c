@@ -36,6 +36,8 @@ struct meter {
     unsigned n_batch;
     meter_emit_fn *emit;
     void *arg;
+    meter_dns_fn *dns_fn;
+    void *dns_arg;
 };
 
 struct meter *meter_new(const struct meter_config *cfg, const struct locality *loc,
@@ -114,6 +116,12 @@ static void close_interval(struct meter *m, uint64_t end_ms)
     m->emit(&snap, m->arg);
 }
 
+void meter_set_dns_tap(struct meter *m, meter_dns_fn *fn, void *arg)
+{
+    m->dns_fn = fn;
+    m->dns_arg = arg;
+}
+
 void meter_start(struct meter *m, uint64_t now_ms)
 {
     if (!m->open)
@@ -131,6 +139,8 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
     if (!m->open)
         open_interval(m, ts_ms);
     decode_packet(m->cfg.linktype, data, caplen, &p);
+    if (m->dns_fn != NULL && p.has_ports && p.sport == 53 && (p.proto == 17 || p.proto == 6))
+        m->dns_fn(m->dns_arg, &p, data, caplen, ts_ms);
     q = &m->batch[m->n_batch++];
     flow_keyer_classify(m->keyer, &p, ts_ms, &q->key, &q->dir);
     q->hash = flow_table_hash(m->table, &q->key);

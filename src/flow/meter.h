@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/hash.h"
+#include "capture/decode.h"
 #include "flow/flowtable.h"
 
 struct meter_config {
@@ -40,6 +41,12 @@ struct meter *meter_new(const struct meter_config *cfg, const struct locality *l
                         const struct listeners *listeners, const struct hash_key *seed,
                         meter_emit_fn *emit, void *arg);
 void meter_free(struct meter *m);
+
+/* Called for every decoded TCP or UDP packet from source port 53, with the captured bytes:
+ * how DNS answers in a capture file reach the name cache. */
+typedef void meter_dns_fn(void *arg, const struct pktsummary *p, const uint8_t *data,
+                          uint32_t caplen, uint64_t ts_ms);
+void meter_set_dns_tap(struct meter *m, meter_dns_fn *fn, void *arg);
 
 /* Opens the first interval at now_ms even before a packet arrives (live capture). */
 void meter_start(struct meter *m, uint64_t now_ms);

@@ -103,6 +103,10 @@ def check_rootfs():
     c.ok(not os.path.exists(os.path.join(rootfs, "bin", "sh")), "no shell in the image")
     caps = run(["getcap", os.path.join(rootfs, "usr", "bin", "nstats")]).stdout
     c.ok("cap_net_raw" in caps, f"file capability: {caps.strip()}")
+    # /proc inside, for sanitizer builds of the binary (they read /proc/self); the image itself
+    # gets one from the container runtime.
+    os.makedirs(os.path.join(rootfs, "proc"), exist_ok=True)
+    run(["mount", "-t", "proc", "proc", os.path.join(rootfs, "proc")], check=True)
     user = ["chroot", "--userspec=65532:65532", rootfs]
     r = run(user + ["/usr/bin/nstats", "--version"])
     c.ok(r.returncode == 0 and r.stdout.startswith("nstats "), f"--version inside ({r.stderr})")
@@ -238,7 +242,10 @@ def check_unprivileged_capture(rootfs):
 
 check_kubernetes()
 rootfs = check_rootfs()
-check_dashboards()
-check_systemd()
-check_unprivileged_capture(rootfs)
+try:
+    check_dashboards()
+    check_systemd()
+    check_unprivileged_capture(rootfs)
+finally:
+    run(["umount", os.path.join(rootfs, "proc")])
 c.finish()

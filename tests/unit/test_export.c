@@ -162,7 +162,7 @@ static void test_legacy_schema(void)
 {
     struct flow_row rows[4];
     struct meter_snapshot snap;
-    struct export_identity id = {"pod-a", "eth0"};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
     struct buf b;
 
     memset(rows, 0, sizeof(rows));
@@ -182,14 +182,14 @@ static void test_legacy_schema(void)
     snap.rows = rows;
     snap.n_rows = 4;
     buf_init(&b, 1 << 20);
-    CHECK_EQ(schema_write_legacy(&b, &id, &snap), 0);
+    CHECK_EQ(schema_write_legacy(&b, &id, &snap, NULL), 0);
     /* Two ports to .2 are summed: 2000 bytes in over 10 s = 1600 bit/s. */
-    CHECK_STR(b.data, "nstat,hosts=pod-a,receiver=non-ip,sender=none sendRate=0,"
-                      "receiveRate=48 10000000000\n"
-                      "nstat,hosts=pod-a,receiver=198.19.0.2,sender=198.18.0.1 sendRate=400,"
+    CHECK_STR(b.data, "nstat,hosts=pod-a,receiver=198.19.0.2,sender=198.18.0.1 sendRate=400,"
                       "receiveRate=1600 10000000000\n"
                       "nstat,hosts=pod-a,receiver=198.19.0.3,sender=198.18.0.1 sendRate=200,"
-                      "receiveRate=800 10000000000\n");
+                      "receiveRate=800 10000000000\n"
+                      "nstat,hosts=pod-a,receiver=non-ip,sender=none sendRate=0,"
+                      "receiveRate=48 10000000000\n");
     buf_free(&b);
 }
 

@@ -26,7 +26,7 @@ static void test_default_rows(void)
 {
     struct flow_row rows[6];
     struct meter_snapshot snap;
-    struct export_identity id = {"pod-a", "eth0"};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
     struct export_capture_stats cs = {3, 4};
     struct buf b;
 
@@ -45,7 +45,7 @@ static void test_default_rows(void)
     snap.bytes = 180;
     snap.table.keys = 9;
     buf_init(&b, 1 << 20);
-    CHECK_EQ(schema_write_default(&b, &id, &snap, &cs), 0);
+    CHECK_EQ(schema_write_default(&b, &id, &snap, &cs, NULL), 0);
     CHECK_STR(b.data,
               "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=443,proto=tcp,"
               "remote=2001:db8::5 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "

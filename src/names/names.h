@@ -1,0 +1,44 @@
+/* Naming the far end: the best name for an address from DNS answers seen on the wire, static
+ * network labels, or the address itself. Lookups never block and never allocate. */
+#ifndef NSTATS_NAMES_H
+#define NSTATS_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/hash.h"
+#include "base/netaddr.h"
+#include "names/namecache.h"
+#include "names/netlabels.h"
+
+struct names_stats {
+    uint64_t dns_responses; /* DNS responses parsed */
+    uint64_t dns_rejected;  /* messages that were not well-formed responses */
+    uint64_t dns_addresses; /* addresses named from them */
+    struct namecache_stats cache;
+};
+
+/* One address's naming, valid until the next names call. */
+struct name_info {
+    const char *name;   /* best name; the address's text when nothing better is known */
+    const char *source; /* "k8s", "dns", "ptr", "net" or "addr" */
+    const char *net;    /* the network label, or "" */
+};
+
+struct names;
+
+/* labels may be NULL and must outlive the names. min_keep_ms: a name from a DNS answer is
+ * kept at least this long, past its TTL, so short TTLs do not make names flap back to
+ * addresses while the traffic goes on. */
+struct names *names_new(size_t cache_entries, uint64_t min_keep_ms, const struct netlabels *labels,
+                        const struct hash_key *seed);
+void names_free(struct names *n);
+
+/* Feeds a DNS message seen on the wire (UDP payload, or a TCP payload with its 2-byte length
+ * prefix when tcp is set). */
+void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp, uint64_t now_ms);
+void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, struct name_info *out);
+void names_get_stats(const struct names *n, struct names_stats *out);
+
+#endif

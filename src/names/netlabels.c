@@ -1,0 +1,87 @@
+/* Network labels: a linear longest-prefix scan, run per exported row, not per packet. */
+#include "netlabels.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+void netlabels_init(struct netlabels *l)
+{
+    l->n = 0;
+}
+
+int netlabels_add(struct netlabels *l, const char *spec, char *errbuf, size_t errlen)
+{
+    const char *eq = strchr(spec, '=');
+    char cidr[NETADDR_STRLEN + 8];
+    size_t clen;
+
+    if (eq == NULL || eq == spec || eq[1] == '\0') {
+        snprintf(errbuf, errlen, "'%s' is not CIDR=LABEL", spec);
+        return -1;
+    }
+    clen = (size_t)(eq - spec);
+    if (clen >= sizeof(cidr) || strlen(eq + 1) >= NETLABEL_MAX) {
+        snprintf(errbuf, errlen, "'%s' is too long", spec);
+        return -1;
+    }
+    if (l->n == NETLABELS_MAX) {
+        snprintf(errbuf, errlen, "more than %d network labels", NETLABELS_MAX);
+        return -1;
+    }
+    memcpy(cidr, spec, clen);
+    cidr[clen] = '\0';
+    if (netprefix_parse(cidr, &l->prefixes[l->n]) == -1) {
+        snprintf(errbuf, errlen, "'%s' is not a network (e.g. 10.0.0.0/8)", cidr);
+        return -1;
+    }
+    snprintf(l->labels[l->n], NETLABEL_MAX, "%s", eq + 1);
+    l->n++;
+    return 0;
+}
+
+int netlabels_load_file(struct netlabels *l, const char *path, char *errbuf, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    unsigned lineno = 0;
+
+    if (f == NULL) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *p = line, *end;
+        char reason[256];
+
+        lineno++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        end = p + strlen(p);
+        while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+            *--end = '\0';
+        if (*p == '\0' || *p == '#')
+            continue;
+        if (netlabels_add(l, p, reason, sizeof(reason)) == -1) {
+            snprintf(errbuf, errlen, "%s:%u: %s", path, lineno, reason);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+const char *netlabels_find(const struct netlabels *l, const struct netaddr *a)
+{
+    const char *best = NULL;
+    int best_bits = -1;
+
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->prefixes[i].bits > best_bits && netprefix_contains(&l->prefixes[i], a)) {
+            best = l->labels[i];
+            best_bits = l->prefixes[i].bits;
+        }
+    }
+    return best;
+}
