@@ -30,6 +30,7 @@
 #include "flow/meter.h"
 #include "names/names.h"
 #include "names/netlabels.h"
+#include "names/rdns.h"
 
 #ifndef NSTATS_VERSION
 #define NSTATS_VERSION "0.0.0"
@@ -60,6 +61,7 @@ struct app {
     struct httpd *httpd;
     struct netlabels labels;
     struct names *names;
+    struct rdns *rdns;
     struct capture *dns_cap; /* live: full-length DNS responses for naming */
     char namespace_[256];
     char node[256];
@@ -112,6 +114,11 @@ static void emit(const struct meter_snapshot *snap, void *arg)
     }
     if (app->failed)
         return;
+    /* Reverse DNS for this interval's remotes: answers name the next intervals' rows. */
+    if (app->rdns != NULL)
+        for (size_t i = 0; i < snap->n_rows; i++)
+            if (schema_key_nameable(&snap->rows[i].key))
+                rdns_want(app->rdns, &snap->rows[i].key.remote, snap->end_ms);
     buf_reset(&app->out);
     if (strcmp(app->cfg.schema, "legacy") == 0)
         dropped = schema_write_legacy(&app->out, &app->id, snap, app->names);
@@ -413,6 +420,7 @@ static void render_metrics(struct app *app, struct httpd_reply *reply)
 {
     struct metrics_sources src;
     struct influx_stats ist;
+    struct rdns_stats rst;
     struct iface_counters now;
 
     memset(&src, 0, sizeof(src));
@@ -439,6 +447,10 @@ static void render_metrics(struct app *app, struct httpd_reply *reply)
     src.have_process = procstat_read(&src.process) == 0;
     src.names = app->names;
     src.now_ms = wall_ms();
+    if (app->rdns != NULL) {
+        rdns_get_stats(app->rdns, &rst);
+        src.rdns = &rst;
+    }
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
     if (metrics_render(&reply->body, &src) == -1) {
@@ -595,6 +607,26 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
     return app->failed ? 1 : rc;
 }
 
+static int start_rdns(struct app *app)
+{
+    struct rdns_config rc;
+    char err[512];
+
+    memset(&rc, 0, sizeof(rc));
+    rc.server = app->cfg.dns_server;
+    rc.max_in_flight = (unsigned)app->cfg.rdns_max_in_flight;
+    rc.per_second = (unsigned)app->cfg.rdns_rate;
+    rc.negative_ttl_ms = 300000;
+    rc.failure_ttl_ms = 60000;
+    rc.timeout_ms = 2000;
+    app->rdns = rdns_new(&rc, app->loop, app->names, err, sizeof(err));
+    if (app->rdns == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int start_influx(struct app *app)
 {
     const struct config *c = &app->cfg;
@@ -743,6 +775,8 @@ int main(int argc, char **argv)
         rc = 1;
     } else if (app.cfg.influx_url != NULL && start_influx(&app) == -1) {
         rc = 2;
+    } else if (app.cfg.rdns && start_rdns(&app) == -1) {
+        rc = 2;
     } else if (app.cfg.listen != NULL &&
                (app.httpd = httpd_start(app.cfg.listen, app.loop, on_http, &app, err,
                                         sizeof(err))) == NULL) {
@@ -759,6 +793,7 @@ int main(int argc, char **argv)
             rc = run_live(&app, &mc, &seed);
     }
     httpd_stop(app.httpd);
+    rdns_free(app.rdns);
     influx_sink_free(app.influx);
 
     meter_free(app.meter);

@@ -61,6 +61,10 @@ struct config {
     bool dns_snoop;
     uint64_t name_cache_size;
     uint64_t name_min_keep_ms;
+    bool rdns;
+    char *dns_server;
+    uint64_t rdns_rate;
+    uint64_t rdns_max_in_flight;
     bool verbose;
     bool quiet;
     bool check_config;

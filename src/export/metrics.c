@@ -210,6 +210,30 @@ static int render_names(struct buf *b, struct names *names)
                    "Addresses named from DNS answers seen on the wire.", s.dns_addresses);
 }
 
+static int render_rdns(struct buf *b, const struct rdns_stats *s)
+{
+    struct prom_label l = {"result", "name"};
+
+    if (s == NULL)
+        return 0;
+    if (prom_family(b, "nstats_rdns_queries_total", "counter",
+                    "Reverse DNS queries by result: name, none (NXDOMAIN or no PTR), failed "
+                    "(timeout or server failure).") ||
+        prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->answered))
+        return -1;
+    l.value = "none";
+    if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->negative))
+        return -1;
+    l.value = "failed";
+    if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->failed))
+        return -1;
+    return counter(b, "nstats_rdns_limited_total", "counter",
+                   "Reverse DNS lookups not started because of the rate or in-flight cap.",
+                   s->limited) ||
+           counter(b, "nstats_rdns_in_flight", "gauge", "Reverse DNS queries outstanding.",
+                   s->in_flight);
+}
+
 static int render_process(struct buf *b, const struct metrics_sources *src)
 {
     const struct procstat *p = &src->process;
@@ -243,7 +267,7 @@ int metrics_render(struct buf *b, const struct metrics_sources *src)
 
     if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
         render_capture(b, src, &totals) || render_export(b, src->influx) ||
-        render_names(b, src->names) || render_process(b, src))
+        render_names(b, src->names) || render_rdns(b, src->rdns) || render_process(b, src))
         return -1;
     return 0;
 }

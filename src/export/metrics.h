@@ -12,6 +12,7 @@
 #include "export/schema.h"
 #include "flow/meter.h"
 #include "names/names.h"
+#include "names/rdns.h"
 
 /* Everything the page shows; optional parts have a have_ flag or may be NULL. */
 struct metrics_sources {
@@ -26,8 +27,9 @@ struct metrics_sources {
     const struct influx_stats *influx;
     bool have_process;
     struct procstat process;
-    struct names *names; /* may be NULL */
-    uint64_t now_ms;     /* wall clock, for name expiry */
+    struct names *names;           /* may be NULL */
+    const struct rdns_stats *rdns; /* may be NULL */
+    uint64_t now_ms;               /* wall clock, for name expiry */
 };
 
 /* Appends the exposition text. Returns 0, or -1 if b's cap was reached. */

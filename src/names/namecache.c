@@ -72,6 +72,12 @@ void namecache_put(struct namecache *c, const struct netaddr *a, const char *nam
 {
     struct slot *victim, *s = find(c, a, &victim);
 
+    if (s != NULL && name == NULL && !s->negative) {
+        /* "No answer" never erases a name: the last name known stays, asked again later. */
+        if (expires_ms > s->expires_ms)
+            s->expires_ms = expires_ms;
+        return;
+    }
     if (s != NULL) {
         bool live = s->expires_ms > now_ms;
         bool better = source <= (enum name_source)s->source;

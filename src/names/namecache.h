@@ -28,7 +28,8 @@ struct namecache;
 struct namecache *namecache_new(size_t max_entries, const struct hash_key *seed);
 void namecache_free(struct namecache *c);
 /* Records a name for a; a better or equal source replaces the current name, a worse one only
- * an expired name. A negative entry (name NULL) remembers that a source found nothing. */
+ * an expired name. A negative entry (name NULL) remembers that a source found nothing; over
+ * an existing name it only postpones the next question, the name stays. */
 void namecache_put(struct namecache *c, const struct netaddr *a, const char *name,
                    enum name_source source, uint64_t expires_ms, uint64_t now_ms);
 /* The name for a, or NULL. An expired name is still returned (the last name known is better

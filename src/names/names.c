@@ -82,6 +82,17 @@ void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, str
     }
 }
 
+void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, uint64_t expires_ms,
+                   uint64_t now_ms)
+{
+    namecache_put(n->cache, a, name, NAME_SOURCE_PTR, expires_ms, now_ms);
+}
+
+bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms)
+{
+    return !namecache_fresh(n->cache, a, now_ms);
+}
+
 void names_get_stats(const struct names *n, struct names_stats *out)
 {
     *out = n->stats;

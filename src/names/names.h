@@ -39,6 +39,11 @@ void names_free(struct names *n);
  * prefix when tcp is set). */
 void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp, uint64_t now_ms);
 void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, struct name_info *out);
+/* Records a reverse-DNS result: a PTR name, or NULL for "none" (a negative entry). */
+void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, uint64_t expires_ms,
+                   uint64_t now_ms);
+/* True when a has no fresh name or answer from any source: worth a PTR query. */
+bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms);
 void names_get_stats(const struct names *n, struct names_stats *out);
 
 #endif

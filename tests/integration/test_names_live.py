@@ -24,6 +24,8 @@ tmp = tempfile.mkdtemp(prefix="nstats-names-")
 host = TestHost("nam")
 DNS = "198.18.0.2"
 DB4, WEB4, DB6 = "198.18.0.10", "198.18.0.11", "2001:db8::10"
+PRINTER = "198.18.0.12"  # named only by its PTR record
+SILENT = "198.18.0.3"    # a resolver that never answers
 
 
 def query(name, qtype, tcp=False):
@@ -62,11 +64,11 @@ def check_named(points, what):
 
 def main():
     host.setup()
-    for addr in (DB4 + "/24", WEB4 + "/24"):
+    for addr in (DB4 + "/24", WEB4 + "/24", PRINTER + "/24", SILENT + "/24"):
         run(host.in_ns("ip", "addr", "add", addr, "dev", host.peer_if), check=True)
     run(host.in_ns("ip", "addr", "add", DB6 + "/64", "dev", host.peer_if, "nodad"), check=True)
     peer_mac = run(host.in_ns("cat", f"/sys/class/net/{host.peer_if}/address")).stdout.strip()
-    for addr in (DB4, WEB4, DB6):
+    for addr in (DB4, WEB4, DB6, PRINTER, SILENT):
         run(["ip", "neigh", "replace", addr, "lladdr", peer_mac, "dev", host.host_if, "nud",
              "permanent"], check=True)
     www = tempfile.mkdtemp(prefix="nstats-www-")
@@ -78,13 +80,17 @@ def main():
                           f"--listen-address={DNS}", "--bind-interfaces", "--port=53",
                           f"--host-record=db.lab.test,{DB4},{DB6}",
                           f"--host-record=web.lab.test,{WEB4}",
-                          "--cname=www.lab.test,web.lab.test", f"--pid-file={tmp}/dnsmasq.pid"))
+                          "--cname=www.lab.test,web.lab.test",
+                          "--ptr-record=12.0.18.198.in-addr.arpa,printer.lab.test",
+                          f"--pid-file={tmp}/dnsmasq.pid"))
+    host.start(host.in_ns("python3", "-c", SILENT_RESOLVER, SILENT))
     time.sleep(1)
     pcap = os.path.join(tmp, "names.pcap")
     dump = host.start(["tcpdump", "-i", host.host_if, "-s", "0", "-U", "-w", pcap])
     env = dict(os.environ, POD_NAME="web-7d4b9c", POD_NAMESPACE="shop", NODE_NAME="node-3")
     ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--label-net",
-                           "198.18.0.0/24=lab", "--label-net", "2001:db8::/64=lab"],
+                           "198.18.0.0/24=lab", "--label-net", "2001:db8::/64=lab", "--rdns",
+                           "--dns-server", DNS],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     host.procs.append(ns)
     watcher = LineWatcher(ns.stderr)
@@ -96,7 +102,11 @@ def main():
     for url in (f"http://{DB4}:8000/", f"http://[{DB6}]:8000/", f"http://{WEB4}:8000/"):
         r = run(["curl", "-s", "-g", "-o", "/dev/null", "-w", "%{http_code}", url])
         c.eq(r.stdout, "200", f"curl {url}")
-    time.sleep(1.5)
+    # The printer: talked to in two intervals; its PTR answer names the later rows.
+    for _ in range(2):
+        r = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{PRINTER}:8000/"])
+        c.eq(r.stdout, "200", "curl the PTR-only host")
+        time.sleep(1.5)
     ns.send_signal(signal.SIGTERM)
     out = ns.stdout.read()
     ns.wait(timeout=30)
@@ -106,6 +116,10 @@ def main():
 
     points = parse_output(out)
     check_named(points, "live")
+    printer = rows_for(points, PRINTER)
+    c.ok(printer and printer[-1].get("remote_name") == "printer.lab.test" and
+         printer[-1].get("remote_source") == "ptr",
+         f"PTR-only host named by reverse DNS: {printer[-1:]}")
     ident = [t for m, t, _, _ in points if m == "nstats"]
     c.ok(ident and all(t.get("host") == "web-7d4b9c" and t.get("namespace") == "shop" and
                        t.get("node") == "node-3" for t in ident),
@@ -123,8 +137,57 @@ def main():
     c.ok(r.returncode == 2 and "--label-net" in r.stderr, f"bad --label-net: {r.stderr.strip()}")
 
 
+SILENT_RESOLVER = r'''
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    s.recvfrom(4096)  # read and never answer
+'''
+
+
+def silent_resolver():
+    """A resolver that never answers: capture and export go on, names stay addresses, and the
+    in-flight cap holds."""
+    from servers import free_port
+    port = free_port()
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--rdns",
+                           "--dns-server", SILENT, "--rdns-max-in-flight", "4",
+                           "--listen", f"127.0.0.1:{port}", "--stdout"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    host.procs.append(ns)
+    watcher = LineWatcher(ns.stderr)
+    c.ok(watcher.wait_for("capturing on", 20), "silent resolver: nstats started")
+    # Ten hosts, so more addresses want names than the cap allows in flight.
+    spray = "import socket\nfor i in range(20, 30):\n" \
+            "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('198.18.0.%d' % i, 9))\n"
+    for addr in range(20, 30):
+        run(host.in_ns("ip", "addr", "add", f"198.18.0.{addr}/24", "dev", host.peer_if))
+    time.sleep(0.5)
+    for _ in range(3):
+        run(["python3", "-c", spray])
+        time.sleep(1.2)
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    in_flight = [float(l.split()[-1]) for l in text.splitlines()
+                 if l.startswith("nstats_rdns_in_flight ")]
+    c.ok(in_flight and in_flight[0] <= 4, f"silent resolver: in flight within the cap {in_flight}")
+    c.ok("nstats_rdns_limited_total" in text, "silent resolver: limits counted")
+    ns.send_signal(signal.SIGTERM)
+    out = ns.stdout.read()
+    ns.wait(timeout=30)
+    c.eq(ns.returncode, 0, "silent resolver: exit status")
+    points = parse_output(out)
+    intervals = [ts for m, _, _, ts in points if m == "nstats_capture"]
+    c.ok(len(intervals) >= 4, f"silent resolver: export went on every interval ({len(intervals)})")
+    rows = [t for m, t, _, _ in points if m == "nstats" and t["remote"].startswith("198.18.0.2")]
+    c.ok(rows and all(t["remote_source"] in ("addr", "net") for t in rows),
+         "silent resolver: names stay addresses")
+
+
 try:
     main()
+    silent_resolver()
 finally:
     host.teardown()
 c.finish()

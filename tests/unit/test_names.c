@@ -2,6 +2,7 @@
 #include "dnsbuild.h"
 #include "names/dnsparse.h"
 #include "names/names.h"
+#include "names/rdns.h"
 #include "test.h"
 
 static struct hash_key seed = {5, 6};
@@ -217,6 +218,32 @@ static void test_labels_and_facade(void)
     names_free(n);
 }
 
+static void test_ptr_names_and_negative_rule(void)
+{
+    struct namecache *c = namecache_new(64, &seed);
+    enum name_source src;
+    bool expired;
+    struct netaddr a;
+    char buf[80];
+
+    netaddr_parse("198.18.0.12", &a);
+    rdns_ptr_name(&a, buf, sizeof(buf));
+    CHECK_STR(buf, "12.0.18.198.in-addr.arpa");
+    netaddr_parse("2001:db8::567:89ab", &a);
+    rdns_ptr_name(&a, buf, sizeof(buf));
+    CHECK_STR(buf, "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+
+    /* A PTR "no answer" after a DNS name's expiry keeps the name and postpones the question. */
+    netaddr_parse("198.19.3.3", &a);
+    namecache_put(c, &a, "db.test", NAME_SOURCE_DNS, 1000, 0);
+    CHECK(!namecache_fresh(c, &a, 2000));
+    namecache_put(c, &a, NULL, NAME_SOURCE_PTR, 9000, 2000);
+    CHECK(namecache_fresh(c, &a, 2000));
+    CHECK_STR(namecache_get(c, &a, 2000, &src, &expired), "db.test");
+    CHECK_EQ(src, NAME_SOURCE_DNS);
+    namecache_free(c);
+}
+
 int main(void)
 {
     RUN(test_a_with_compression);
@@ -224,5 +251,6 @@ int main(void)
     RUN(test_malicious);
     RUN(test_cache_bounds_and_priority);
     RUN(test_labels_and_facade);
+    RUN(test_ptr_names_and_negative_rule);
     return test_report();
 }
