@@ -1,6 +1,5 @@
 /* InfluxDB sink. One request in flight at a time keeps intervals in order; the queue holds the
- * rest. Everything runs on the caller's event loop: curl tells us which sockets to watch and
- * when to call it back (the multi_socket API, as in curl's ephiperfifo.c example). */
+ * rest. Requests run through curlloop on the caller's event loop. */
 #include "influx.h"
 
 #include <curl/curl.h>
@@ -8,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/curlloop.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "export/gzip.h"
@@ -31,9 +30,8 @@
 struct influx_sink {
     struct influx_config cfg;
     struct loop *loop;
-    CURLM *multi;
+    struct curlloop *curl;
     CURL *easy;
-    struct loop_timer *curl_timer;
     struct loop_timer *retry_timer;
     struct curl_slist *headers_plain;
     struct curl_slist *headers_gzip;
@@ -61,74 +59,7 @@ static double rand01(struct influx_sink *s)
     return (double)((s->rng * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
 }
 
-static void check_done(struct influx_sink *s);
 static void start_next(struct influx_sink *s);
-
-/* --- curl on the event loop --- */
-
-static void on_socket_event(void *arg, int fd, uint32_t events)
-{
-    struct influx_sink *s = arg;
-    int flags = 0, running;
-
-    if (events & EPOLLIN)
-        flags |= CURL_CSELECT_IN;
-    if (events & EPOLLOUT)
-        flags |= CURL_CSELECT_OUT;
-    if (events & (EPOLLERR | EPOLLHUP))
-        flags |= CURL_CSELECT_ERR;
-    curl_multi_socket_action(s->multi, fd, flags, &running);
-    check_done(s);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    struct influx_sink *s = userp;
-    uint32_t events = 0;
-
-    (void)easy;
-    if (what == CURL_POLL_REMOVE) {
-        loop_unwatch(s->loop, fd);
-        return 0;
-    }
-    if (what & CURL_POLL_IN)
-        events |= EPOLLIN;
-    if (what & CURL_POLL_OUT)
-        events |= EPOLLOUT;
-    if (socketp == NULL) {
-        if (loop_watch(s->loop, fd, events, on_socket_event, s) == -1 &&
-            loop_modify(s->loop, fd, events) == -1) {
-            log_warn("watching an InfluxDB connection");
-            return -1;
-        }
-        curl_multi_assign(s->multi, fd, s);
-    } else if (loop_modify(s->loop, fd, events) == -1) {
-        log_warn("watching an InfluxDB connection");
-        return -1;
-    }
-    return 0;
-}
-
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    struct influx_sink *s = userp;
-
-    (void)multi;
-    if (timeout_ms < 0)
-        loop_timer_disarm(s->curl_timer);
-    else
-        loop_timer_arm(s->curl_timer, (uint64_t)timeout_ms);
-    return 0;
-}
-
-static void on_timer(void *arg)
-{
-    struct influx_sink *s = arg;
-    int running;
-
-    curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(s);
-}
 
 static void on_retry_timer(void *arg)
 {
@@ -255,24 +186,15 @@ static void finish(struct influx_sink *s, long status, CURLcode rc)
     start_next(s);
 }
 
-static void check_done(struct influx_sink *s)
+static void on_done(void *arg, CURL *easy, CURLcode rc)
 {
-    CURLMsg *msg;
-    int left;
+    struct influx_sink *s = arg;
+    long status = 0;
 
-    while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
-        long status = 0;
-        CURLcode rc;
-
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        rc = msg->data.result;
-        if (rc == CURLE_OK)
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(s->multi, msg->easy_handle);
-        if (s->in_flight != NULL)
-            finish(s, status, rc);
-    }
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (s->in_flight != NULL)
+        finish(s, status, rc);
 }
 
 static void start_next(struct influx_sink *s)
@@ -294,7 +216,7 @@ static void start_next(struct influx_sink *s)
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, b->body);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, b->gzipped ? s->headers_gzip : s->headers_plain);
-    if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
+    if (curlloop_add(s->curl, s->easy, on_done, s) == -1) {
         s->in_flight = NULL;
         b->in_flight = false;
         b->not_before_ms = now + s->cfg.retry_base_ms;
@@ -393,20 +315,15 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
     s->rng = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL | 1;
     buf_init(&s->response, RESPONSE_MAX + 1);
     outqueue_init(&s->q, cfg->queue_bytes);
-    s->multi = curl_multi_init();
+    s->curl = curlloop_new(loop);
     s->easy = curl_easy_init();
-    if (s->multi == NULL || s->easy == NULL || build_url(s, errbuf, errlen) == -1) {
+    if (s->curl == NULL || s->easy == NULL || build_url(s, errbuf, errlen) == -1) {
         if (errbuf[0] == '\0')
             snprintf(errbuf, errlen, "cannot initialise libcurl");
         influx_sink_free(s);
         return NULL;
     }
-    s->curl_timer = loop_timer_new(loop, on_timer, s);
     s->retry_timer = loop_timer_new(loop, on_retry_timer, s);
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
 
     /* No "Expect: 100-continue": InfluxDB answers at once anyway. */
     h = curl_slist_append(h, "Expect:");
@@ -467,12 +384,9 @@ void influx_sink_free(struct influx_sink *s)
 {
     if (s == NULL)
         return;
-    if (s->in_flight != NULL)
-        curl_multi_remove_handle(s->multi, s->easy);
+    curlloop_free(s->curl);
     if (s->easy != NULL)
         curl_easy_cleanup(s->easy);
-    if (s->multi != NULL)
-        curl_multi_cleanup(s->multi);
     curl_slist_free_all(s->headers_plain);
     curl_slist_free_all(s->headers_gzip);
     outqueue_clear(&s->q);
