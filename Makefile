@@ -45,7 +45,7 @@ asan:
 
 fuzz:
 	cmake -S . -B $(FUZZ_BUILD) -DNSTATS_FUZZ=ON -DCMAKE_C_COMPILER=clang
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_decode fuzz_lineproto fuzz_prom fuzz_dns
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_decode fuzz_lineproto fuzz_prom fuzz_dns fuzz_k8s
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 format:

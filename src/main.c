@@ -28,6 +28,8 @@
 #include "flow/localguess.h"
 #include "flow/locality.h"
 #include "flow/meter.h"
+#include "names/k8s.h"
+#include "names/k8smap.h"
 #include "names/names.h"
 #include "names/netlabels.h"
 #include "names/rdns.h"
@@ -62,6 +64,8 @@ struct app {
     struct netlabels labels;
     struct names *names;
     struct rdns *rdns;
+    struct k8smap *k8smap;
+    struct k8s *k8s;
     struct capture *dns_cap; /* live: full-length DNS responses for naming */
     char namespace_[256];
     char node[256];
@@ -421,6 +425,7 @@ static void render_metrics(struct app *app, struct httpd_reply *reply)
     struct metrics_sources src;
     struct influx_stats ist;
     struct rdns_stats rst;
+    struct k8s_stats kst;
     struct iface_counters now;
 
     memset(&src, 0, sizeof(src));
@@ -450,6 +455,10 @@ static void render_metrics(struct app *app, struct httpd_reply *reply)
     if (app->rdns != NULL) {
         rdns_get_stats(app->rdns, &rst);
         src.rdns = &rst;
+    }
+    if (app->k8s != NULL) {
+        k8s_get_stats(app->k8s, &kst);
+        src.k8s = &kst;
     }
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
@@ -627,6 +636,45 @@ static int start_rdns(struct app *app)
     return 0;
 }
 
+static int start_k8s(struct app *app)
+{
+    struct k8s_config kc;
+    char url[512], err[512];
+
+    memset(&kc, 0, sizeof(kc));
+    if (app->cfg.k8s_api != NULL) {
+        snprintf(url, sizeof(url), "%s", app->cfg.k8s_api);
+    } else if (k8s_incluster_url(url, sizeof(url)) == -1) {
+        log_warnx("--k8s: no --k8s-api and no KUBERNETES_SERVICE_HOST/PORT in the environment");
+        return -1;
+    }
+    kc.api_url = url;
+    kc.token_file = app->cfg.k8s_token_file;
+    kc.ca_file = app->cfg.k8s_ca_file;
+    kc.namespace_ = app->cfg.k8s_namespace;
+    kc.label_selector = app->cfg.k8s_label_selector;
+    kc.field_selector = app->cfg.k8s_field_selector;
+    app->k8smap = k8smap_new(65536);
+    app->k8s = k8s_start(&kc, app->k8smap, app->loop, err, sizeof(err));
+    if (app->k8s == NULL) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    names_set_k8s(app->names, app->k8smap);
+    log_info("watching Kubernetes at %s%s%s", url, kc.namespace_ ? " in namespace " : "",
+             kc.namespace_ ? kc.namespace_ : "");
+    /* With -r the capture is read in moments: name it with a synced view. */
+    if (app->cfg.read_file != NULL) {
+        uint64_t deadline = loop_now_ms() + 10000;
+
+        while (!k8s_synced(app->k8s) && loop_now_ms() < deadline && !app->stopping)
+            loop_run_once(app->loop, 100);
+        if (!k8s_synced(app->k8s))
+            log_warnx("Kubernetes API not listed within 10s; replaying without its names");
+    }
+    return 0;
+}
+
 static int start_influx(struct app *app)
 {
     const struct config *c = &app->cfg;
@@ -777,6 +825,8 @@ int main(int argc, char **argv)
         rc = 2;
     } else if (app.cfg.rdns && start_rdns(&app) == -1) {
         rc = 2;
+    } else if (app.cfg.k8s && start_k8s(&app) == -1) {
+        rc = 2;
     } else if (app.cfg.listen != NULL &&
                (app.httpd = httpd_start(app.cfg.listen, app.loop, on_http, &app, err,
                                         sizeof(err))) == NULL) {
@@ -794,6 +844,8 @@ int main(int argc, char **argv)
     }
     httpd_stop(app.httpd);
     rdns_free(app.rdns);
+    k8s_stop(app.k8s);
+    k8smap_free(app.k8smap);
     influx_sink_free(app.influx);
 
     meter_free(app.meter);

@@ -65,6 +65,13 @@ struct config {
     char *dns_server;
     uint64_t rdns_rate;
     uint64_t rdns_max_in_flight;
+    bool k8s;
+    char *k8s_api;
+    char *k8s_token_file;
+    char *k8s_ca_file;
+    char *k8s_namespace;
+    char *k8s_label_selector;
+    char *k8s_field_selector;
     bool verbose;
     bool quiet;
     bool check_config;

@@ -12,6 +12,7 @@ struct flow_pass {
     const struct export_identity *id;
     struct names *names;
     uint64_t now_ms;
+    bool k8s_labels;
     bool packets; /* which family this pass writes */
     int err;
     uint64_t by_kind[5]; /* bytes per enum flow_kind */
@@ -21,8 +22,8 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
 {
     struct flow_pass *p = arg;
     struct schema_key_tags t;
-    struct prom_label l[12];
-    struct name_info ni = {"", "", ""};
+    struct prom_label l[15];
+    struct name_info ni = {"", "", "", "", "", ""};
     const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
     size_t n = 0;
 
@@ -45,8 +46,14 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
     l[n++] = (struct prom_label){"port", t.port};
     l[n++] = (struct prom_label){"proto", t.proto};
     l[n++] = (struct prom_label){"remote", t.remote};
+    if (p->k8s_labels)
+        l[n++] = (struct prom_label){"remote_kind", ni.kind};
     l[n++] = (struct prom_label){"remote_name", ni.name};
+    if (p->k8s_labels)
+        l[n++] = (struct prom_label){"remote_namespace", ni.namespace_};
     l[n++] = (struct prom_label){"remote_source", ni.source};
+    if (p->k8s_labels)
+        l[n++] = (struct prom_label){"remote_workload", ni.workload};
     p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_in : c->bytes_in);
     l[0].value = "out";
     p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_out : c->bytes_out);
@@ -72,7 +79,7 @@ static int counter(struct buf *b, const char *name, const char *type, const char
 static int render_flows(struct buf *b, const struct metrics_sources *src,
                         struct meter_totals *totals, uint64_t by_kind[5])
 {
-    struct flow_pass p = {b, src->id, src->names, src->now_ms, false, 0, {0}};
+    struct flow_pass p = {b, src->id, src->names, src->now_ms, src->k8s != NULL, false, 0, {0}};
 
     if (prom_family(b, "nstats_bytes_total", "counter",
                     "Frame bytes per key and direction since the key entered the table."))
@@ -234,6 +241,21 @@ static int render_rdns(struct buf *b, const struct rdns_stats *s)
                    s->in_flight);
 }
 
+static int render_k8s(struct buf *b, const struct k8s_stats *s)
+{
+    if (s == NULL)
+        return 0;
+    return counter(b, "nstats_k8s_lists_total", "counter", "Kubernetes list requests.", s->lists) ||
+           counter(b, "nstats_k8s_watches_total", "counter",
+                   "Kubernetes watch requests (restarts included).", s->watches) ||
+           counter(b, "nstats_k8s_relists_total", "counter",
+                   "Lists after a watch answered 410 Gone.", s->relists) ||
+           counter(b, "nstats_k8s_events_total", "counter", "Kubernetes watch events applied.",
+                   s->events) ||
+           counter(b, "nstats_k8s_errors_total", "counter",
+                   "Failed Kubernetes requests and malformed answers.", s->errors);
+}
+
 static int render_process(struct buf *b, const struct metrics_sources *src)
 {
     const struct procstat *p = &src->process;
@@ -267,7 +289,8 @@ int metrics_render(struct buf *b, const struct metrics_sources *src)
 
     if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
         render_capture(b, src, &totals) || render_export(b, src->influx) ||
-        render_names(b, src->names) || render_rdns(b, src->rdns) || render_process(b, src))
+        render_names(b, src->names) || render_rdns(b, src->rdns) || render_k8s(b, src->k8s) ||
+        render_process(b, src))
         return -1;
     return 0;
 }

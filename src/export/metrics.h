@@ -11,6 +11,7 @@
 #include "export/procstat.h"
 #include "export/schema.h"
 #include "flow/meter.h"
+#include "names/k8s.h"
 #include "names/names.h"
 #include "names/rdns.h"
 
@@ -29,7 +30,9 @@ struct metrics_sources {
     struct procstat process;
     struct names *names;           /* may be NULL */
     const struct rdns_stats *rdns; /* may be NULL */
-    uint64_t now_ms;               /* wall clock, for name expiry */
+    const struct k8s_stats
+        *k8s;        /* may be NULL; also adds the remote_kind/namespace/workload labels */
+    uint64_t now_ms; /* wall clock, for name expiry */
 };
 
 /* Appends the exposition text. Returns 0, or -1 if b's cap was reached. */

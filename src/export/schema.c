@@ -109,8 +109,11 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
             lineproto_tag(&l, "port", t.port);
             lineproto_tag(&l, "proto", t.proto);
             lineproto_tag(&l, "remote", t.remote);
+            lineproto_tag(&l, "remote_kind", ni.kind);
             lineproto_tag(&l, "remote_name", ni.name);
+            lineproto_tag(&l, "remote_namespace", ni.namespace_);
             lineproto_tag(&l, "remote_source", ni.source);
+            lineproto_tag(&l, "remote_workload", ni.workload);
         } else {
             lineproto_tag(&l, "port", t.port);
             lineproto_tag(&l, "proto", t.proto);

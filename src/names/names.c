@@ -9,6 +9,7 @@
 struct names {
     struct namecache *cache;
     const struct netlabels *labels;
+    struct k8smap *k8s;
     uint64_t min_keep_ms;
     struct names_stats stats;
     char addr_text[NETADDR_STRLEN];
@@ -66,10 +67,21 @@ void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, str
 {
     enum name_source source;
     bool expired;
-    const char *name = namecache_get(n->cache, a, now_ms, &source, &expired);
+    const char *name;
     const char *net = n->labels ? netlabels_find(n->labels, a) : NULL;
+    struct k8s_meta meta;
 
     out->net = net ? net : "";
+    out->kind = out->namespace_ = out->workload = "";
+    if (n->k8s != NULL && k8smap_find(n->k8s, a, &meta)) {
+        out->name = meta.name;
+        out->source = "k8s";
+        out->kind = meta.kind;
+        out->namespace_ = meta.namespace_;
+        out->workload = meta.workload;
+        return;
+    }
+    name = namecache_get(n->cache, a, now_ms, &source, &expired);
     if (name != NULL) {
         out->name = name;
         out->source = name_source_str(source);
@@ -91,6 +103,11 @@ void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, u
 bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms)
 {
     return !namecache_fresh(n->cache, a, now_ms);
+}
+
+void names_set_k8s(struct names *n, struct k8smap *map)
+{
+    n->k8s = map;
 }
 
 void names_get_stats(const struct names *n, struct names_stats *out)

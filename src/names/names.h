@@ -9,6 +9,7 @@
 
 #include "base/hash.h"
 #include "base/netaddr.h"
+#include "names/k8smap.h"
 #include "names/namecache.h"
 #include "names/netlabels.h"
 
@@ -21,9 +22,12 @@ struct names_stats {
 
 /* One address's naming, valid until the next names call. */
 struct name_info {
-    const char *name;   /* best name; the address's text when nothing better is known */
-    const char *source; /* "k8s", "dns", "ptr", "net" or "addr" */
-    const char *net;    /* the network label, or "" */
+    const char *name;       /* best name; the address's text when nothing better is known */
+    const char *source;     /* "k8s", "dns", "ptr", "net" or "addr" */
+    const char *net;        /* the network label, or "" */
+    const char *kind;       /* Kubernetes: "pod", "service", "node", or "" */
+    const char *namespace_; /* Kubernetes namespace, or "" */
+    const char *workload;   /* Kubernetes owner, e.g. "Deployment/web", or "" */
 };
 
 struct names;
@@ -45,5 +49,7 @@ void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, u
 /* True when a has no fresh name or answer from any source: worth a PTR query. */
 bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms);
 void names_get_stats(const struct names *n, struct names_stats *out);
+/* Kubernetes identities, consulted before every other source; map may be NULL. */
+void names_set_k8s(struct names *n, struct k8smap *map);
 
 #endif

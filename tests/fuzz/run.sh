@@ -6,7 +6,7 @@ build=$1
 seconds=${2:-60}
 root=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$root/artifacts"
-for target in decode lineproto prom dns; do
+for target in decode lineproto prom dns k8s; do
     work=$(mktemp -d)
     cp "$root/corpus/$target/"* "$work/"
     echo "fuzz_$target: ${seconds}s"

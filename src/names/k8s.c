@@ -1,0 +1,315 @@
+/* Kubernetes list-and-watch. Each kind runs its own small state machine: LIST, then WATCH
+ * from the list's resourceVersion, again from the last event's version when the server ends
+ * the stream, LIST again on 410 Gone, and a capped exponential backoff after errors. */
+#include "k8s.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/curlloop.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+
+#define LIST_MAX_BYTES (256u << 20)
+#define LINE_MAX_BYTES (16u << 20)
+#define WATCH_SECONDS 300
+#define BACKOFF_MAX_MS 30000
+
+enum state { IDLE, LISTING, WATCHING };
+
+struct watcher {
+    struct k8s *k;
+    enum k8s_kind kind;
+    CURL *easy;
+    struct curl_slist *headers;
+    enum state state;
+    struct buf body;
+    char rv[64];
+    unsigned failures;
+    bool synced;
+    bool gone;
+    bool broken; /* a line failed to parse: list again */
+    struct loop_timer *retry;
+};
+
+struct k8s {
+    struct k8s_config cfg;
+    struct k8smap *map;
+    struct loop *loop;
+    struct curlloop *curl;
+    struct watcher w[K8S_KINDS];
+    struct k8s_stats stats;
+};
+
+int k8s_incluster_url(char *buf, size_t len)
+{
+    const char *host = getenv("KUBERNETES_SERVICE_HOST");
+    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+
+    if (host == NULL || port == NULL || host[0] == '\0' || port[0] == '\0')
+        return -1;
+    /* An IPv6 service address needs brackets in a URL. */
+    snprintf(buf, len, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host, port);
+    return 0;
+}
+
+static void start_request(struct watcher *w, enum state state);
+
+static bool namespaced(enum k8s_kind kind)
+{
+    return kind != K8S_NODE;
+}
+
+static void build_url(struct watcher *w, bool watch, struct buf *u)
+{
+    const struct k8s_config *c = &w->k->cfg;
+    char *esc;
+
+    buf_append_str(u, c->api_url);
+    buf_append_str(u, w->kind == K8S_REPLICASET ? "/apis/apps/v1" : "/api/v1");
+    if (namespaced(w->kind) && c->namespace_ != NULL) {
+        esc = curl_easy_escape(w->easy, c->namespace_, 0);
+        buf_printf(u, "/namespaces/%s", esc);
+        curl_free(esc);
+    }
+    buf_printf(u, "/%s?limit=0", k8s_kind_path(w->kind));
+    if (c->label_selector != NULL && w->kind != K8S_NODE) {
+        esc = curl_easy_escape(w->easy, c->label_selector, 0);
+        buf_printf(u, "&labelSelector=%s", esc);
+        curl_free(esc);
+    }
+    if (c->field_selector != NULL && w->kind == K8S_POD) {
+        esc = curl_easy_escape(w->easy, c->field_selector, 0);
+        buf_printf(u, "&fieldSelector=%s", esc);
+        curl_free(esc);
+    }
+    if (watch) {
+        esc = curl_easy_escape(w->easy, w->rv, 0);
+        buf_printf(u, "&watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=%s",
+                   WATCH_SECONDS, esc);
+        curl_free(esc);
+    }
+}
+
+/* Reads the service-account token now, so a rotated one is picked up. */
+static int auth_header(struct watcher *w)
+{
+    char token[8192], header[8300];
+    FILE *f = fopen(w->k->cfg.token_file, "r");
+    size_t n;
+
+    curl_slist_free_all(w->headers);
+    w->headers = NULL;
+    if (f == NULL) {
+        log_warn("Kubernetes token %s", w->k->cfg.token_file);
+        return -1;
+    }
+    n = fread(token, 1, sizeof(token) - 1, f);
+    fclose(f);
+    while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
+        n--;
+    token[n] = '\0';
+    snprintf(header, sizeof(header), "Authorization: Bearer %s", token);
+    w->headers = curl_slist_append(NULL, header);
+    w->headers = curl_slist_append(w->headers, "Accept: application/json");
+    return 0;
+}
+
+/* Applies every complete line of a watch stream; keeps a partial line for later. */
+static void consume_lines(struct watcher *w)
+{
+    char *start = w->body.data, *nl;
+    size_t left = w->body.len;
+
+    while (left > 0 && (nl = memchr(start, '\n', left)) != NULL) {
+        size_t len = (size_t)(nl - start);
+
+        if (len > 0) {
+            enum k8s_result r =
+                k8smap_apply_event(w->k->map, w->kind, start, len, w->rv, sizeof(w->rv));
+
+            w->k->stats.events++;
+            if (r == K8S_GONE)
+                w->gone = true;
+            else if (r == K8S_BAD)
+                w->broken = true;
+        }
+        left -= len + 1;
+        start = nl + 1;
+    }
+    memmove(w->body.data, start, left);
+    w->body.len = left;
+    w->body.data[left] = '\0';
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct watcher *w = userp;
+    size_t n = size * nmemb;
+
+    if (buf_append(&w->body, data, n) == -1) {
+        log_warnx("Kubernetes %s: answer over its size cap", k8s_kind_path(w->kind));
+        return 0; /* aborts the transfer */
+    }
+    if (w->state == WATCHING)
+        consume_lines(w);
+    return n;
+}
+
+static void on_retry(void *arg)
+{
+    struct watcher *w = arg;
+
+    start_request(w, w->synced && !w->gone && !w->broken ? WATCHING : LISTING);
+}
+
+static void fail(struct watcher *w, const char *what)
+{
+    uint64_t wait = 1000;
+
+    w->k->stats.errors++;
+    for (unsigned i = 0; i < w->failures && wait < BACKOFF_MAX_MS; i++)
+        wait *= 2;
+    if (wait > BACKOFF_MAX_MS)
+        wait = BACKOFF_MAX_MS;
+    if (w->failures++ == 0 || w->failures % 10 == 0)
+        log_warnx("Kubernetes %s: %s; retrying in %llus", k8s_kind_path(w->kind), what,
+                  (unsigned long long)wait / 1000);
+    w->state = IDLE;
+    loop_timer_arm(w->retry, wait);
+}
+
+static void on_done(void *arg, CURL *easy, CURLcode rc)
+{
+    struct watcher *w = arg;
+    long status = 0;
+    char what[128];
+
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK || status != 200) {
+        /* A 410 on the watch request itself also means "list again". */
+        if (status == 410) {
+            w->gone = true;
+        } else {
+            snprintf(what, sizeof(what), "%s", rc != CURLE_OK ? curl_easy_strerror(rc) : "");
+            if (rc == CURLE_OK)
+                snprintf(what, sizeof(what), "HTTP %ld", status);
+            fail(w, what);
+            return;
+        }
+    }
+    if (w->state == LISTING) {
+        if (k8smap_apply_list(w->k->map, w->kind, w->body.data ? w->body.data : "", w->body.len,
+                              w->rv, sizeof(w->rv)) != K8S_OK) {
+            fail(w, "malformed list");
+            return;
+        }
+        w->synced = true;
+        w->failures = 0;
+        start_request(w, WATCHING);
+        return;
+    }
+    /* The watch ended: the server's timeout, a 410, or a line we could not read. */
+    if (w->gone || w->broken) {
+        if (w->gone)
+            w->k->stats.relists++;
+        start_request(w, LISTING);
+    } else {
+        w->failures = 0;
+        start_request(w, WATCHING);
+    }
+}
+
+static void start_request(struct watcher *w, enum state state)
+{
+    struct buf url;
+
+    w->state = state;
+    w->gone = false;
+    w->broken = false;
+    buf_reset(&w->body);
+    buf_init(&url, 16384);
+    build_url(w, state == WATCHING, &url);
+    if (auth_header(w) == -1) {
+        buf_free(&url);
+        fail(w, "no token");
+        return;
+    }
+    curl_easy_setopt(w->easy, CURLOPT_URL, url.data);
+    buf_free(&url);
+    curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
+    curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS,
+                     state == WATCHING ? (long)(WATCH_SECONDS + 30) * 1000 : 60000L);
+    w->body.max_bytes = state == WATCHING ? LINE_MAX_BYTES : LIST_MAX_BYTES;
+    if (state == WATCHING)
+        w->k->stats.watches++;
+    else
+        w->k->stats.lists++;
+    if (curlloop_add(w->k->curl, w->easy, on_done, w) == -1)
+        fail(w, "cannot start a request");
+}
+
+struct k8s *k8s_start(const struct k8s_config *cfg, struct k8smap *map, struct loop *loop,
+                      char *errbuf, size_t errlen)
+{
+    struct k8s *k = xcalloc(1, sizeof(*k));
+
+    k->cfg = *cfg;
+    k->map = map;
+    k->loop = loop;
+    k->curl = curlloop_new(loop);
+    if (k->curl == NULL) {
+        snprintf(errbuf, errlen, "Kubernetes: cannot initialise libcurl");
+        free(k);
+        return NULL;
+    }
+    for (int i = 0; i < K8S_KINDS; i++) {
+        struct watcher *w = &k->w[i];
+
+        w->k = k;
+        w->kind = (enum k8s_kind)i;
+        w->easy = curl_easy_init();
+        buf_init(&w->body, LIST_MAX_BYTES);
+        w->retry = loop_timer_new(loop, on_retry, w);
+        curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
+        curl_easy_setopt(w->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(w->easy, CURLOPT_ACCEPT_ENCODING, "");
+        if (cfg->ca_file != NULL)
+            curl_easy_setopt(w->easy, CURLOPT_CAINFO, cfg->ca_file);
+        start_request(w, LISTING);
+    }
+    return k;
+}
+
+void k8s_stop(struct k8s *k)
+{
+    if (k == NULL)
+        return;
+    curlloop_free(k->curl);
+    for (int i = 0; i < K8S_KINDS; i++) {
+        loop_timer_disarm(k->w[i].retry);
+        curl_easy_cleanup(k->w[i].easy);
+        curl_slist_free_all(k->w[i].headers);
+        buf_free(&k->w[i].body);
+    }
+    free(k);
+}
+
+bool k8s_synced(const struct k8s *k)
+{
+    for (int i = 0; i < K8S_KINDS; i++)
+        if (!k->w[i].synced)
+            return false;
+    return true;
+}
+
+void k8s_get_stats(const struct k8s *k, struct k8s_stats *out)
+{
+    *out = k->stats;
+}

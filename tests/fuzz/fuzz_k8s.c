@@ -1,0 +1,33 @@
+/* Fuzz target for the Kubernetes JSON handling: lists and watch events into one map, then a
+ * lookup of every address the input could have named. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "names/k8smap.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct k8smap *m;
+    struct k8s_meta meta;
+    struct netaddr a;
+    char rv[64];
+    enum k8s_kind kind;
+
+    if (m == NULL)
+        m = k8smap_new(256);
+    if (size < 1)
+        return 0;
+    kind = (enum k8s_kind)(data[0] % K8S_KINDS);
+    if (data[0] & 0x80)
+        k8smap_apply_list(m, kind, (const char *)data + 1, size - 1, rv, sizeof(rv));
+    else
+        k8smap_apply_event(m, kind, (const char *)data + 1, size - 1, rv, sizeof(rv));
+    if (k8smap_size(m) > 256)
+        abort();
+    netaddr_parse("198.18.0.50", &a);
+    if (k8smap_find(m, &a, &meta) && (meta.name == NULL || meta.workload == NULL))
+        abort();
+    return 0;
+}
