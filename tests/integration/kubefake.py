@@ -9,6 +9,9 @@ GROUPS = {
                 ("serviceaccounts", "ServiceAccount"), ("pods", "Pod")]},
     "apps": {"v1": [("deployments", "Deployment"), ("daemonsets", "DaemonSet")]},
     "monitoring.coreos.com": {"v1": [("podmonitors", "PodMonitor")]},
+    "rbac.authorization.k8s.io": {"v1": [("clusterroles", "ClusterRole"),
+                                         ("clusterrolebindings", "ClusterRoleBinding"),
+                                         ("roles", "Role"), ("rolebindings", "RoleBinding")]},
 }
 
 

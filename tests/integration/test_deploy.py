@@ -89,6 +89,11 @@ users: [{{name: fake, user: {{}}}}]
         if overlay == "daemonset":
             c.ok(obj["kind"] == "DaemonSet" and spec.get("hostNetwork") is True,
                  "daemonset: hostNetwork DaemonSet")
+            c.eq(env.get("NSTATS_K8S", {}).get("value"), "true", "daemonset: --k8s on")
+            role = [o for o in objs if o["kind"] == "ClusterRole"]
+            verbs = {v for o in role for r in o["rules"] for v in r["verbs"]}
+            c.ok(role and verbs == {"get", "list", "watch"} and spec.get(
+                "serviceAccountName") == "nstats", f"daemonset: read-only RBAC ({verbs})")
         r = run(["kubectl", "--kubeconfig", kubeconfig, "apply", "--dry-run=client",
                  "--validate=false", "-k", path])
         c.ok(r.returncode == 0 and r.stdout.count("(dry run)") == len(objs),
