@@ -10,6 +10,8 @@ import threading
 import time
 import urllib.parse
 
+from servers import send_json
+
 
 def pod(name, ip, owner_kind, owner, ns="shop", rv="10", host_network=False):
     return {"kind": "Pod", "apiVersion": "v1",
@@ -66,12 +68,7 @@ class Fixture:
                 pass
 
             def send_json(self, status, obj):
-                body = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_json(self, status, obj)
 
             def do_GET(self):
                 url = urllib.parse.urlparse(self.path)

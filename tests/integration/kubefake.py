@@ -1,8 +1,9 @@
 """Just enough of a Kubernetes API server for `kubectl apply --dry-run=client`: discovery for
 the kinds nstats ships, and 404 for every object (so kubectl reports "created (dry run)")."""
 import http.server
-import json
 import threading
+
+from servers import send_json
 
 GROUPS = {
     "": {"v1": [("configmaps", "ConfigMap"), ("secrets", "Secret"), ("services", "Service"),
@@ -28,12 +29,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, obj):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, obj)
 
     def do_GET(self):
         path = self.path.split("?")[0]

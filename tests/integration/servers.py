@@ -219,5 +219,15 @@ class FakeInflux:
         self.server.server_close()
 
 
+def send_json(handler, status, obj):
+    """Answers an http.server request with a JSON body."""
+    body = json.dumps(obj).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def have_all(*tools):
     return all(shutil.which(t) for t in tools)
