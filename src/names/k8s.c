@@ -3,6 +3,7 @@
  * the stream, LIST again on 410 Gone, and a capped exponential backoff after errors. */
 #include "k8s.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ struct watcher {
 };
 
 struct k8s {
-    struct k8s_config cfg;
+    struct k8s_config cfg; /* with its own copies of the strings */
     struct k8smap *map;
     struct loop *loop;
     struct curlloop *curl;
@@ -252,17 +253,33 @@ static void start_request(struct watcher *w, enum state state)
         fail(w, "cannot start a request");
 }
 
+static void free_config(struct k8s_config *c)
+{
+    free((char *)(uintptr_t)c->api_url);
+    free((char *)(uintptr_t)c->token_file);
+    free((char *)(uintptr_t)c->ca_file);
+    free((char *)(uintptr_t)c->namespace_);
+    free((char *)(uintptr_t)c->label_selector);
+    free((char *)(uintptr_t)c->field_selector);
+}
+
 struct k8s *k8s_start(const struct k8s_config *cfg, struct k8smap *map, struct loop *loop,
                       char *errbuf, size_t errlen)
 {
     struct k8s *k = xcalloc(1, sizeof(*k));
 
-    k->cfg = *cfg;
+    k->cfg.api_url = xstrdup(cfg->api_url);
+    k->cfg.token_file = xstrdup(cfg->token_file);
+    k->cfg.ca_file = cfg->ca_file ? xstrdup(cfg->ca_file) : NULL;
+    k->cfg.namespace_ = cfg->namespace_ ? xstrdup(cfg->namespace_) : NULL;
+    k->cfg.label_selector = cfg->label_selector ? xstrdup(cfg->label_selector) : NULL;
+    k->cfg.field_selector = cfg->field_selector ? xstrdup(cfg->field_selector) : NULL;
     k->map = map;
     k->loop = loop;
     k->curl = curlloop_new(loop);
     if (k->curl == NULL) {
         snprintf(errbuf, errlen, "Kubernetes: cannot initialise libcurl");
+        free_config(&k->cfg);
         free(k);
         return NULL;
     }
@@ -298,6 +315,7 @@ void k8s_stop(struct k8s *k)
         curl_slist_free_all(k->w[i].headers);
         buf_free(&k->w[i].body);
     }
+    free_config(&k->cfg);
     free(k);
 }
 

@@ -29,7 +29,8 @@ struct k8s_stats {
 
 struct k8s;
 
-/* Starts listing. map and loop must outlive the client. Returns NULL with errbuf filled. */
+/* Starts listing; cfg's strings are copied. map and loop must outlive the client. Returns
+ * NULL with errbuf filled. */
 struct k8s *k8s_start(const struct k8s_config *cfg, struct k8smap *map, struct loop *loop,
                       char *errbuf, size_t errlen);
 void k8s_stop(struct k8s *k);

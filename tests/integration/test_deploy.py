@@ -199,7 +199,7 @@ def check_systemd():
 
 def capture_as(cmd, host, tag):
     """Runs an nstats capture command on the test host's veth while iperf3 runs."""
-    p = subprocess.Popen(cmd + ["-i", host.host_if, "--interval", "1s"], stdout=subprocess.PIPE,
+    p = subprocess.Popen(cmd + ["-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     host.procs.append(p)
     watcher = LineWatcher(p.stderr)

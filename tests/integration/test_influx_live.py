@@ -23,7 +23,7 @@ influx = InfluxDB(tmp)
 
 
 def start_nstats(tag, *extra):
-    p = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--host", tag,
+    p = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB", "--host", tag,
                           "--influx-url", influx.url, "--influx-db", "live",
                           "--influx-retry-max", "1s", "--stdout", *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -72,7 +72,7 @@ def main():
     env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
                KUBERNETES_SERVICE_PORT=str(fx.port), NSTATS_K8S_TOKEN_FILE=token,
                NSTATS_K8S_CA_FILE=fx.ca, POD_NAME="web-1", POD_NAMESPACE="shop")
-    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--k8s",
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB", "--k8s",
                            "--listen", f"127.0.0.1:{metrics_port}", "--stdout"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     host.procs.append(ns)
@@ -86,7 +86,11 @@ def main():
         r = run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{addr}:8000/"])
         c.eq(r.stdout, "200", f"curl {addr}")
     time.sleep(1.5)
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read().decode()
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read().decode()
+    except OSError as e:
+        text = ""
+        c.ok(False, f"scrape /metrics: {e}; nstats said: {watcher.text()[-2000:]}")
     ns.send_signal(signal.SIGTERM)
     out = ns.stdout.read()
     ns.wait(timeout=30)

@@ -41,7 +41,7 @@ def main():
     c.ok(wait_port(f"[{PEER6}]", 8000), "HTTP server up in the namespace")
     time.sleep(1.5)  # iperf3 server start, and any settling of the link
 
-    ns = subprocess.Popen([NSTATS, "-i", HOST_IF, "--interval", "1s"], stdout=subprocess.PIPE,
+    ns = subprocess.Popen([NSTATS, "-i", HOST_IF, "--interval", "1s", "--buffer-size", "64MiB"], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     host.procs.append(ns)
     watcher = LineWatcher(ns.stderr)

@@ -88,7 +88,7 @@ def main():
     pcap = os.path.join(tmp, "names.pcap")
     dump = host.start(["tcpdump", "-i", host.host_if, "-s", "0", "-U", "-w", pcap])
     env = dict(os.environ, POD_NAME="web-7d4b9c", POD_NAMESPACE="shop", NODE_NAME="node-3")
-    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--label-net",
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB", "--label-net",
                            "198.18.0.0/24=lab", "--label-net", "2001:db8::/64=lab", "--rdns",
                            "--dns-server", DNS],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -151,7 +151,7 @@ def silent_resolver():
     in-flight cap holds."""
     from servers import free_port
     port = free_port()
-    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--rdns",
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB", "--rdns",
                            "--dns-server", SILENT, "--rdns-max-in-flight", "4",
                            "--listen", f"127.0.0.1:{port}", "--stdout"],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -87,7 +87,7 @@ def main():
         f.write(SPRAY)
     host_mac = open(f"/sys/class/net/{host.host_if}/address").read().strip()
 
-    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--host", HOST_TAG,
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB", "--host", HOST_TAG,
                            "--listen", f"127.0.0.1:{PORT}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     host.procs.append(ns)
