@@ -224,12 +224,15 @@ static int render_rdns(struct buf *b, const struct rdns_stats *s)
     if (s == NULL)
         return 0;
     if (prom_family(b, "nstats_rdns_queries_total", "counter",
-                    "Reverse DNS queries by result: name, none (NXDOMAIN or no PTR), failed "
-                    "(timeout or server failure).") ||
+                    "Reverse DNS queries by result: name, none (NXDOMAIN or no PTR), timeout, "
+                    "failed (server failure or refusal).") ||
         prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->answered))
         return -1;
     l.value = "none";
     if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->negative))
+        return -1;
+    l.value = "timeout";
+    if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->timeouts))
         return -1;
     l.value = "failed";
     if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->failed))

@@ -135,7 +135,10 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         r->stats.negative++;
     } else {
         names_put_ptr(r->names, &q->addr, NULL, now + r->cfg.failure_ttl_ms, now);
-        r->stats.failed++;
+        if (status == ARES_ETIMEOUT)
+            r->stats.timeouts++;
+        else
+            r->stats.failed++;
     }
     free(q);
 }

@@ -173,6 +173,9 @@ def silent_resolver():
                  if l.startswith("nstats_rdns_in_flight ")]
     c.ok(in_flight and in_flight[0] <= 4, f"silent resolver: in flight within the cap {in_flight}")
     c.ok("nstats_rdns_limited_total" in text, "silent resolver: limits counted")
+    timeouts = [float(l.split()[-1]) for l in text.splitlines()
+                if l.startswith('nstats_rdns_queries_total{result="timeout"}')]
+    c.ok(timeouts and timeouts[0] >= 1, f"silent resolver: timeouts counted {timeouts}")
     ns.send_signal(signal.SIGTERM)
     out = ns.stdout.read()
     ns.wait(timeout=30)
