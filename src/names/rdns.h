@@ -23,7 +23,8 @@ struct rdns_stats {
     uint64_t queries;
     uint64_t answered; /* a PTR name came back */
     uint64_t negative; /* NXDOMAIN or no PTR record */
-    uint64_t failed;   /* timeouts and server failures */
+    uint64_t timeouts; /* no answer in time */
+    uint64_t failed;   /* server failures and refusals */
     uint64_t limited;  /* wanted but not asked: rate or in-flight cap */
     uint64_t in_flight;
 };

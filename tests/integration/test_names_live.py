@@ -173,8 +173,15 @@ def silent_resolver():
                  if l.startswith("nstats_rdns_in_flight ")]
     c.ok(in_flight and in_flight[0] <= 4, f"silent resolver: in flight within the cap {in_flight}")
     c.ok("nstats_rdns_limited_total" in text, "silent resolver: limits counted")
-    timeouts = [float(l.split()[-1]) for l in text.splitlines()
-                if l.startswith('nstats_rdns_queries_total{result="timeout"}')]
+    # Two tries of 2 s each: the first timeouts land a few seconds after the first queries.
+    deadline, timeouts = time.time() + 15, []
+    while time.time() < deadline:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        timeouts = [float(l.split()[-1]) for l in text.splitlines()
+                    if l.startswith('nstats_rdns_queries_total{result="timeout"}')]
+        if timeouts and timeouts[0] >= 1:
+            break
+        time.sleep(0.5)
     c.ok(timeouts and timeouts[0] >= 1, f"silent resolver: timeouts counted {timeouts}")
     ns.send_signal(signal.SIGTERM)
     out = ns.stdout.read()
