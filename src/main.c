@@ -1,6 +1,7 @@
 /* nstats: wires capture → meter → line protocol on stdout. The only file that exits. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@
 #define GUESS_PACKETS 100000
 /* Output batches larger than this are cut (and the lost lines reported). */
 #define OUT_MAX_BYTES (512u << 20)
+/* Longer than the capture ring's block timeout (capture.c): by then the kernel has handed
+ * over every frame captured before. */
+#define CAPTURE_HANDOVER_MS 150
 /* Packets per dispatch from a file, so a signal is noticed promptly. */
 #define FILE_BATCH 65536
 
@@ -75,7 +79,9 @@ struct app {
     bool use_stdout;
     bool stopping; /* a signal asked to stop; a second one abandons delivery */
     bool abandon;
-    bool failed; /* stdout or the capture broke: exit non-zero */
+    bool stdout_broken;  /* the stdout reader went away: other sinks go on */
+    bool capture_broken; /* the capture failed: nothing more to read */
+    bool failed;         /* exit non-zero */
 };
 
 static uint64_t wall_ms(void)
@@ -116,8 +122,6 @@ static void emit(const struct meter_snapshot *snap, void *arg)
         cs.interface_drops = now.ifdrops - app->last_stats.ifdrops;
         app->last_stats = now;
     }
-    if (app->failed)
-        return;
     /* Reverse DNS for this interval's remotes: answers name the next intervals' rows. */
     if (app->rdns != NULL)
         for (size_t i = 0; i < snap->n_rows; i++)
@@ -125,7 +129,7 @@ static void emit(const struct meter_snapshot *snap, void *arg)
                 rdns_want(app->rdns, &snap->rows[i].key.remote, snap->end_ms);
     buf_reset(&app->out);
     if (strcmp(app->cfg.schema, "legacy") == 0)
-        dropped = schema_write_legacy(&app->out, &app->id, snap, app->names);
+        dropped = schema_write_legacy(&app->out, &app->id, snap, &cs, app->names);
     else
         dropped = schema_write_default(&app->out, &app->id, snap, &cs, app->names);
     if (app->influx != NULL)
@@ -134,10 +138,11 @@ static void emit(const struct meter_snapshot *snap, void *arg)
         log_warnx("interval output over %u bytes: %zu lines not written", OUT_MAX_BYTES, dropped);
     if (app->influx != NULL && app->out.len > 0)
         influx_sink_enqueue(app->influx, app->out.data, app->out.len, snap->end_ms);
-    if (!app->use_stdout)
+    if (!app->use_stdout || app->stdout_broken)
         return;
     if (stdout_sink_write(STDOUT_FILENO, app->out.data, app->out.len) == -1) {
         log_warn("stdout");
+        app->stdout_broken = true;
         app->failed = true;
         if (app->loop != NULL)
             loop_stop(app->loop);
@@ -223,13 +228,15 @@ static void on_dns_capture(void *arg, int fd, uint32_t events)
  * small snap length. Failure here costs names, not counts. */
 static void start_dns_snoop(struct app *app)
 {
-    char err[512];
+    char err[512] = "";
 
     app->dns_cap = capture_open_live(app->ifname, 65535, 1u << 20, err, sizeof(err));
     if (app->dns_cap == NULL ||
         capture_set_filter(app->dns_cap, "udp src port 53 or tcp src port 53", err, sizeof(err)) ==
             -1 ||
         loop_watch(app->loop, capture_fd(app->dns_cap), EPOLLIN, on_dns_capture, app) == -1) {
+        if (err[0] == '\0')
+            snprintf(err, sizeof(err), "%s", strerror(errno));
         log_warnx("DNS snooping disabled: %s", err);
         capture_close(app->dns_cap);
         app->dns_cap = NULL;
@@ -314,12 +321,13 @@ static void drain_capture(struct app *app)
 {
     char err[512];
 
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 1000 && !app->capture_broken; i++) {
         int n = capture_dispatch(app->cap, 0, on_packet, app, err, sizeof(err));
 
         if (n == -1) {
             log_warnx("%s", err);
             snprintf(app->capture_error, sizeof(app->capture_error), "%s", err);
+            app->capture_broken = true;
             app->failed = true;
             loop_stop(app->loop);
             return;
@@ -327,6 +335,20 @@ static void drain_capture(struct app *app)
         if (n == 0)
             return;
     }
+}
+
+/* At shutdown: frames captured before now may still sit in a ring block the kernel has not
+ * handed over; wait out the block timeout, reading as they come. */
+static void drain_until_handed_over(struct app *app)
+{
+    uint64_t until = loop_now_ms() + CAPTURE_HANDOVER_MS;
+    struct pollfd p = {.fd = capture_fd(app->cap), .events = POLLIN};
+
+    while (!app->capture_broken && loop_now_ms() < until) {
+        drain_capture(app);
+        poll(&p, 1, 20);
+    }
+    drain_capture(app);
 }
 
 static void on_capture(void *arg, int fd, uint32_t events)
@@ -340,8 +362,9 @@ static void arm_tick(struct app *app)
 {
     uint64_t due = meter_ms_until_due(app->meter, wall_ms());
 
-    /* A few milliseconds late, so the kernel has handed over the interval's last packets. */
-    loop_timer_arm(app->tick, due == UINT64_MAX ? app->cfg.interval_ms : due + 5);
+    /* Past the ring's 100 ms block timeout, so the kernel has handed over the interval's last
+     * packets before the interval is closed. */
+    loop_timer_arm(app->tick, due == UINT64_MAX ? app->cfg.interval_ms : due + CAPTURE_HANDOVER_MS);
 }
 
 static void on_tick(void *arg)
@@ -434,7 +457,7 @@ static void render_metrics(struct app *app, struct httpd_reply *reply)
     src.meter = app->meter;
     src.max_flows = app->cfg.max_flows;
     /* Count what the kernel has handed over, so the page is as fresh as the counters. */
-    if (app->cap != NULL && capture_fd(app->cap) != -1 && !app->failed)
+    if (app->cap != NULL && capture_fd(app->cap) != -1 && !app->stopping)
         drain_capture(app);
     if (app->cap != NULL && capture_fd(app->cap) != -1)
         src.have_capture = capture_get_stats(app->cap, &src.capture) == 0;
@@ -545,8 +568,7 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
             app->failed = true;
         }
     }
-    if (!app->failed)
-        drain_capture(app);
+    drain_until_handed_over(app);
     loop_unwatch(app->loop, capture_fd(app->cap));
     loop_timer_disarm(app->tick);
     meter_finish(app->meter, wall_ms(), true);

@@ -79,7 +79,17 @@ int httpd_parse_listen(const char *listen, void *sockaddr_out, size_t *len_out)
     port = strtoul(colon + 1, &end, 10);
     if (*end != '\0' || port > 65535)
         return -1;
-    if (host_len == 0 || strcmp(host, "0.0.0.0") == 0 || strchr(host, ':') == NULL) {
+    if (host_len == 0) {
+        /* All addresses: the IPv6 wildcard, serving IPv4 too (dual stack). */
+        struct sockaddr_in6 *sin6 = sockaddr_out;
+
+        memset(sin6, 0, sizeof(*sin6));
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *len_out = sizeof(*sin6);
+        return 0;
+    }
+    if (strcmp(host, "0.0.0.0") == 0 || strchr(host, ':') == NULL) {
         struct sockaddr_in *sin = sockaddr_out;
 
         memset(sin, 0, sizeof(*sin));
@@ -288,6 +298,20 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http: %s", line);
 }
 
+static struct MHD_Daemon *start_daemon(struct httpd *h, const struct sockaddr_storage *addr,
+                                       bool dual_stack)
+{
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+    if (addr->ss_family == AF_INET6)
+        flags |= dual_stack ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+}
+
 struct httpd *httpd_start(const char *listen, struct loop *loop, httpd_handler_fn *handler,
                           void *arg, char *errbuf, size_t errlen)
 {
@@ -305,12 +329,17 @@ struct httpd *httpd_start(const char *listen, struct loop *loop, httpd_handler_f
     h->loop = loop;
     h->handler = handler;
     h->arg = arg;
-    h->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (addr.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
-        NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+    h->daemon = start_daemon(h, &addr, listen[0] == ':');
+    if (h->daemon == NULL && listen[0] == ':') {
+        /* No IPv6 here: all IPv4 addresses, then. */
+        struct sockaddr_in *sin = (struct sockaddr_in *)&addr;
+        uint16_t port = ((struct sockaddr_in6 *)&addr)->sin6_port;
+
+        memset(&addr, 0, sizeof(addr));
+        sin->sin_family = AF_INET;
+        sin->sin_port = port;
+        h->daemon = start_daemon(h, &addr, false);
+    }
     if (h->daemon == NULL) {
         snprintf(errbuf, errlen, "cannot listen on %s: %s", listen,
                  errno ? strerror(errno) : "libmicrohttpd refused");

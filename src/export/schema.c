@@ -78,6 +78,28 @@ static void identity_tags(struct lineproto_line *l, const struct export_identity
     lineproto_tag(l, "node", id->node);
 }
 
+/* The interval's capture row, shared by both schemas. */
+static size_t write_capture_row(struct buf *b, const struct export_identity *id,
+                                const struct meter_snapshot *snap,
+                                const struct export_capture_stats *cs)
+{
+    struct lineproto_line l;
+
+    lineproto_begin(&l, b, "nstats_capture");
+    identity_tags(&l, id);
+    lineproto_field_uint(&l, "packets", snap->packets);
+    lineproto_field_uint(&l, "bytes", snap->bytes);
+    lineproto_field_uint(&l, "capture_drops", cs->capture_drops);
+    lineproto_field_uint(&l, "interface_drops", cs->interface_drops);
+    lineproto_field_uint(&l, "keys", snap->table.keys);
+    lineproto_field_uint(&l, "keys_created", snap->table_delta.keys_created);
+    lineproto_field_uint(&l, "keys_expired", snap->table_delta.keys_expired);
+    lineproto_field_uint(&l, "folded_packets", snap->table_delta.folded_packets);
+    lineproto_field_uint(&l, "folded_bytes", snap->table_delta.folded_bytes);
+    lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
+    return lineproto_end(&l, snap->end_ms * 1000000ULL) == -1;
+}
+
 bool schema_key_nameable(const struct flow_key *key)
 {
     return (key->kind == FLOW_KIND_NORMAL || key->kind == FLOW_KIND_FRAGMENT) &&
@@ -98,14 +120,18 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
 
         schema_key_tags(&r->key, &t);
         /* Tags in key order: host, interface, local, port, proto, remote. */
+        /* Tags in key order, as InfluxDB prefers them. */
         lineproto_begin(&l, b, "nstats");
-        identity_tags(&l, id);
+        lineproto_tag(&l, "host", id->host);
+        lineproto_tag(&l, "interface", id->interface);
         lineproto_tag(&l, "local", t.local);
+        lineproto_tag(&l, "namespace", id->namespace_);
         if (names != NULL && schema_key_nameable(&r->key)) {
             struct name_info ni;
 
             names_lookup(names, &r->key.remote, snap->end_ms, &ni);
             lineproto_tag(&l, "net", ni.net);
+            lineproto_tag(&l, "node", id->node);
             lineproto_tag(&l, "port", t.port);
             lineproto_tag(&l, "proto", t.proto);
             lineproto_tag(&l, "remote", t.remote);
@@ -115,6 +141,7 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
             lineproto_tag(&l, "remote_source", ni.source);
             lineproto_tag(&l, "remote_workload", ni.workload);
         } else {
+            lineproto_tag(&l, "node", id->node);
             lineproto_tag(&l, "port", t.port);
             lineproto_tag(&l, "proto", t.proto);
             lineproto_tag(&l, "remote", t.remote);
@@ -126,20 +153,7 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
         if (lineproto_end(&l, ts_ns) == -1)
             dropped++;
     }
-    lineproto_begin(&l, b, "nstats_capture");
-    identity_tags(&l, id);
-    lineproto_field_uint(&l, "packets", snap->packets);
-    lineproto_field_uint(&l, "bytes", snap->bytes);
-    lineproto_field_uint(&l, "capture_drops", cs->capture_drops);
-    lineproto_field_uint(&l, "interface_drops", cs->interface_drops);
-    lineproto_field_uint(&l, "keys", snap->table.keys);
-    lineproto_field_uint(&l, "keys_created", snap->table_delta.keys_created);
-    lineproto_field_uint(&l, "keys_expired", snap->table_delta.keys_expired);
-    lineproto_field_uint(&l, "folded_packets", snap->table_delta.folded_packets);
-    lineproto_field_uint(&l, "folded_bytes", snap->table_delta.folded_bytes);
-    lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
-    if (lineproto_end(&l, ts_ns) == -1)
-        dropped++;
+    dropped += write_capture_row(b, id, snap, cs);
     return dropped;
 }
 
@@ -185,7 +199,8 @@ static void legacy_names(const struct flow_key *key, struct names *names, uint64
 }
 
 size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
-                           const struct meter_snapshot *snap, struct names *names)
+                           const struct meter_snapshot *snap, const struct export_capture_stats *cs,
+                           struct names *names)
 {
     uint64_t ts_ns = snap->end_ms * 1000000ULL;
     uint64_t span_ms = snap->end_ms > snap->start_ms ? snap->end_ms - snap->start_ms : 1;
@@ -194,7 +209,7 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
     size_t n = 0, dropped = 0;
 
     if (rows == NULL)
-        return snap->n_rows;
+        return snap->n_rows + 1;
     for (size_t i = 0; i < snap->n_rows; i++) {
         legacy_names(&snap->rows[i].key, names, snap->end_ms, &rows[i]);
         rows[i].bytes_in = snap->rows[i].delta.bytes_in;
@@ -222,5 +237,5 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
             dropped++;
     }
     free(rows);
-    return dropped;
+    return dropped + write_capture_row(b, id, snap, cs);
 }

@@ -46,8 +46,10 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
 
 /* Appends the prototype's rows: measurement "nstat", tags hosts, receiver, sender, and float
  * fields sendRate and receiveRate in bits per second over the interval, one row per
- * (local, remote) pair (protocols and ports summed). Returns lines that did not fit. */
+ * (sender, receiver) name pair; then the same "nstats_capture" row as the default schema.
+ * Returns lines that did not fit. */
 size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
-                           const struct meter_snapshot *snap, struct names *names);
+                           const struct meter_snapshot *snap, const struct export_capture_stats *cs,
+                           struct names *names);
 
 #endif

@@ -17,6 +17,8 @@
 #define LINE_MAX_BYTES (16u << 20)
 #define WATCH_SECONDS 300
 #define BACKOFF_MAX_MS 30000
+/* Watches that end sooner than this count as failures (see on_done). */
+#define QUICK_END_MS 1000
 
 enum state { IDLE, LISTING, WATCHING };
 
@@ -32,6 +34,7 @@ struct watcher {
     bool synced;
     bool gone;
     bool broken; /* a line failed to parse: list again */
+    uint64_t started_ms;
     struct loop_timer *retry;
 };
 
@@ -213,7 +216,14 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         start_request(w, WATCHING);
         return;
     }
-    /* The watch ended: the server's timeout, a 410, or a line we could not read. */
+    /* The watch ended: the server's timeout, a 410, or a line we could not read. A watch that
+     * ends at once, again and again, must not become a busy loop: back off then. */
+    if (loop_now_ms() - w->started_ms < QUICK_END_MS) {
+        if (w->gone)
+            w->k->stats.relists++;
+        fail(w, w->gone ? "410 Gone right after listing" : "watch ended at once");
+        return;
+    }
     if (w->gone || w->broken) {
         if (w->gone)
             w->k->stats.relists++;
@@ -229,6 +239,7 @@ static void start_request(struct watcher *w, enum state state)
     struct buf url;
 
     w->state = state;
+    w->started_ms = loop_now_ms();
     w->gone = false;
     w->broken = false;
     buf_reset(&w->body);

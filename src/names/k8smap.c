@@ -31,6 +31,7 @@ struct k8smap {
     uint32_t *index; /* address hash → entry + 1, rebuilt after changes */
     size_t index_mask;
     bool dirty;
+    bool listing; /* inside apply_list: the kind's old entries are gone already */
     struct replicaset *rs;
     size_t n_rs, max_rs;
     char workload[2 * K8S_STR_MAX];
@@ -127,11 +128,15 @@ static void add_address(struct k8smap *m, enum k8s_kind kind, const char *ns, co
 
     if (m->n == m->max || netaddr_parse(ip, &a) == -1)
         return;
-    for (size_t i = 0; i < m->n; i++) /* one address, one identity: the newest wins */
-        if (netaddr_equal(&m->entries[i].addr, &a)) {
-            m->entries[i] = m->entries[--m->n];
-            break;
-        }
+    /* One address, one identity: the newest wins. Lists skip the search: everything of their
+     * kind was just forgotten, and a list of n objects must not cost n² comparisons. */
+    if (!m->listing) {
+        for (size_t i = 0; i < m->n; i++)
+            if (netaddr_equal(&m->entries[i].addr, &a)) {
+                m->entries[i] = m->entries[--m->n];
+                break;
+            }
+    }
     e = &m->entries[m->n++];
     m->dirty = true;
     e->addr = a;
@@ -173,7 +178,8 @@ static void add_object(struct k8smap *m, enum k8s_kind kind, json_t *obj)
 
     if (!json_is_object(meta) || name[0] == '\0')
         return;
-    forget(m, kind, ns, name);
+    if (!m->listing)
+        forget(m, kind, ns, name);
     switch (kind) {
     case K8S_POD:
         /* Host-network pods share the node's address; that address is the node's. */
@@ -240,11 +246,13 @@ enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const ch
         return K8S_BAD;
     }
     forget_kind(m, kind);
+    m->listing = true;
     json_array_foreach(items, i, item)
     {
         if (json_is_object(item))
             add_object(m, kind, item);
     }
+    m->listing = false;
     copy(rv, rvlen, str(json_object_get(root, "metadata"), "resourceVersion"));
     json_decref(root);
     return K8S_OK;

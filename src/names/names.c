@@ -102,6 +102,10 @@ void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, u
 
 bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms)
 {
+    struct k8s_meta meta;
+
+    if (n->k8s != NULL && k8smap_find(n->k8s, a, &meta))
+        return false; /* Kubernetes names it better than any PTR record */
     return !namecache_fresh(n->cache, a, now_ms);
 }
 

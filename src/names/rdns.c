@@ -4,12 +4,12 @@
 #include "rdns.h"
 
 #include <ares.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -21,6 +21,8 @@
 
 struct rdns {
     struct rdns_config cfg;
+    struct netaddr *asking; /* addresses with a query in flight (max_in_flight of them) */
+    uint64_t last_now_ms;   /* the caller's clock, which names the cache's times */
     struct loop *loop;
     struct names *names;
     ares_channel channel;
@@ -109,15 +111,34 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
     log_warnx("reverse DNS: more than %d resolver sockets", MAX_SOCKETS);
 }
 
+static void done_asking(struct rdns *r, const struct netaddr *a)
+{
+    for (unsigned i = 0; i < r->cfg.max_in_flight; i++) {
+        if (netaddr_equal(&r->asking[i], a)) {
+            memset(&r->asking[i], 0, sizeof(r->asking[i]));
+            return;
+        }
+    }
+}
+
+static bool is_asking(const struct rdns *r, const struct netaddr *a)
+{
+    for (unsigned i = 0; i < r->cfg.max_in_flight; i++)
+        if (netaddr_equal(&r->asking[i], a))
+            return true;
+    return false;
+}
+
 static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
     struct query *q = arg;
     struct rdns *r = q->r;
-    uint64_t now = (uint64_t)time(NULL) * 1000u;
+    uint64_t now = r->last_now_ms; /* the cache's clock: capture time with -r */
     struct dns_response resp;
 
     (void)timeouts;
     r->stats.in_flight--;
+    done_asking(r, &q->addr);
     if (status == ARES_EDESTRUCTION) {
         free(q);
         return;
@@ -155,6 +176,7 @@ struct rdns *rdns_new(const struct rdns_config *cfg, struct loop *loop, struct n
     r->cfg = *cfg;
     r->loop = loop;
     r->names = names;
+    r->asking = xcalloc(cfg->max_in_flight ? cfg->max_in_flight : 1, sizeof(*r->asking));
     for (int i = 0; i < MAX_SOCKETS; i++)
         r->sockets[i] = -1;
     opts.sock_state_cb = on_sock_state;
@@ -173,6 +195,7 @@ struct rdns *rdns_new(const struct rdns_config *cfg, struct loop *loop, struct n
         if (r->channel != NULL)
             ares_destroy(r->channel);
         ares_library_cleanup();
+        free(r->asking);
         free(r);
         return NULL;
     }
@@ -190,6 +213,7 @@ void rdns_free(struct rdns *r)
             loop_unwatch(r->loop, r->sockets[i]);
     loop_timer_disarm(r->timer);
     ares_library_cleanup();
+    free(r->asking);
     free(r);
 }
 
@@ -199,7 +223,8 @@ void rdns_want(struct rdns *r, const struct netaddr *a, uint64_t now_ms)
     struct query *q;
     uint64_t mono = loop_now_ms(); /* the rate is per real second, also when replaying a file */
 
-    if (!names_wants_ptr(r->names, a, now_ms))
+    r->last_now_ms = now_ms;
+    if (!names_wants_ptr(r->names, a, now_ms) || is_asking(r, a))
         return;
     if (mono - r->window_start_ms >= 1000) {
         r->window_start_ms = mono;
@@ -212,8 +237,13 @@ void rdns_want(struct rdns *r, const struct netaddr *a, uint64_t now_ms)
     r->window_count++;
     r->stats.queries++;
     r->stats.in_flight++;
-    /* A placeholder, so the address is not asked again while the query runs. */
-    names_put_ptr(r->names, a, NULL, now_ms + (uint64_t)r->cfg.timeout_ms * 3, now_ms);
+    /* Remembered here, not in the name cache, so a late answer always lands. */
+    for (unsigned i = 0; i < r->cfg.max_in_flight; i++) {
+        if (r->asking[i].family == 0) {
+            r->asking[i] = *a;
+            break;
+        }
+    }
     q = xcalloc(1, sizeof(*q));
     q->r = r;
     q->addr = *a;

@@ -3,6 +3,7 @@ link-local addresses, no router solicitations, static neighbours), so the kernel
 carry only the test's own traffic. Addresses come from 198.18.0.0/15 and 2001:db8::/32."""
 import os
 import subprocess
+import time
 
 from harness import run
 
@@ -51,6 +52,9 @@ class TestHost:
         for addr in (HOST4, HOST6):
             sh(*self.in_ns("ip", "neigh", "replace", addr, "lladdr", host_mac, "dev",
                            self.peer_if, "nud", "permanent"))
+        # Joining the addresses' multicast groups sends MLD reports for a moment (repeated
+        # within about a second); let them pass before anyone reads counters.
+        time.sleep(2.5)
 
     def start(self, cmd, **kw):
         kw.setdefault("stdout", subprocess.DEVNULL)

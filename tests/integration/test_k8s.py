@@ -38,7 +38,9 @@ lists = {
 watches = {
     "pods": [[(0.5, {"type": "ADDED", "object": pod("api-1", API, "StatefulSet", "api", rv="11")}),
               (0.2, {"type": "MODIFIED", "object": pod("web-1", WEB, "ReplicaSet", "web-7d4b9c",
-                                                       rv="12")})],
+                                                       rv="12")}),
+              (0.6, {"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1",
+                                                    "metadata": {"resourceVersion": "13"}}})],
              [(0.2, {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
                                                  "status": "Failure", "reason": "Expired",
                                                  "code": 410}})],
@@ -47,7 +49,9 @@ watches = {
     "services": [[(4.5, {"type": "BOOKMARK", "object": {"kind": "Service", "apiVersion": "v1",
                                                         "metadata": {"resourceVersion": "50"}}})],
                  "hold"],
-    "nodes": [[(0.5, {"type": "DELETED", "object": node("node-old", GONE_NODE, rv="13")})],
+    "nodes": [[(0.5, {"type": "DELETED", "object": node("node-old", GONE_NODE, rv="13")}),
+               (0.7, {"type": "BOOKMARK", "object": {"kind": "Node", "apiVersion": "v1",
+                                                     "metadata": {"resourceVersion": "14"}}})],
               "hold"],
     "replicasets": ["hold"],
 }

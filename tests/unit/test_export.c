@@ -163,6 +163,7 @@ static void test_legacy_schema(void)
     struct flow_row rows[4];
     struct meter_snapshot snap;
     struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_capture_stats cs = {0, 0};
     struct buf b;
 
     memset(rows, 0, sizeof(rows));
@@ -182,14 +183,18 @@ static void test_legacy_schema(void)
     snap.rows = rows;
     snap.n_rows = 4;
     buf_init(&b, 1 << 20);
-    CHECK_EQ(schema_write_legacy(&b, &id, &snap, NULL), 0);
+    CHECK_EQ(schema_write_legacy(&b, &id, &snap, &cs, NULL), 0);
     /* Two ports to .2 are summed: 2000 bytes in over 10 s = 1600 bit/s. */
     CHECK_STR(b.data, "nstat,hosts=pod-a,receiver=198.19.0.2,sender=198.18.0.1 sendRate=400,"
                       "receiveRate=1600 10000000000\n"
                       "nstat,hosts=pod-a,receiver=198.19.0.3,sender=198.18.0.1 sendRate=200,"
                       "receiveRate=800 10000000000\n"
                       "nstat,hosts=pod-a,receiver=non-ip,sender=none sendRate=0,"
-                      "receiveRate=48 10000000000\n");
+                      "receiveRate=48 10000000000\n"
+                      "nstats_capture,host=pod-a,interface=eth0 packets=0i,bytes=0i,"
+                      "capture_drops=0i,interface_drops=0i,keys=0i,keys_created=0i,"
+                      "keys_expired=0i,folded_packets=0i,folded_bytes=0i,interval_ms=10000i "
+                      "10000000000\n");
     buf_free(&b);
 }
 

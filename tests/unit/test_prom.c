@@ -36,8 +36,10 @@ static void test_listen_addresses(void)
     const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
 
     CHECK_EQ(httpd_parse_listen(":9781", &ss, &len), 0);
+    CHECK_EQ(sin6->sin6_family, AF_INET6); /* all addresses: dual-stack wildcard */
+    CHECK_EQ(ntohs(sin6->sin6_port), 9781);
+    CHECK_EQ(httpd_parse_listen("0.0.0.0:9781", &ss, &len), 0);
     CHECK_EQ(sin->sin_family, AF_INET);
-    CHECK_EQ(ntohs(sin->sin_port), 9781);
     CHECK_EQ(sin->sin_addr.s_addr, htonl(INADDR_ANY));
     CHECK_EQ(httpd_parse_listen("127.0.0.1:80", &ss, &len), 0);
     CHECK_EQ(sin->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
