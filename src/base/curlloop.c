@@ -159,13 +159,3 @@ int curlloop_add(struct curlloop *cl, CURL *easy, curlloop_done_fn *fn, void *ar
     }
     return -1;
 }
-
-void curlloop_remove(struct curlloop *cl, CURL *easy)
-{
-    for (int i = 0; i < MAX_TRANSFERS; i++) {
-        if (cl->transfers[i].easy == easy) {
-            curl_multi_remove_handle(cl->multi, easy);
-            cl->transfers[i].easy = NULL;
-        }
-    }
-}

@@ -18,7 +18,5 @@ struct curlloop *curlloop_new(struct loop *loop);
 void curlloop_free(struct curlloop *cl);
 /* Starts a configured transfer. Returns 0, or -1 if curl refuses it. */
 int curlloop_add(struct curlloop *cl, CURL *easy, curlloop_done_fn *fn, void *arg);
-/* Stops a transfer without calling back. */
-void curlloop_remove(struct curlloop *cl, CURL *easy);
 
 #endif

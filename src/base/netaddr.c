@@ -60,6 +60,19 @@ bool netaddr_equal(const struct netaddr *a, const struct netaddr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
 }
 
+uint64_t netaddr_mix(const struct netaddr *a, uint64_t salt)
+{
+    uint64_t h = salt ^ a->family;
+
+    for (unsigned i = 0; i < 16; i += 4) {
+        uint32_t w;
+
+        memcpy(&w, a->bytes + i, 4);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    }
+    return h;
+}
+
 int netaddr_compare(const struct netaddr *a, const struct netaddr *b)
 {
     if (a->family != b->family)

@@ -25,6 +25,9 @@ int netaddr_parse(const char *s, struct netaddr *out);
 /* Writes the inet_ntop form into buf (at least NETADDR_STRLEN bytes). Returns buf. */
 char *netaddr_format(const struct netaddr *a, char *buf, size_t len);
 bool netaddr_equal(const struct netaddr *a, const struct netaddr *b);
+/* A fast, unkeyed 64-bit mix of family and bytes, seeded with salt, for small internal tables
+ * whose collisions cost a hint, not memory. Use the keyed hash_bytes where peers choose keys. */
+uint64_t netaddr_mix(const struct netaddr *a, uint64_t salt);
 /* Orders addresses by family, then bytes; a total order used to orient keys. */
 int netaddr_compare(const struct netaddr *a, const struct netaddr *b);
 

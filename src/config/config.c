@@ -284,6 +284,15 @@ static void clear_list(struct config_list *l)
     l->n = 0;
 }
 
+/* Empties a repeatable option, before the environment or the flags give its values. */
+static void clear_values(struct config *cfg, const struct option_def *o)
+{
+    if (o->type == OPT_PREFIXES)
+        cfg->n_local_nets = 0;
+    else if (o->type == OPT_LIST)
+        clear_list(field(cfg, o));
+}
+
 static int apply(struct config *cfg, size_t idx, const char *value, const char *source,
                  const char *what, char *errbuf, size_t errlen)
 {
@@ -319,10 +328,7 @@ static int apply_env(struct config *cfg, char *errbuf, size_t errlen)
 
             if (value == NULL || value[0] == '\0')
                 continue;
-            if (options[i].type == OPT_PREFIXES)
-                cfg->n_local_nets = 0;
-            if (options[i].type == OPT_LIST)
-                clear_list(field(cfg, &options[i]));
+            clear_values(cfg, &options[i]);
             if (n == 1 && strcmp(names[n], "INFLUX") == 0 && strstr(value, "://") == NULL) {
                 /* The prototype's INFLUX is host:port. */
                 char url[512];
@@ -368,7 +374,7 @@ static bool takes_value(const struct option_def *o)
 
 static int apply_args(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
 {
-    bool prefixes_from_flags = false, list_from_flags[CONFIG_MAX_OPTIONS] = {false};
+    bool replaced[CONFIG_MAX_OPTIONS] = {false};
 
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = NULL;
@@ -423,13 +429,9 @@ static int apply_args(struct config *cfg, int argc, char **argv, char *errbuf, s
             value = argv[++i];
         }
         /* Flags win over the environment, also for lists: the first flag replaces them. */
-        if (o->type == OPT_PREFIXES && !prefixes_from_flags) {
-            cfg->n_local_nets = 0;
-            prefixes_from_flags = true;
-        }
-        if (o->type == OPT_LIST && !list_from_flags[idx]) {
-            clear_list(field(cfg, o));
-            list_from_flags[idx] = true;
+        if (!replaced[idx]) {
+            clear_values(cfg, o);
+            replaced[idx] = true;
         }
         if (apply(cfg, idx, value, "flag", what, errbuf, errlen) == -1)
             return -1;

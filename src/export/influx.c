@@ -93,12 +93,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 
 /* --- delivery --- */
 
-static void release(struct influx_sink *s, struct outbatch *b)
+/* A batch is done with (sent or dropped): its spool file goes too. */
+static void release(struct outbatch *b)
 {
     if (b->spool_path != NULL)
         spool_remove(b->spool_path);
     outbatch_free(b);
-    (void)s;
 }
 
 static void on_queue_drop(struct outbatch *b, void *arg)
@@ -108,7 +108,7 @@ static void on_queue_drop(struct outbatch *b, void *arg)
     s->stats.batches_dropped++;
     log_warnx("InfluxDB export queue over %zu bytes: dropped the oldest batch (interval %llu)",
               s->cfg.queue_bytes, (unsigned long long)b->ts_ms);
-    release(s, b);
+    release(b);
 }
 
 /* The server's message in one line, for logs. */
@@ -153,7 +153,7 @@ static void finish(struct influx_sink *s, long status, CURLcode rc)
                      s->failures);
         s->failures = 0;
         s->stats.last_error[0] = '\0';
-        release(s, b);
+        release(b);
         break;
     case RETRY_AGAIN: {
         uint64_t wait = retry_backoff_ms(b->attempts, s->cfg.retry_base_ms, s->cfg.retry_max_ms,
@@ -180,7 +180,7 @@ static void finish(struct influx_sink *s, long status, CURLcode rc)
             log_warnx("InfluxDB at %s refused a batch (%s); dropping it, since retrying cannot "
                       "fix this (further refusals with HTTP %ld are only counted)",
                       s->endpoint, s->stats.last_error, status);
-        release(s, b);
+        release(b);
         break;
     }
     start_next(s);

@@ -59,19 +59,24 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
     p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_out : c->bytes_out);
 }
 
-static int labelled(struct buf *b, const char *name, const char *label, const char *v1, uint64_t x1,
-                    const char *v2, uint64_t x2)
+/* A family whose samples differ in one label: values[i] is the label's value of counts[i]. */
+static int by_label(struct buf *b, const char *name, const char *type, const char *help,
+                    const char *label, const char *const values[], const uint64_t counts[],
+                    size_t n)
 {
-    struct prom_label l = {label, v1};
-
-    if (prom_sample_u64(b, name, &l, 1, x1) == -1)
+    if (prom_family(b, name, type, help) == -1)
         return -1;
-    l.value = v2;
-    return prom_sample_u64(b, name, &l, 1, x2);
+    for (size_t i = 0; i < n; i++) {
+        struct prom_label l = {label, values[i]};
+
+        if (prom_sample_u64(b, name, &l, 1, counts[i]) == -1)
+            return -1;
+    }
+    return 0;
 }
 
-static int counter(struct buf *b, const char *name, const char *type, const char *help,
-                   uint64_t value)
+static int single(struct buf *b, const char *name, const char *type, const char *help,
+                  uint64_t value)
 {
     return prom_family(b, name, type, help) || prom_sample_u64(b, name, NULL, 0, value);
 }
@@ -98,99 +103,96 @@ static int render_table(struct buf *b, const struct metrics_sources *src,
                         const struct meter_totals *t, const uint64_t by_kind[5])
 {
     const struct flow_table_stats *s = &t->table;
-    static const char *const kinds[5] = {"key", "fragment", "other", "non_ip", "malformed"};
+    static const char *const kinds[6] = {"key",    "fragment",  "other",
+                                         "non_ip", "malformed", "expired"};
 
-    if (prom_family(b, "nstats_expired_bytes_total", "counter",
-                    "Bytes of keys that expired; their series are gone, their bytes stay here.") ||
-        labelled(b, "nstats_expired_bytes_total", "direction", "in", s->expired.bytes_in, "out",
-                 s->expired.bytes_out) ||
-        prom_family(b, "nstats_expired_packets_total", "counter", "Frames of keys that expired.") ||
-        labelled(b, "nstats_expired_packets_total", "direction", "in", s->expired.packets_in, "out",
-                 s->expired.packets_out) ||
-        prom_family(b, "nstats_attributed_bytes_total", "counter",
-                    "Captured bytes by the kind of row they were counted in; sums to "
-                    "nstats_capture_bytes_total."))
+    static const char *const in_out[2] = {"in", "out"};
+    const uint64_t expired_bytes[2] = {s->expired.bytes_in, s->expired.bytes_out};
+    const uint64_t expired_packets[2] = {s->expired.packets_in, s->expired.packets_out};
+    const uint64_t attributed[6] = {by_kind[0], by_kind[1],
+                                    by_kind[2], by_kind[3],
+                                    by_kind[4], s->expired.bytes_in + s->expired.bytes_out};
+
+    if (by_label(b, "nstats_expired_bytes_total", "counter",
+                 "Bytes of keys that expired; their series are gone, their bytes stay here.",
+                 "direction", in_out, expired_bytes, 2) ||
+        by_label(b, "nstats_expired_packets_total", "counter", "Frames of keys that expired.",
+                 "direction", in_out, expired_packets, 2) ||
+        by_label(b, "nstats_attributed_bytes_total", "counter",
+                 "Captured bytes by the kind of row they were counted in; sums to "
+                 "nstats_capture_bytes_total.",
+                 "kind", kinds, attributed, 6))
         return -1;
-    for (int k = 0; k < 5; k++) {
-        struct prom_label l = {"kind", kinds[k]};
-
-        if (prom_sample_u64(b, "nstats_attributed_bytes_total", &l, 1, by_kind[k]))
-            return -1;
-    }
-    {
-        struct prom_label l = {"kind", "expired"};
-
-        if (prom_sample_u64(b, "nstats_attributed_bytes_total", &l, 1,
-                            s->expired.bytes_in + s->expired.bytes_out))
-            return -1;
-    }
-    return counter(b, "nstats_keys", "gauge", "Keys in the flow table, special rows included.",
-                   s->keys) ||
-           counter(b, "nstats_keys_max", "gauge", "The --max-flows bound on ordinary keys.",
-                   src->max_flows) ||
-           counter(b, "nstats_keys_created_total", "counter", "Keys ever added to the table.",
-                   s->keys_created) ||
-           counter(b, "nstats_keys_expired_total", "counter", "Keys removed after idling.",
-                   s->keys_expired) ||
-           counter(b, "nstats_folded_packets_total", "counter",
-                   "Frames counted in an other row because their key did not fit.",
-                   s->folded_packets) ||
-           counter(b, "nstats_folded_bytes_total", "counter",
-                   "Bytes counted in an other row because their key did not fit.", s->folded_bytes);
+    return single(b, "nstats_keys", "gauge", "Keys in the flow table, special rows included.",
+                  s->keys) ||
+           single(b, "nstats_keys_max", "gauge", "The --max-flows bound on ordinary keys.",
+                  src->max_flows) ||
+           single(b, "nstats_keys_created_total", "counter", "Keys ever added to the table.",
+                  s->keys_created) ||
+           single(b, "nstats_keys_expired_total", "counter", "Keys removed after idling.",
+                  s->keys_expired) ||
+           single(b, "nstats_folded_packets_total", "counter",
+                  "Frames counted in an other row because their key did not fit.",
+                  s->folded_packets) ||
+           single(b, "nstats_folded_bytes_total", "counter",
+                  "Bytes counted in an other row because their key did not fit.", s->folded_bytes);
 }
 
 static int render_capture(struct buf *b, const struct metrics_sources *src,
                           const struct meter_totals *t)
 {
-    if (counter(b, "nstats_capture_packets_total", "counter", "Frames captured and counted.",
-                t->packets) ||
-        counter(b, "nstats_capture_bytes_total", "counter",
-                "Frame bytes captured and counted (pcap len).", t->bytes))
+    if (single(b, "nstats_capture_packets_total", "counter", "Frames captured and counted.",
+               t->packets) ||
+        single(b, "nstats_capture_bytes_total", "counter",
+               "Frame bytes captured and counted (pcap len).", t->bytes))
         return -1;
-    if (src->have_capture &&
-        (prom_family(b, "nstats_capture_drops_total", "counter",
+    if (src->have_capture) {
+        static const char *const reasons[2] = {"kernel", "interface"};
+        const uint64_t drops[2] = {src->capture.drops, src->capture.ifdrops};
+
+        if (by_label(b, "nstats_capture_drops_total", "counter",
                      "Frames the capture lost: kernel = no ring space (ps_drop), interface = "
-                     "dropped by the interface or driver (ps_ifdrop).") ||
-         labelled(b, "nstats_capture_drops_total", "reason", "kernel", src->capture.drops,
-                  "interface", src->capture.ifdrops)))
-        return -1;
-    if (src->have_iface &&
-        (prom_family(b, "nstats_interface_bytes_total", "counter",
-                     "The interface's own byte counters (/sys/class/net) since nstats "
-                     "started.") ||
-         labelled(b, "nstats_interface_bytes_total", "direction", "rx", src->iface.rx_bytes, "tx",
-                  src->iface.tx_bytes) ||
-         prom_family(b, "nstats_interface_packets_total", "counter",
-                     "The interface's own packet counters since nstats started.") ||
-         labelled(b, "nstats_interface_packets_total", "direction", "rx", src->iface.rx_packets,
-                  "tx", src->iface.tx_packets)))
-        return -1;
+                     "dropped by the interface or driver (ps_ifdrop).",
+                     "reason", reasons, drops, 2))
+            return -1;
+    }
+    if (src->have_iface) {
+        static const char *const rx_tx[2] = {"rx", "tx"};
+        const uint64_t bytes[2] = {src->iface.rx_bytes, src->iface.tx_bytes};
+        const uint64_t packets[2] = {src->iface.rx_packets, src->iface.tx_packets};
+
+        if (by_label(b, "nstats_interface_bytes_total", "counter",
+                     "The interface's own byte counters (/sys/class/net) since nstats started.",
+                     "direction", rx_tx, bytes, 2) ||
+            by_label(b, "nstats_interface_packets_total", "counter",
+                     "The interface's own packet counters since nstats started.", "direction",
+                     rx_tx, packets, 2))
+            return -1;
+    }
     return 0;
 }
 
 static int render_export(struct buf *b, const struct influx_stats *s)
 {
-    struct prom_label l = {"result", "sent"};
+    static const char *const results[3] = {"sent", "retried", "dropped"};
+    uint64_t counts[3];
 
     if (s == NULL)
         return 0;
-    if (prom_family(b, "nstats_export_batches_total", "counter",
-                    "InfluxDB batches by outcome: sent, retried (failed attempts to be "
-                    "repeated), dropped (refused, or pushed out of a full queue).") ||
-        prom_sample_u64(b, "nstats_export_batches_total", &l, 1, s->batches_sent))
+    counts[0] = s->batches_sent;
+    counts[1] = s->batches_retried;
+    counts[2] = s->batches_dropped;
+    if (by_label(b, "nstats_export_batches_total", "counter",
+                 "InfluxDB batches by outcome: sent, retried (failed attempts to be repeated), "
+                 "dropped (refused, or pushed out of a full queue).",
+                 "result", results, counts, 3))
         return -1;
-    l.value = "retried";
-    if (prom_sample_u64(b, "nstats_export_batches_total", &l, 1, s->batches_retried))
-        return -1;
-    l.value = "dropped";
-    if (prom_sample_u64(b, "nstats_export_batches_total", &l, 1, s->batches_dropped))
-        return -1;
-    return counter(b, "nstats_export_queue_bytes", "gauge", "Bytes of batches waiting.",
-                   s->queue_bytes) ||
-           counter(b, "nstats_export_queue_batches", "gauge", "Batches waiting.",
-                   s->queue_batches) ||
-           counter(b, "nstats_export_sent_bytes_total", "counter",
-                   "Request bodies delivered, as sent (compressed).", s->bytes_sent);
+    return single(b, "nstats_export_queue_bytes", "gauge", "Bytes of batches waiting.",
+                  s->queue_bytes) ||
+           single(b, "nstats_export_queue_batches", "gauge", "Batches waiting.",
+                  s->queue_batches) ||
+           single(b, "nstats_export_sent_bytes_total", "counter",
+                  "Request bodies delivered, as sent (compressed).", s->bytes_sent);
 }
 
 static int render_names(struct buf *b, struct names *names)
@@ -200,63 +202,59 @@ static int render_names(struct buf *b, struct names *names)
     if (names == NULL)
         return 0;
     names_get_stats(names, &s);
-    return counter(b, "nstats_names_cache_entries", "gauge", "Addresses in the name cache.",
-                   s.cache.entries) ||
-           counter(b, "nstats_names_cache_hits_total", "counter", "Name lookups answered.",
-                   s.cache.hits) ||
-           counter(b, "nstats_names_cache_misses_total", "counter",
-                   "Name lookups with no name known.", s.cache.misses) ||
-           counter(b, "nstats_names_cache_evictions_total", "counter",
-                   "Live names pushed out of the full cache.", s.cache.evictions) ||
-           counter(b, "nstats_dns_responses_total", "counter",
-                   "DNS responses seen on the wire and parsed.", s.dns_responses) ||
-           counter(b, "nstats_dns_rejected_total", "counter",
-                   "DNS messages seen on the wire that were not well-formed responses.",
-                   s.dns_rejected) ||
-           counter(b, "nstats_dns_addresses_total", "counter",
-                   "Addresses named from DNS answers seen on the wire.", s.dns_addresses);
+    return single(b, "nstats_names_cache_entries", "gauge", "Addresses in the name cache.",
+                  s.cache.entries) ||
+           single(b, "nstats_names_cache_hits_total", "counter", "Name lookups answered.",
+                  s.cache.hits) ||
+           single(b, "nstats_names_cache_misses_total", "counter",
+                  "Name lookups with no name known.", s.cache.misses) ||
+           single(b, "nstats_names_cache_evictions_total", "counter",
+                  "Live names pushed out of the full cache.", s.cache.evictions) ||
+           single(b, "nstats_dns_responses_total", "counter",
+                  "DNS responses seen on the wire and parsed.", s.dns_responses) ||
+           single(b, "nstats_dns_rejected_total", "counter",
+                  "DNS messages seen on the wire that were not well-formed responses.",
+                  s.dns_rejected) ||
+           single(b, "nstats_dns_addresses_total", "counter",
+                  "Addresses named from DNS answers seen on the wire.", s.dns_addresses);
 }
 
 static int render_rdns(struct buf *b, const struct rdns_stats *s)
 {
-    struct prom_label l = {"result", "name"};
+    static const char *const results[4] = {"name", "none", "timeout", "failed"};
+    uint64_t counts[4];
 
     if (s == NULL)
         return 0;
-    if (prom_family(b, "nstats_rdns_queries_total", "counter",
-                    "Reverse DNS queries by result: name, none (NXDOMAIN or no PTR), timeout, "
-                    "failed (server failure or refusal).") ||
-        prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->answered))
+    counts[0] = s->answered;
+    counts[1] = s->negative;
+    counts[2] = s->timeouts;
+    counts[3] = s->failed;
+    if (by_label(b, "nstats_rdns_queries_total", "counter",
+                 "Reverse DNS queries by result: name, none (NXDOMAIN or no PTR), timeout, "
+                 "failed (server failure or refusal).",
+                 "result", results, counts, 4))
         return -1;
-    l.value = "none";
-    if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->negative))
-        return -1;
-    l.value = "timeout";
-    if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->timeouts))
-        return -1;
-    l.value = "failed";
-    if (prom_sample_u64(b, "nstats_rdns_queries_total", &l, 1, s->failed))
-        return -1;
-    return counter(b, "nstats_rdns_limited_total", "counter",
-                   "Reverse DNS lookups not started because of the rate or in-flight cap.",
-                   s->limited) ||
-           counter(b, "nstats_rdns_in_flight", "gauge", "Reverse DNS queries outstanding.",
-                   s->in_flight);
+    return single(b, "nstats_rdns_limited_total", "counter",
+                  "Reverse DNS lookups not started because of the rate or in-flight cap.",
+                  s->limited) ||
+           single(b, "nstats_rdns_in_flight", "gauge", "Reverse DNS queries outstanding.",
+                  s->in_flight);
 }
 
 static int render_k8s(struct buf *b, const struct k8s_stats *s)
 {
     if (s == NULL)
         return 0;
-    return counter(b, "nstats_k8s_lists_total", "counter", "Kubernetes list requests.", s->lists) ||
-           counter(b, "nstats_k8s_watches_total", "counter",
-                   "Kubernetes watch requests (restarts included).", s->watches) ||
-           counter(b, "nstats_k8s_relists_total", "counter",
-                   "Lists after a watch answered 410 Gone.", s->relists) ||
-           counter(b, "nstats_k8s_events_total", "counter", "Kubernetes watch events applied.",
-                   s->events) ||
-           counter(b, "nstats_k8s_errors_total", "counter",
-                   "Failed Kubernetes requests and malformed answers.", s->errors);
+    return single(b, "nstats_k8s_lists_total", "counter", "Kubernetes list requests.", s->lists) ||
+           single(b, "nstats_k8s_watches_total", "counter",
+                  "Kubernetes watch requests (restarts included).", s->watches) ||
+           single(b, "nstats_k8s_relists_total", "counter",
+                  "Lists after a watch answered 410 Gone.", s->relists) ||
+           single(b, "nstats_k8s_events_total", "counter", "Kubernetes watch events applied.",
+                  s->events) ||
+           single(b, "nstats_k8s_errors_total", "counter",
+                  "Failed Kubernetes requests and malformed answers.", s->errors);
 }
 
 static int render_process(struct buf *b, const struct metrics_sources *src)
@@ -272,17 +270,17 @@ static int render_process(struct buf *b, const struct metrics_sources *src)
     return prom_family(b, "process_cpu_seconds_total", "counter",
                        "User and system CPU time spent in seconds.") ||
            prom_sample_double(b, "process_cpu_seconds_total", NULL, 0, p->cpu_seconds) ||
-           counter(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-                   p->resident_bytes) ||
-           counter(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
-                   p->virtual_bytes) ||
+           single(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                  p->resident_bytes) ||
+           single(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                  p->virtual_bytes) ||
            prom_family(b, "process_start_time_seconds", "gauge",
                        "Start time of the process since unix epoch in seconds.") ||
            prom_sample_double(b, "process_start_time_seconds", NULL, 0, p->start_time_seconds) ||
-           counter(b, "process_open_fds", "gauge", "Number of open file descriptors.",
-                   p->open_fds) ||
-           counter(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
-                   p->max_fds);
+           single(b, "process_open_fds", "gauge", "Number of open file descriptors.",
+                  p->open_fds) ||
+           single(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+                  p->max_fds);
 }
 
 int metrics_render(struct buf *b, const struct metrics_sources *src)

@@ -46,15 +46,7 @@ void flow_keyer_free(struct flow_keyer *k)
 
 static unsigned learned_slot(const struct netaddr *a, uint16_t port)
 {
-    uint64_t h = port;
-
-    for (unsigned i = 0; i < 16; i += 4) {
-        uint32_t w;
-
-        memcpy(&w, a->bytes + i, 4);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    }
-    return (unsigned)(h >> 52) % LEARNED_SLOTS;
+    return (unsigned)(netaddr_mix(a, port) >> 52) % LEARNED_SLOTS;
 }
 
 static void learn(struct flow_keyer *k, const struct netaddr *a, uint16_t port, uint64_t now_ms)

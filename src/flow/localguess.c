@@ -31,15 +31,7 @@ void localguess_free(struct localguess *g)
 
 static unsigned slot_of(const struct netaddr *a)
 {
-    uint64_t h = a->family;
-
-    for (unsigned i = 0; i < 16; i += 4) {
-        uint32_t w;
-
-        memcpy(&w, a->bytes + i, 4);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    }
-    return (unsigned)(h >> 40) & (SLOTS - 1);
+    return (unsigned)(netaddr_mix(a, 0) >> 40) & (SLOTS - 1);
 }
 
 static void count(struct localguess *g, const struct netaddr *a)

@@ -31,7 +31,6 @@ struct k8smap {
     uint32_t *index; /* address hash → entry + 1, rebuilt after changes */
     size_t index_mask;
     bool dirty;
-    bool listing; /* inside apply_list: the kind's old entries are gone already */
     struct replicaset *rs;
     size_t n_rs, max_rs;
     char workload[2 * K8S_STR_MAX];
@@ -120,8 +119,9 @@ static void forget_kind(struct k8smap *m, enum k8s_kind kind)
     }
 }
 
-static void add_address(struct k8smap *m, enum k8s_kind kind, const char *ns, const char *name,
-                        const char *ip, const char *owner_kind, const char *owner)
+/* fresh: the kind's old entries were all just forgotten (a list), so no search is needed. */
+static void add_address(struct k8smap *m, bool fresh, enum k8s_kind kind, const char *ns,
+                        const char *name, const char *ip, const char *owner_kind, const char *owner)
 {
     struct netaddr a;
     struct entry *e;
@@ -130,7 +130,7 @@ static void add_address(struct k8smap *m, enum k8s_kind kind, const char *ns, co
         return;
     /* One address, one identity: the newest wins. Lists skip the search: everything of their
      * kind was just forgotten, and a list of n objects must not cost n² comparisons. */
-    if (!m->listing) {
+    if (!fresh) {
         for (size_t i = 0; i < m->n; i++)
             if (netaddr_equal(&m->entries[i].addr, &a)) {
                 m->entries[i] = m->entries[--m->n];
@@ -166,7 +166,7 @@ static void controller(json_t *meta, const char **kind, const char **name)
 }
 
 /* Adds an object's addresses (after forgetting its old ones). */
-static void add_object(struct k8smap *m, enum k8s_kind kind, json_t *obj)
+static void add_object(struct k8smap *m, bool fresh, enum k8s_kind kind, json_t *obj)
 {
     json_t *meta = json_object_get(obj, "metadata");
     json_t *spec = json_object_get(obj, "spec");
@@ -178,7 +178,7 @@ static void add_object(struct k8smap *m, enum k8s_kind kind, json_t *obj)
 
     if (!json_is_object(meta) || name[0] == '\0')
         return;
-    if (!m->listing)
+    if (!fresh)
         forget(m, kind, ns, name);
     switch (kind) {
     case K8S_POD:
@@ -189,19 +189,19 @@ static void add_object(struct k8smap *m, enum k8s_kind kind, json_t *obj)
         list = json_object_get(status, "podIPs");
         json_array_foreach(list, i, item)
         {
-            add_address(m, kind, ns, name, str(item, "ip"), okind, oname);
+            add_address(m, fresh, kind, ns, name, str(item, "ip"), okind, oname);
         }
         if (json_array_size(list) == 0)
-            add_address(m, kind, ns, name, str(status, "podIP"), okind, oname);
+            add_address(m, fresh, kind, ns, name, str(status, "podIP"), okind, oname);
         break;
     case K8S_SERVICE:
         list = json_object_get(spec, "clusterIPs");
         json_array_foreach(list, i, item)
         {
-            add_address(m, kind, ns, name, json_string_value(item), "", "");
+            add_address(m, fresh, kind, ns, name, json_string_value(item), "", "");
         }
         if (json_array_size(list) == 0)
-            add_address(m, kind, ns, name, str(spec, "clusterIP"), "", "");
+            add_address(m, fresh, kind, ns, name, str(spec, "clusterIP"), "", "");
         break;
     case K8S_NODE:
         list = json_object_get(status, "addresses");
@@ -210,7 +210,7 @@ static void add_object(struct k8smap *m, enum k8s_kind kind, json_t *obj)
             const char *type = str(item, "type");
 
             if (strcmp(type, "InternalIP") == 0 || strcmp(type, "ExternalIP") == 0)
-                add_address(m, kind, "", name, str(item, "address"), "", "");
+                add_address(m, fresh, kind, "", name, str(item, "address"), "", "");
         }
         break;
     case K8S_REPLICASET:
@@ -246,13 +246,11 @@ enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const ch
         return K8S_BAD;
     }
     forget_kind(m, kind);
-    m->listing = true;
     json_array_foreach(items, i, item)
     {
         if (json_is_object(item))
-            add_object(m, kind, item);
+            add_object(m, true, kind, item);
     }
-    m->listing = false;
     copy(rv, rvlen, str(json_object_get(root, "metadata"), "resourceVersion"));
     json_decref(root);
     return K8S_OK;
@@ -280,7 +278,7 @@ enum k8s_result k8smap_apply_event(struct k8smap *m, enum k8s_kind kind, const c
         return result;
     }
     if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
-        add_object(m, kind, obj);
+        add_object(m, false, kind, obj);
     } else if (strcmp(type, "DELETED") == 0) {
         json_t *meta = json_object_get(obj, "metadata");
 
@@ -297,15 +295,7 @@ enum k8s_result k8smap_apply_event(struct k8smap *m, enum k8s_kind kind, const c
 
 static size_t slot_of(const struct k8smap *m, const struct netaddr *a)
 {
-    uint64_t h = a->family;
-
-    for (unsigned i = 0; i < 16; i += 4) {
-        uint32_t w;
-
-        memcpy(&w, a->bytes + i, 4);
-        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    }
-    return (size_t)(h >> 32) & m->index_mask;
+    return (size_t)(netaddr_mix(a, 0) >> 32) & m->index_mask;
 }
 
 static void reindex(struct k8smap *m)
