@@ -29,13 +29,11 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
-static int buf_reserve(struct buf *b, size_t extra)
+/* Makes room for extra more bytes and the NUL, cap or not. */
+static void grow(struct buf *b, size_t extra)
 {
-    size_t need;
+    size_t need = b->len + extra + 1;
 
-    if (extra > b->max_bytes || b->len > b->max_bytes - extra)
-        return -1;
-    need = b->len + extra + 1;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
 
@@ -44,6 +42,30 @@ static int buf_reserve(struct buf *b, size_t extra)
         b->data = xreallocarray(b->data, cap, 1);
         b->cap = cap;
     }
+}
+
+static int buf_reserve(struct buf *b, size_t extra)
+{
+    if (extra > b->max_bytes || b->len > b->max_bytes - extra)
+        return -1;
+    grow(b, extra);
+    return 0;
+}
+
+char *buf_space(struct buf *b, size_t extra)
+{
+    grow(b, extra);
+    return b->data + b->len;
+}
+
+int buf_commit(struct buf *b, size_t n)
+{
+    if (n > b->max_bytes || b->len > b->max_bytes - n) {
+        b->data[b->len] = '\0';
+        return -1;
+    }
+    b->len += n;
+    b->data[b->len] = '\0';
     return 0;
 }
 

@@ -31,4 +31,12 @@ static inline int buf_append_char(struct buf *b, char c)
 }
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For writers that know an upper bound: returns where up to extra bytes may be written. The
+ * cap is not checked here but by buf_commit, against what was actually written, so room is
+ * made for extra bytes even past the cap. */
+char *buf_space(struct buf *b, size_t extra);
+/* Appends the n bytes written at buf_space's pointer. Returns 0, or -1 (contents unchanged)
+ * if they would pass the cap. */
+int buf_commit(struct buf *b, size_t n);
+
 #endif

@@ -1,4 +1,5 @@
-/* Address values: parsing and formatting go through inet_pton/inet_ntop, nothing hand-rolled. */
+/* Address values: parsing goes through inet_pton; formatting is done here, without printf,
+ * since export formats one or two addresses per row, and matches inet_ntop exactly. */
 #include "netaddr.h"
 
 #include <arpa/inet.h>
@@ -21,11 +22,9 @@ int netaddr_parse(const char *s, struct netaddr *out)
     return -1;
 }
 
-/* Dotted quad without printf: export formats one or two addresses per row. */
-static char *format_ipv4(const uint8_t *b, char *buf, size_t len)
+/* The dotted quad of b[0..3] at p, without the NUL. Returns the end. */
+static char *put_ipv4(char *p, const uint8_t *b)
 {
-    char tmp[16], *p = tmp;
-
     for (int i = 0; i < 4; i++) {
         unsigned v = b[i];
 
@@ -34,24 +33,72 @@ static char *format_ipv4(const uint8_t *b, char *buf, size_t len)
         if (v >= 10)
             *p++ = (char)('0' + v / 10 % 10);
         *p++ = (char)('0' + v % 10);
-        *p++ = i < 3 ? '.' : '\0';
+        if (i < 3)
+            *p++ = '.';
     }
-    if ((size_t)(p - tmp) > len)
-        return NULL;
-    memcpy(buf, tmp, (size_t)(p - tmp));
-    return buf;
+    return p;
+}
+
+/* RFC 5952 text as glibc's inet_ntop writes it: lowercase hex without leading zeros, the
+ * first longest run of two or more zero groups as "::", and the last 32 bits as a dotted quad
+ * for IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses. */
+static char *put_ipv6(char *p, const uint8_t *b)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned words[8];
+    int best = -1, best_len = 0, cur = 0, cur_len = 0;
+
+    for (int i = 0; i < 8; i++) {
+        words[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+        if (words[i] != 0) {
+            cur_len = 0;
+            continue;
+        }
+        if (cur_len++ == 0)
+            cur = i;
+        if (cur_len > best_len) {
+            best = cur;
+            best_len = cur_len;
+        }
+    }
+    if (best_len < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (best >= 0 && i >= best && i < best + best_len) {
+            if (i == best)
+                *p++ = ':';
+            continue;
+        }
+        if (i != 0)
+            *p++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)))
+            return put_ipv4(p, b + 12);
+        for (int shift = 12; shift >= 0; shift -= 4)
+            if (words[i] >> shift != 0 || shift == 0)
+                *p++ = hex[words[i] >> shift & 0xf];
+    }
+    if (best >= 0 && best + best_len == 8)
+        *p++ = ':';
+    return p;
 }
 
 char *netaddr_format(const struct netaddr *a, char *buf, size_t len)
 {
-    const char *r = NULL;
+    char tmp[NETADDR_STRLEN], *end;
 
     if (a->family == 4)
-        r = format_ipv4(a->bytes, buf, len);
+        end = put_ipv4(tmp, a->bytes);
     else if (a->family == 6)
-        r = inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)len);
-    if (r == NULL && len > 0)
-        snprintf(buf, len, "none");
+        end = put_ipv6(tmp, a->bytes);
+    else
+        end = tmp + strlen(strcpy(tmp, "none"));
+    *end = '\0';
+    if ((size_t)(end - tmp) >= len) {
+        if (len > 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    memcpy(buf, tmp, (size_t)(end - tmp) + 1);
     return buf;
 }
 

@@ -5,6 +5,7 @@
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,8 +86,11 @@ struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    /* Large reads: libpcap reads each record with two small freads. */
+    /* libpcap reads each record with two small freads: large reads keep the system calls
+     * few, and since only this thread touches the stream, stdio's lock (an atomic operation
+     * on every fread) is skipped. Together they halve libpcap's cost per packet. */
     setvbuf(f, NULL, _IOFBF, 1u << 20);
+    __fsetlocking(f, FSETLOCKING_BYCALLER);
     p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
     if (p == NULL) {
         copy_pcap_error(errbuf, errlen, path, pcap_err);

@@ -2,6 +2,8 @@
 #ifndef NSTATS_LINEPROTO_H
 #define NSTATS_LINEPROTO_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/buf.h"
@@ -19,6 +21,22 @@ void lineproto_begin(struct lineproto_line *l, struct buf *b, const char *measur
 /* Tags must be added in key order (InfluxDB's advice). An empty key or value omits the tag, since
  * line protocol cannot carry one. */
 void lineproto_tag(struct lineproto_line *l, const char *key, const char *value);
+/* Faster forms for per-row loops. key must be a string literal that needs no escaping
+ * (letters, digits, '_'), so its text is built at compile time; lineproto_tag_plain's value
+ * must need none either (an address, a number, a fixed word). */
+#define lineproto_tag_lit(l, key, value)                                                           \
+    lineproto_put_tag((l), "," key "=", sizeof(key) + 1, (value), true)
+#define lineproto_tag_plain(l, key, value)                                                         \
+    lineproto_put_tag((l), "," key "=", sizeof(key) + 1, (value), false)
+#define lineproto_field_uint_lit(l, key, value)                                                    \
+    lineproto_put_uint((l), key "=", sizeof(key), (value))
+void lineproto_put_tag(struct lineproto_line *l, const char *key_text, size_t key_len,
+                       const char *value, bool escape);
+void lineproto_put_uint(struct lineproto_line *l, const char *key_text, size_t key_len,
+                        uint64_t value);
+/* Appends prepared tags verbatim: text is a run of ",key=value" that lineproto_escape_tag
+ * wrote, for tags that repeat on every line of a batch and are escaped once. */
+void lineproto_tags_verbatim(struct lineproto_line *l, const char *text, size_t len);
 void lineproto_field_int(struct lineproto_line *l, const char *key, int64_t value);
 void lineproto_field_uint(struct lineproto_line *l, const char *key, uint64_t value);
 void lineproto_field_float(struct lineproto_line *l, const char *key, double value);
@@ -34,5 +52,8 @@ int lineproto_escape_measurement(struct buf *b, const char *s);
 int lineproto_escape_key(struct buf *b, const char *s);
 /* String field values: quoted, with '"' and '\' escaped; newlines also become '_'. */
 int lineproto_escape_string(struct buf *b, const char *s);
+/* Appends ",key=value" escaped, or nothing if key or value is empty or value is NULL;
+ * returns 0 or -1 (cap). */
+int lineproto_escape_tag(struct buf *b, const char *key, const char *value);
 
 #endif

@@ -106,53 +106,77 @@ bool schema_key_nameable(const struct flow_key *key)
            key->remote.family != 0;
 }
 
+/* The identity tags, escaped once per batch: they sit between the key's tags in key order,
+ * as host,interface | local | namespace | net | node. */
+struct identity_text {
+    struct buf text;
+    size_t host_interface_end;
+    size_t namespace_end;
+};
+
+static void identity_text_init(struct identity_text *t, const struct export_identity *id)
+{
+    buf_init(&t->text, 4096);
+    lineproto_escape_tag(&t->text, "host", id->host);
+    lineproto_escape_tag(&t->text, "interface", id->interface);
+    t->host_interface_end = t->text.len;
+    lineproto_escape_tag(&t->text, "namespace", id->namespace_);
+    t->namespace_end = t->text.len;
+    lineproto_escape_tag(&t->text, "node", id->node);
+}
+
+static void put_identity(struct lineproto_line *l, const struct identity_text *t, size_t from,
+                         size_t to)
+{
+    if (to > from)
+        lineproto_tags_verbatim(l, t->text.data + from, to - from);
+}
+
 size_t schema_write_default(struct buf *b, const struct export_identity *id,
                             const struct meter_snapshot *snap,
                             const struct export_capture_stats *cs, struct names *names)
 {
     uint64_t ts_ns = snap->end_ms * 1000000ULL;
+    struct identity_text it;
     struct lineproto_line l;
     size_t dropped = 0;
 
+    identity_text_init(&it, id);
     for (size_t i = 0; i < snap->n_rows; i++) {
         const struct flow_row *r = &snap->rows[i];
         struct schema_key_tags t;
+        struct name_info ni;
+        bool named = names != NULL && schema_key_nameable(&r->key);
 
         schema_key_tags(&r->key, &t);
-        /* Tags in key order: host, interface, local, port, proto, remote. */
+        if (named)
+            names_lookup(names, &r->key.remote, snap->end_ms, &ni);
         /* Tags in key order, as InfluxDB prefers them. */
         lineproto_begin(&l, b, "nstats");
-        lineproto_tag(&l, "host", id->host);
-        lineproto_tag(&l, "interface", id->interface);
-        lineproto_tag(&l, "local", t.local);
-        lineproto_tag(&l, "namespace", id->namespace_);
-        if (names != NULL && schema_key_nameable(&r->key)) {
-            struct name_info ni;
-
-            names_lookup(names, &r->key.remote, snap->end_ms, &ni);
-            lineproto_tag(&l, "net", ni.net);
-            lineproto_tag(&l, "node", id->node);
-            lineproto_tag(&l, "port", t.port);
-            lineproto_tag(&l, "proto", t.proto);
-            lineproto_tag(&l, "remote", t.remote);
-            lineproto_tag(&l, "remote_kind", ni.kind);
-            lineproto_tag(&l, "remote_name", ni.name);
-            lineproto_tag(&l, "remote_namespace", ni.namespace_);
-            lineproto_tag(&l, "remote_source", ni.source);
-            lineproto_tag(&l, "remote_workload", ni.workload);
-        } else {
-            lineproto_tag(&l, "node", id->node);
-            lineproto_tag(&l, "port", t.port);
-            lineproto_tag(&l, "proto", t.proto);
-            lineproto_tag(&l, "remote", t.remote);
+        put_identity(&l, &it, 0, it.host_interface_end);
+        lineproto_tag_plain(&l, "local", t.local);
+        put_identity(&l, &it, it.host_interface_end, it.namespace_end);
+        if (named)
+            lineproto_tag_lit(&l, "net", ni.net);
+        put_identity(&l, &it, it.namespace_end, it.text.len);
+        lineproto_tag_plain(&l, "port", t.port);
+        lineproto_tag_plain(&l, "proto", t.proto);
+        lineproto_tag_plain(&l, "remote", t.remote);
+        if (named) {
+            lineproto_tag_lit(&l, "remote_kind", ni.kind);
+            lineproto_tag_lit(&l, "remote_name", ni.name);
+            lineproto_tag_lit(&l, "remote_namespace", ni.namespace_);
+            lineproto_tag_plain(&l, "remote_source", ni.source);
+            lineproto_tag_lit(&l, "remote_workload", ni.workload);
         }
-        lineproto_field_uint(&l, "bytes_in", r->delta.bytes_in);
-        lineproto_field_uint(&l, "bytes_out", r->delta.bytes_out);
-        lineproto_field_uint(&l, "packets_in", r->delta.packets_in);
-        lineproto_field_uint(&l, "packets_out", r->delta.packets_out);
+        lineproto_field_uint_lit(&l, "bytes_in", r->delta.bytes_in);
+        lineproto_field_uint_lit(&l, "bytes_out", r->delta.bytes_out);
+        lineproto_field_uint_lit(&l, "packets_in", r->delta.packets_in);
+        lineproto_field_uint_lit(&l, "packets_out", r->delta.packets_out);
         if (lineproto_end(&l, ts_ns) == -1)
             dropped++;
     }
+    buf_free(&it.text);
     dropped += write_capture_row(b, id, snap, cs);
     return dropped;
 }
