@@ -24,41 +24,26 @@ void hash_key_random(struct hash_key *key)
     key->k1 = buf[1] | 1;
 }
 
-static uint64_t load64(const uint8_t *p)
-{
-    uint64_t v;
-
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-/* The full 128-bit product folded to 64 bits: every input bit reaches every output bit. */
-static uint64_t mix(uint64_t a, uint64_t b)
-{
-    __uint128_t r = (__uint128_t)a * b;
-
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
 uint64_t hash_bytes(const struct hash_key *key, const void *data, size_t len)
 {
     const uint8_t *p = data;
-    uint64_t h = key->k0 ^ mix(len ^ 0xa0761d6478bd642fULL, key->k1);
+    uint64_t h = key->k0 ^ hash_mix(len ^ 0xa0761d6478bd642fULL, key->k1);
     uint64_t a, b;
     size_t i = 0;
 
     for (; i + 16 <= len; i += 16)
-        h = mix(load64(p + i) ^ key->k1 ^ 0xe7037ed1a0b428dbULL, load64(p + i + 8) ^ h);
+        h = hash_mix(hash_load64(p + i) ^ key->k1 ^ 0xe7037ed1a0b428dbULL,
+                     hash_load64(p + i + 8) ^ h);
     if (len - i >= 8) {
         /* The last 8..15 bytes, as two possibly overlapping words. */
-        a = load64(p + i);
-        b = load64(p + len - 8);
+        a = hash_load64(p + i);
+        b = hash_load64(p + len - 8);
     } else {
         a = 0;
         b = 0;
         for (size_t j = i; j < len; j++)
             a = a << 8 | p[j];
     }
-    h = mix(a ^ key->k0 ^ 0x8ebc6af09c88c6e3ULL, b ^ h);
-    return mix(h ^ key->k1, key->k0 ^ 0x589965cc75374cc3ULL);
+    h = hash_mix(a ^ key->k0 ^ 0x8ebc6af09c88c6e3ULL, b ^ h);
+    return hash_mix(h ^ key->k1, key->k0 ^ 0x589965cc75374cc3ULL);
 }

@@ -48,7 +48,7 @@ static size_t other_reserve(size_t max_flows)
 
 static uint32_t key_hash(const struct flow_table *t, const struct flow_key *key)
 {
-    return (uint32_t)hash_bytes(&t->seed, key, sizeof(*key));
+    return (uint32_t)hash_small(&t->seed, key, sizeof(*key));
 }
 
 /* Keys are 38 bytes compared on every packet: five word loads beat a memcmp call. */
