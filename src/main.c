@@ -149,11 +149,11 @@ static void emit(const struct meter_snapshot *snap, void *arg)
     }
 }
 
-static void on_packet(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen, uint32_t len)
+static void on_packet(void *arg, const struct capture_packet *pkt)
 {
     struct app *app = arg;
 
-    meter_packet(app->meter, ts_us / 1000u, data, caplen, len);
+    meter_decoded(app->meter, pkt->ts_us / 1000u, pkt->sum, pkt->data, pkt->caplen, pkt->len);
 }
 
 static void set_identity(struct app *app)
@@ -199,16 +199,12 @@ static void on_dns_tap(void *arg, const struct pktsummary *p, const uint8_t *dat
     dns_from_packet(arg, p, data, caplen, ts_ms);
 }
 
-static void on_dns_packet(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
-                          uint32_t len)
+static void on_dns_packet(void *arg, const struct capture_packet *pkt)
 {
-    struct app *app = arg;
-    struct pktsummary p;
+    const struct pktsummary *p = pkt->sum;
 
-    (void)len;
-    if (decode_packet(capture_linktype(app->dns_cap), data, caplen, &p) == DECODE_OK &&
-        p.has_ports && p.sport == 53)
-        dns_from_packet(app, &p, data, caplen, ts_us / 1000u);
+    if (p->status == DECODE_OK && p->has_ports && p->sport == 53)
+        dns_from_packet(arg, p, pkt->data, pkt->caplen, pkt->ts_us / 1000u);
 }
 
 static void on_dns_capture(void *arg, int fd, uint32_t events)
@@ -245,20 +241,14 @@ static void start_dns_snoop(struct app *app)
 
 struct guess_ctx {
     struct localguess *g;
-    int linktype;
     unsigned seen;
 };
 
-static void guess_packet(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
-                         uint32_t len)
+static void guess_packet(void *arg, const struct capture_packet *pkt)
 {
     struct guess_ctx *ctx = arg;
-    struct pktsummary p;
 
-    (void)ts_us;
-    (void)len;
-    decode_packet(ctx->linktype, data, caplen, &p);
-    localguess_add(ctx->g, &p);
+    localguess_add(ctx->g, pkt->sum);
     ctx->seen++;
 }
 
@@ -281,13 +271,13 @@ static void guess_local(struct app *app)
     if (c == NULL)
         return; /* the real open reports the error */
     ctx.g = localguess_new();
-    ctx.linktype = capture_linktype(c);
     ctx.seen = 0;
     while (ctx.seen < GUESS_PACKETS) {
         unsigned left = GUESS_PACKETS - ctx.seen;
 
         if (capture_dispatch(c, left < 4096 ? (int)left : 4096, guess_packet, &ctx, err,
-                             sizeof(err)) <= 0)
+                             sizeof(err)) == -1 ||
+            capture_at_eof(c))
             break;
     }
     capture_close(c);
@@ -615,8 +605,10 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
                   app->cfg.read_file, capture_linktype(app->cap));
     mc->linktype = capture_linktype(app->cap);
     app->meter = meter_new(mc, &app->loc, NULL, seed, emit, app);
-    if (app->cfg.dns_snoop)
+    if (app->cfg.dns_snoop) {
         meter_set_dns_tap(app->meter, on_dns_tap, app);
+        capture_keep_bytes(app->cap, 53);
+    }
     while (!app->stopping && !app->failed) {
         int n = capture_dispatch(app->cap, FILE_BATCH, on_packet, app, err, sizeof(err));
 

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/decode.h"
+
 struct capture;
 
 struct capture_stats {
@@ -13,9 +15,18 @@ struct capture_stats {
     uint64_t ifdrops; /* dropped by the interface or driver (ps_ifdrop) */
 };
 
-/* Called for every frame: timestamp in microseconds, caplen bytes at data, len on the wire. */
-typedef void capture_packet_fn(void *arg, uint64_t ts_us, const uint8_t *data, uint32_t caplen,
-                               uint32_t len);
+/* One captured frame, decoded where it was read. */
+struct capture_packet {
+    uint64_t ts_us;
+    uint32_t len;                 /* bytes on the wire: what is counted */
+    const struct pktsummary *sum; /* decode_packet's summary of the captured bytes */
+    /* The captured bytes: always from a live capture; from a file only for the packets that
+     * capture_keep_bytes asked for, else NULL with caplen 0. */
+    const uint8_t *data;
+    uint32_t caplen;
+};
+
+typedef void capture_packet_fn(void *arg, const struct capture_packet *pkt);
 
 /* Opens a live capture on ifname. Returns NULL with a one-line reason in errbuf. */
 struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
@@ -26,14 +37,19 @@ void capture_close(struct capture *c);
 /* Installs a BPF filter. Returns 0, or -1 with a reason in errbuf. */
 int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t errlen);
 
+/* Files: besides its summary, keep the captured bytes of every TCP or UDP packet from source
+ * port sport (the DNS snoop reads answers from port 53). Call before the first dispatch. */
+void capture_keep_bytes(struct capture *c, uint16_t sport);
+
 /* The pcap DLT_* link type. */
 int capture_linktype(const struct capture *c);
 /* A descriptor that polls readable when packets may be waiting (live only), else -1. */
 int capture_fd(const struct capture *c);
 
-/* Delivers up to max_packets waiting frames (0: all that are waiting) to fn without
- * blocking. Returns the number delivered, 0 at end of file or when none are waiting, or -1
- * with a reason in errbuf (a truncated or corrupt file, a vanished interface). */
+/* Delivers up to max_packets waiting frames (0: all that are waiting) to fn. Live captures
+ * never block; files are read ahead on a thread of their own, and a dispatch waits at most
+ * 100 ms for it. Returns the number delivered, 0 at end of file or when none are waiting, or
+ * -1 with a reason in errbuf (a truncated or corrupt file, a vanished interface). */
 int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, void *arg,
                      char *errbuf, size_t errlen);
 /* True once a file has been read to its end. */

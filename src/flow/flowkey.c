@@ -119,13 +119,9 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
     bool src_local, dst_local, src_is_local_side;
     enum side service;
 
-    memset(key, 0, sizeof(*key));
-    if (p->status == DECODE_NON_IP) {
-        special_key(key, FLOW_KIND_NON_IP, dir);
-        return;
-    }
     if (p->status != DECODE_OK) {
-        special_key(key, FLOW_KIND_MALFORMED, dir);
+        memset(key, 0, sizeof(*key));
+        special_key(key, p->status == DECODE_NON_IP ? FLOW_KIND_NON_IP : FLOW_KIND_MALFORMED, dir);
         return;
     }
     src_local = locality_is_local(k->loc, &p->src);
@@ -144,10 +140,9 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
     key->remote = src_is_local_side ? p->dst : p->src;
     key->proto = p->proto;
     key->kind = (uint8_t)(p->fragment ? FLOW_KIND_FRAGMENT : FLOW_KIND_NORMAL);
-    if (service == SIDE_SRC)
-        key->port = p->sport;
-    else if (service == SIDE_DST)
-        key->port = p->dport;
+    /* Every byte of the key is written (it has no padding), so it needs no clearing. */
+    _Static_assert(sizeof(*key) == 2 * sizeof(key->local) + 4, "flow_key has padding");
+    key->port = service == SIDE_SRC ? p->sport : service == SIDE_DST ? p->dport : 0;
     if (!(k->key_fields & FLOW_KEY_PORT))
         key->port = 0;
     if (!(k->key_fields & FLOW_KEY_LOCAL))

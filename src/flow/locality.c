@@ -26,12 +26,6 @@ static void compile(struct locality_match *m, const struct netaddr *a, unsigned 
     m->addr[1] &= m->mask[1];
 }
 
-static bool matches(const struct locality_match *m, uint8_t family, uint64_t w0, uint64_t w1)
-{
-    return m->family == family && ((w0 & m->mask[0]) == m->addr[0]) &&
-           ((w1 & m->mask[1]) == m->addr[1]);
-}
-
 void locality_set_addrs(struct locality *loc, const struct netaddr *addrs, size_t n)
 {
     if (n > LOCALITY_MAX_ADDRS)
@@ -47,19 +41,4 @@ int locality_add_net(struct locality *loc, const struct netprefix *net)
         return -1;
     compile(&loc->nets[loc->n_nets++], &net->addr, net->bits);
     return 0;
-}
-
-bool locality_is_local(const struct locality *loc, const struct netaddr *a)
-{
-    uint64_t w0, w1;
-
-    memcpy(&w0, a->bytes, 8);
-    memcpy(&w1, a->bytes + 8, 8);
-    for (size_t i = 0; i < loc->n_addrs; i++)
-        if (matches(&loc->addrs[i], a->family, w0, w1))
-            return true;
-    for (size_t i = 0; i < loc->n_nets; i++)
-        if (matches(&loc->nets[i], a->family, w0, w1))
-            return true;
-    return false;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "base/netaddr.h"
 
@@ -29,6 +30,28 @@ void locality_init(struct locality *loc);
 void locality_set_addrs(struct locality *loc, const struct netaddr *addrs, size_t n);
 /* Returns 0, or -1 when LOCALITY_MAX_NETS are already configured. */
 int locality_add_net(struct locality *loc, const struct netprefix *net);
-bool locality_is_local(const struct locality *loc, const struct netaddr *a);
+
+static inline bool locality_matches(const struct locality_match *m, uint8_t family, uint64_t w0,
+                                    uint64_t w1)
+{
+    return m->family == family && ((w0 & m->mask[0]) == m->addr[0]) &&
+           ((w1 & m->mask[1]) == m->addr[1]);
+}
+
+/* Inline: it runs twice per packet. */
+static inline bool locality_is_local(const struct locality *loc, const struct netaddr *a)
+{
+    uint64_t w0, w1;
+
+    memcpy(&w0, a->bytes, 8);
+    memcpy(&w1, a->bytes + 8, 8);
+    for (size_t i = 0; i < loc->n_addrs; i++)
+        if (locality_matches(&loc->addrs[i], a->family, w0, w1))
+            return true;
+    for (size_t i = 0; i < loc->n_nets; i++)
+        if (locality_matches(&loc->nets[i], a->family, w0, w1))
+            return true;
+    return false;
+}
 
 #endif

@@ -79,6 +79,10 @@ static void open_interval(struct meter *m, uint64_t at_ms)
 
 static void flush_batch(struct meter *m)
 {
+    for (unsigned i = 0; i < m->n_batch; i++) {
+        m->batch[i].hash = flow_table_hash(m->table, &m->batch[i].key);
+        flow_table_prefetch_slot(m->table, m->batch[i].hash);
+    }
     for (unsigned i = 0; i < m->n_batch; i++)
         flow_table_prefetch_entry(m->table, m->batch[i].hash);
     for (unsigned i = 0; i < m->n_batch; i++) {
@@ -132,21 +136,27 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
                   uint32_t len)
 {
     struct pktsummary p;
+
+    decode_packet(m->cfg.linktype, data, caplen, &p);
+    meter_decoded(m, ts_ms, &p, data, caplen, len);
+}
+
+void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, const uint8_t *data,
+                   uint32_t caplen, uint32_t len)
+{
     struct pending *q;
 
     if (m->open && ts_ms >= m->end_ms)
         close_interval(m, m->end_ms);
     if (!m->open)
         open_interval(m, ts_ms);
-    decode_packet(m->cfg.linktype, data, caplen, &p);
-    if (m->dns_fn != NULL && p.has_ports && p.sport == 53 && (p.proto == 17 || p.proto == 6))
-        m->dns_fn(m->dns_arg, &p, data, caplen, ts_ms);
+    if (m->dns_fn != NULL && data != NULL && p->has_ports && p->sport == 53 &&
+        (p->proto == 17 || p->proto == 6))
+        m->dns_fn(m->dns_arg, p, data, caplen, ts_ms);
     q = &m->batch[m->n_batch++];
-    flow_keyer_classify(m->keyer, &p, ts_ms, &q->key, &q->dir);
-    q->hash = flow_table_hash(m->table, &q->key);
+    flow_keyer_classify(m->keyer, p, ts_ms, &q->key, &q->dir);
     q->len = len;
     q->ts_ms = ts_ms;
-    flow_table_prefetch_slot(m->table, q->hash);
     if (m->n_batch == BATCH)
         flush_batch(m);
     m->packets++;

@@ -50,7 +50,12 @@ void meter_set_dns_tap(struct meter *m, meter_dns_fn *fn, void *arg);
 
 /* Opens the first interval at now_ms even before a packet arrives (live capture). */
 void meter_start(struct meter *m, uint64_t now_ms);
-/* Counts one captured frame. A timestamp at or past the open interval's end closes it first. */
+/* Counts one frame of len bytes on the wire, decoded as p. A timestamp at or past the open
+ * interval's end closes it first. data (caplen captured bytes, may be NULL) is what the DNS
+ * tap reads. */
+void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, const uint8_t *data,
+                   uint32_t caplen, uint32_t len);
+/* meter_decoded for a frame still to be decoded. */
 void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t caplen,
                   uint32_t len);
 /* Closes the open interval if now_ms has reached its end; opens the next one. */

@@ -1,0 +1,396 @@
+/* File reading on its own thread: libpcap reads and the decoder summarizes into fixed chunks,
+ * the loop thread drains them. */
+#include "filereader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* libpcap's headers use the BSD u_char / u_int types. */
+#include <pcap/pcap.h>
+
+#include "base/xalloc.h"
+#include "capture/decode.h"
+
+/* Four chunks of 512 KiB: enough to keep both threads busy, and each holds the bytes of a
+ * packet at libpcap's largest snap length (256 KiB). */
+#define CHUNKS 4
+#define CHUNK_BYTES (512u * 1024u)
+#define CHUNK_EXTRAS 1024u
+
+/* A packet in a chunk: one cache line, at a fixed stride, so the loop thread reads them in
+ * a stream the hardware prefetches instead of chasing variable lengths. */
+struct record {
+    uint64_t ts_us;
+    uint32_t len;
+    struct pktsummary sum;
+};
+_Static_assert(sizeof(struct record) == 64, "a record is one cache line");
+
+/* The captured bytes kept for a record, in the chunk's data from the end down. */
+struct extra {
+    uint32_t record;
+    uint32_t caplen;
+    uint32_t offset;
+};
+
+struct chunk {
+    uint32_t n_records; /* from the front of data */
+    uint32_t n_extras;
+    uint32_t extra_bytes; /* from the back of data */
+    struct extra extras[CHUNK_EXTRAS];
+    _Alignas(64) uint8_t data[CHUNK_BYTES];
+};
+
+static struct record *record_at(struct chunk *c, uint32_t i)
+{
+    return (struct record *)(void *)(c->data + (size_t)i * sizeof(struct record));
+}
+
+static size_t chunk_room(const struct chunk *c)
+{
+    return CHUNK_BYTES - (size_t)c->n_records * sizeof(struct record) - c->extra_bytes;
+}
+
+/* The FILE's cookie: the descriptor, and a duplicate of the reader's stop eventfd that
+ * wakes a read blocked on a pipe. Owned by the FILE (libpcap fcloses it). */
+struct stream {
+    int fd;
+    int stop_fd;
+    bool poll_first; /* a pipe or terminal: wait for data or stop, then read */
+};
+
+struct filereader {
+    pcap_t *pcap;
+    int linktype;
+    uint16_t keep_sport;
+    int stop_fd;
+    atomic_bool stop;
+    bool started;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* Under mu. Chunk i % CHUNKS is published when filled > i and released when taken > i. */
+    uint64_t filled;
+    uint64_t taken;
+    bool done;  /* the reader has published its last chunk */
+    int status; /* then: 0 end of file, -1 error */
+    char err[PCAP_ERRBUF_SIZE + 32];
+    struct chunk *chunks;
+    /* Reader thread only, on a cache line of its own. */
+    _Alignas(64) struct chunk *fill;
+    /* Loop thread only, on a cache line of its own: the chunk being drained, its next record
+     * and next extra. The struct is cache-line aligned too, so no neighbour on the heap (the
+     * reader's FILE, written on every fread) shares these lines. */
+    _Alignas(64) struct chunk *drain;
+    uint32_t pos;
+    uint32_t pos_extra;
+    bool reported; /* the error or end was returned */
+};
+
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+    struct stream *s = cookie;
+
+    for (;;) {
+        ssize_t n;
+
+        if (s->poll_first) {
+            struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
+
+            if (poll(p, 2, -1) == -1) {
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
+            if (p[1].revents != 0) {
+                errno = ECANCELED;
+                return -1;
+            }
+        }
+        n = read(s->fd, buf, size);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+static int stream_close(void *cookie)
+{
+    struct stream *s = cookie;
+
+    if (s->fd != STDIN_FILENO)
+        close(s->fd);
+    close(s->stop_fd);
+    free(s);
+    return 0;
+}
+
+FILE *filereader_fopen(const char *path, struct filereader **out)
+{
+    cookie_io_functions_t io = {stream_read, NULL, NULL, stream_close};
+    struct filereader *r;
+    struct stream *s;
+    struct stat st;
+    FILE *f;
+    int fd, saved;
+
+    *out = NULL;
+    fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return NULL;
+    r = aligned_alloc(64, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    s = xcalloc(1, sizeof(*s));
+    r->stop_fd = eventfd(0, EFD_CLOEXEC);
+    s->fd = fd;
+    s->stop_fd = r->stop_fd == -1 ? -1 : fcntl(r->stop_fd, F_DUPFD_CLOEXEC, 0);
+    s->poll_first = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+    if (s->stop_fd == -1 || (f = fopencookie(s, "r", io)) == NULL) {
+        saved = errno;
+        if (s->stop_fd != -1)
+            close(s->stop_fd);
+        if (fd != STDIN_FILENO)
+            close(fd);
+        free(s);
+        filereader_free(r);
+        errno = saved;
+        return NULL;
+    }
+    /* libpcap reads each record with two small freads: large reads keep the system calls
+     * few, and since only the reading thread touches the stream, stdio's lock (an atomic
+     * operation on every fread) is skipped. */
+    setvbuf(f, NULL, _IOFBF, 1u << 20);
+    __fsetlocking(f, FSETLOCKING_BYCALLER);
+    *out = r;
+    return f;
+}
+
+/* Publishes the chunk being filled (if any) and waits for a free one. Returns it, or NULL
+ * when asked to stop. */
+static struct chunk *next_chunk(struct filereader *r, bool publish)
+{
+    struct chunk *c = NULL;
+
+    pthread_mutex_lock(&r->mu);
+    if (publish) {
+        r->filled++;
+        pthread_cond_broadcast(&r->cv);
+    }
+    while (!atomic_load(&r->stop) && r->filled - r->taken >= CHUNKS)
+        pthread_cond_wait(&r->cv, &r->mu);
+    if (!atomic_load(&r->stop)) {
+        c = &r->chunks[r->filled % CHUNKS];
+        c->n_records = 0;
+        c->n_extras = 0;
+        c->extra_bytes = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return c;
+}
+
+/* True for the packets whose bytes the loop thread asked to keep. */
+static bool wanted(const struct filereader *r, const struct pktsummary *sum)
+{
+    return r->keep_sport != 0 && sum->status == DECODE_OK && sum->has_ports &&
+           sum->sport == r->keep_sport && (sum->proto == 6 || sum->proto == 17);
+}
+
+static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct filereader *r = (struct filereader *)(void *)user;
+    struct pktsummary sum;
+    struct record *rec;
+    uint32_t keep = 0;
+    size_t need;
+
+    decode_packet(r->linktype, bytes, h->caplen, &sum);
+    if (wanted(r, &sum)) {
+        /* libpcap refuses records over its largest snap length; clip anyway, so the bytes
+         * always fit an empty chunk. len, which is what is counted, stays whole. */
+        keep = h->caplen;
+        if (keep > CHUNK_BYTES / 2)
+            keep = CHUNK_BYTES / 2;
+    }
+    need = sizeof(*rec) + ((keep + 7u) & ~7u);
+    if (chunk_room(r->fill) < need || (keep > 0 && r->fill->n_extras == CHUNK_EXTRAS)) {
+        r->fill = next_chunk(r, true);
+        if (r->fill == NULL) {
+            pcap_breakloop(r->pcap);
+            return;
+        }
+    }
+    if (keep > 0) {
+        struct extra *x = &r->fill->extras[r->fill->n_extras++];
+
+        r->fill->extra_bytes += (keep + 7u) & ~7u;
+        x->record = r->fill->n_records;
+        x->caplen = keep;
+        x->offset = CHUNK_BYTES - r->fill->extra_bytes;
+        memcpy(r->fill->data + x->offset, bytes, keep);
+    }
+    rec = record_at(r->fill, r->fill->n_records++);
+    rec->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+    rec->len = h->len;
+    rec->sum = sum;
+}
+
+static void *reader_main(void *arg)
+{
+    struct filereader *r = arg;
+    int rc = 0;
+
+    r->fill = next_chunk(r, false);
+    if (r->fill != NULL)
+        rc = pcap_loop(r->pcap, -1, on_record, (u_char *)r);
+    pthread_mutex_lock(&r->mu);
+    if (r->fill != NULL && r->fill->n_records > 0)
+        r->filled++;
+    r->done = true;
+    r->status = rc == PCAP_ERROR ? -1 : 0;
+    if (rc == PCAP_ERROR)
+        snprintf(r->err, sizeof(r->err), "%s", pcap_geterr(r->pcap));
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint16_t keep_sport,
+                     char *errbuf, size_t errlen)
+{
+    sigset_t all, old;
+    int rc;
+
+    r->pcap = pcap;
+    r->linktype = linktype;
+    r->keep_sport = keep_sport;
+    r->chunks = aligned_alloc(64, CHUNKS * sizeof(*r->chunks));
+    if (r->chunks == NULL) {
+        snprintf(errbuf, errlen, "cannot allocate the reading buffers");
+        return -1;
+    }
+    /* Signals stay with the loop thread (its signalfd). */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&r->thread, NULL, reader_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(errbuf, errlen, "cannot start the reading thread: %s", strerror(rc));
+        return -1;
+    }
+    r->started = true;
+    return 0;
+}
+
+/* Waits until a chunk is published or the reader is done, for at most wait_ms. Under mu. */
+static void wait_for_chunk(struct filereader *r, unsigned wait_ms)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000u;
+    until.tv_nsec += (long)(wait_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (r->taken == r->filled && !r->done)
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT)
+            break;
+}
+
+int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
+                        capture_packet_fn *fn, void *arg, bool *eof, char *errbuf, size_t errlen)
+{
+    int n = 0;
+
+    *eof = false;
+    while (max_packets <= 0 || n < max_packets) {
+        const struct record *rec;
+        struct capture_packet pkt;
+
+        if (r->drain == NULL) {
+            pthread_mutex_lock(&r->mu);
+            if (n == 0)
+                wait_for_chunk(r, wait_ms);
+            if (r->taken < r->filled) {
+                r->drain = &r->chunks[r->taken % CHUNKS];
+                r->pos = 0;
+                r->pos_extra = 0;
+            } else if (r->done && !r->reported) {
+                r->reported = true;
+                *eof = r->status == 0;
+                if (r->status == -1) {
+                    snprintf(errbuf, errlen, "%s", r->err);
+                    n = -1;
+                }
+            } else {
+                *eof = r->done;
+            }
+            pthread_mutex_unlock(&r->mu);
+            if (r->drain == NULL)
+                return n;
+        }
+        rec = record_at(r->drain, r->pos);
+        pkt.ts_us = rec->ts_us;
+        pkt.len = rec->len;
+        pkt.sum = &rec->sum;
+        pkt.data = NULL;
+        pkt.caplen = 0;
+        if (r->pos_extra < r->drain->n_extras && r->drain->extras[r->pos_extra].record == r->pos) {
+            const struct extra *x = &r->drain->extras[r->pos_extra++];
+
+            pkt.data = r->drain->data + x->offset;
+            pkt.caplen = x->caplen;
+        }
+        fn(arg, &pkt);
+        r->pos++;
+        n++;
+        if (r->pos == r->drain->n_records) {
+            r->drain = NULL;
+            pthread_mutex_lock(&r->mu);
+            r->taken++;
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+        }
+    }
+    return n;
+}
+
+void filereader_free(struct filereader *r)
+{
+    uint64_t one = 1;
+
+    if (r == NULL)
+        return;
+    if (r->started) {
+        pthread_mutex_lock(&r->mu);
+        atomic_store(&r->stop, true);
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        /* Wakes a read blocked on an idle pipe. */
+        if (write(r->stop_fd, &one, sizeof(one)) == -1) {
+            /* an eventfd only fails to take a write at its maximum count: already signalled */
+        }
+        pthread_join(r->thread, NULL);
+    }
+    if (r->stop_fd != -1)
+        close(r->stop_fd);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r->chunks);
+    free(r);
+}
