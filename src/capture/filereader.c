@@ -62,12 +62,11 @@ static size_t chunk_room(const struct chunk *c)
     return CHUNK_BYTES - (size_t)c->n_records * sizeof(struct record) - c->extra_bytes;
 }
 
-/* The FILE's cookie: the descriptor, and a duplicate of the reader's stop eventfd that
- * wakes a read blocked on a pipe. Owned by the FILE (libpcap fcloses it). */
+/* The cookie of a pipe's or terminal's FILE: the descriptor, and a duplicate of the reader's
+ * stop eventfd that wakes a read blocked there. Owned by the FILE (libpcap fcloses it). */
 struct stream {
     int fd;
     int stop_fd;
-    bool poll_first; /* a pipe or terminal: wait for data or stop, then read */
 };
 
 struct filereader {
@@ -103,20 +102,17 @@ static ssize_t stream_read(void *cookie, char *buf, size_t size)
     struct stream *s = cookie;
 
     for (;;) {
+        struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
         ssize_t n;
 
-        if (s->poll_first) {
-            struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
-
-            if (poll(p, 2, -1) == -1) {
-                if (errno == EINTR)
-                    continue;
-                return -1;
-            }
-            if (p[1].revents != 0) {
-                errno = ECANCELED;
-                return -1;
-            }
+        if (poll(p, 2, -1) == -1) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (p[1].revents != 0) {
+            errno = ECANCELED;
+            return -1;
         }
         n = read(s->fd, buf, size);
         if (n >= 0 || errno != EINTR)
@@ -128,44 +124,72 @@ static int stream_close(void *cookie)
 {
     struct stream *s = cookie;
 
-    if (s->fd != STDIN_FILENO)
-        close(s->fd);
+    close(s->fd);
     close(s->stop_fd);
     free(s);
     return 0;
 }
 
-FILE *filereader_fopen(const char *path, struct filereader **out)
+/* A stream whose reads wait on stop_fd too, for pipes and terminals, where a read can block
+ * for good. Takes fd. */
+static FILE *interruptible_stream(int fd, int stop_fd)
 {
     cookie_io_functions_t io = {stream_read, NULL, NULL, stream_close};
-    struct filereader *r;
-    struct stream *s;
-    struct stat st;
+    struct stream *s = xcalloc(1, sizeof(*s));
     FILE *f;
+
+    s->fd = fd;
+    s->stop_fd = fcntl(stop_fd, F_DUPFD_CLOEXEC, 0);
+    if (s->stop_fd == -1 || (f = fopencookie(s, "r", io)) == NULL) {
+        int saved = errno;
+
+        if (s->stop_fd != -1)
+            close(s->stop_fd);
+        close(fd);
+        free(s);
+        errno = saved;
+        return NULL;
+    }
+    return f;
+}
+
+FILE *filereader_fopen(const char *path, struct filereader **out)
+{
+    struct filereader *r;
+    struct stat st;
+    FILE *f = NULL;
     int fd, saved;
 
     *out = NULL;
-    fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    /* stdin too gets a descriptor of our own, which the stream closes. */
+    fd = strcmp(path, "-") == 0 ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                                : open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
         return NULL;
     r = aligned_alloc(64, sizeof(*r));
-    if (r == NULL)
+    if (r != NULL) {
+        memset(r, 0, sizeof(*r));
+        pthread_mutex_init(&r->mu, NULL);
+        pthread_cond_init(&r->cv, NULL);
+        r->stop_fd = eventfd(0, EFD_CLOEXEC);
+    }
+    if (r == NULL || r->stop_fd == -1) {
+        saved = r == NULL ? ENOMEM : errno;
+        close(fd);
+        filereader_free(r);
+        errno = saved;
         return NULL;
-    memset(r, 0, sizeof(*r));
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    s = xcalloc(1, sizeof(*s));
-    r->stop_fd = eventfd(0, EFD_CLOEXEC);
-    s->fd = fd;
-    s->stop_fd = r->stop_fd == -1 ? -1 : fcntl(r->stop_fd, F_DUPFD_CLOEXEC, 0);
-    s->poll_first = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
-    if (s->stop_fd == -1 || (f = fopencookie(s, "r", io)) == NULL) {
-        saved = errno;
-        if (s->stop_fd != -1)
-            close(s->stop_fd);
-        if (fd != STDIN_FILENO)
+    }
+    /* A regular file's reads do not block for long: plain stdio is faster there. */
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        f = fdopen(fd, "r");
+        if (f == NULL)
             close(fd);
-        free(s);
+    } else {
+        f = interruptible_stream(fd, r->stop_fd);
+    }
+    if (f == NULL) {
+        saved = errno;
         filereader_free(r);
         errno = saved;
         return NULL;

@@ -33,7 +33,7 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
         p->by_kind[key->kind] += c->bytes_in + c->bytes_out;
     schema_key_tags(key, &t);
     if (p->names != NULL && schema_key_nameable(key))
-        names_lookup(p->names, &key->remote, p->now_ms, &ni);
+        names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
     l[n++] = (struct prom_label){"direction", "in"};
     l[n++] = (struct prom_label){"host", p->id->host};
     l[n++] = (struct prom_label){"interface", p->id->interface};

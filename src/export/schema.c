@@ -150,7 +150,7 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
 
         schema_key_tags(&r->key, &t);
         if (named)
-            names_lookup(names, &r->key.remote, snap->end_ms, &ni);
+            names_lookup(names, &r->key.remote, t.remote, snap->end_ms, &ni);
         /* Tags in key order, as InfluxDB prefers them. */
         lineproto_begin(&l, b, "nstats");
         put_identity(&l, &it, 0, it.host_interface_end);
@@ -215,10 +215,10 @@ static void legacy_names(const struct flow_key *key, struct names *names, uint64
     if (names == NULL || !schema_key_nameable(key))
         return;
     if (key->local.family != 0) {
-        names_lookup(names, &key->local, now_ms, &ni);
+        names_lookup(names, &key->local, t.local, now_ms, &ni);
         copy_str(out->sender, sizeof(out->sender), ni.name);
     }
-    names_lookup(names, &key->remote, now_ms, &ni);
+    names_lookup(names, &key->remote, t.remote, now_ms, &ni);
     copy_str(out->receiver, sizeof(out->receiver), ni.name);
 }
 

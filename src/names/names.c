@@ -63,7 +63,8 @@ void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp
     }
 }
 
-void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, struct name_info *out)
+void names_lookup(struct names *n, const struct netaddr *a, const char *addr_text, uint64_t now_ms,
+                  struct name_info *out)
 {
     enum name_source source;
     bool expired;
@@ -89,7 +90,8 @@ void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, str
         out->name = net;
         out->source = "net";
     } else {
-        out->name = netaddr_format(a, n->addr_text, sizeof(n->addr_text));
+        out->name = addr_text != NULL ? addr_text
+                                      : netaddr_format(a, n->addr_text, sizeof(n->addr_text));
         out->source = "addr";
     }
 }

@@ -42,7 +42,10 @@ void names_free(struct names *n);
 /* Feeds a DNS message seen on the wire (UDP payload, or a TCP payload with its 2-byte length
  * prefix when tcp is set). */
 void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp, uint64_t now_ms);
-void names_lookup(struct names *n, const struct netaddr *a, uint64_t now_ms, struct name_info *out);
+/* The best name for a, valid until the next names call. addr_text, a's text if the caller has
+ * it (else NULL), is the name when nothing better names a. */
+void names_lookup(struct names *n, const struct netaddr *a, const char *addr_text, uint64_t now_ms,
+                  struct name_info *out);
 /* Records a reverse-DNS result: a PTR name, or NULL for "none" (a negative entry). */
 void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, uint64_t expires_ms,
                    uint64_t now_ms);

@@ -177,7 +177,7 @@ static void test_labels_and_facade(void)
 
     n = names_new(128, 3600000, &l, &seed);
     netaddr_parse("198.19.1.7", &a);
-    names_lookup(n, &a, 0, &ni);
+    names_lookup(n, &a, NULL, 0, &ni);
     CHECK_STR(ni.name, "db");
     CHECK_STR(ni.source, "net");
     q = dm_response(&m, "db.prod.test", 1, 1);
@@ -185,15 +185,15 @@ static void test_labels_and_facade(void)
     dm_rr(&m, 1, 5, 4);
     dm_a(&m, "198.19.1.7");
     names_dns_message(n, m.b, m.len, false, 1000);
-    names_lookup(n, &a, 2000, &ni);
+    names_lookup(n, &a, NULL, 2000, &ni);
     CHECK_STR(ni.name, "db.prod.test");
     CHECK_STR(ni.source, "dns");
     CHECK_STR(ni.net, "db");
     /* A TTL of 5 s is kept for the minimum of an hour. */
-    names_lookup(n, &a, 1000 + 3599000, &ni);
+    names_lookup(n, &a, NULL, 1000 + 3599000, &ni);
     CHECK_STR(ni.source, "dns");
     netaddr_parse("2001:db9::1", &a);
-    names_lookup(n, &a, 0, &ni);
+    names_lookup(n, &a, NULL, 0, &ni);
     CHECK_STR(ni.name, "2001:db9::1");
     CHECK_STR(ni.source, "addr");
     CHECK_STR(ni.net, "");
