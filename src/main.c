@@ -43,6 +43,8 @@
 #define GUESS_PACKETS 100000
 /* Output batches larger than this are cut (and the lost lines reported). */
 #define OUT_MAX_BYTES (512u << 20)
+/* Rows formatted and handed to the sinks at a time: about 1 MB of text. */
+#define EMIT_SLICE_ROWS 4096
 /* Longer than the capture ring's block timeout (capture.c): by then the kernel has handed
  * over every frame captured before. */
 #define CAPTURE_HANDOVER_MS 150
@@ -81,6 +83,7 @@ struct app {
     bool abandon;
     bool stdout_broken;  /* the stdout reader went away: other sinks go on */
     bool capture_broken; /* the capture failed: nothing more to read */
+    bool dns_broken;     /* the DNS capture failed: names from answers stop */
     bool failed;         /* exit non-zero */
 };
 
@@ -110,12 +113,28 @@ static size_t write_export_stats(struct app *app, uint64_t end_ms)
     return lineproto_end(&l, end_ms * 1000000ULL) == -1;
 }
 
+/* Hands what app->out holds to the sinks and empties it. */
+static void deliver_out(struct app *app, uint64_t end_ms)
+{
+    if (app->influx != NULL && app->out.len > 0)
+        influx_sink_enqueue(app->influx, app->out.data, app->out.len, end_ms);
+    if (app->use_stdout && !app->stdout_broken &&
+        stdout_sink_write(STDOUT_FILENO, app->out.data, app->out.len) == -1) {
+        log_warn("stdout");
+        app->stdout_broken = true;
+        app->failed = true;
+        if (app->loop != NULL)
+            loop_stop(app->loop);
+    }
+    buf_reset(&app->out);
+}
+
 static void emit(const struct meter_snapshot *snap, void *arg)
 {
     struct app *app = arg;
     struct export_capture_stats cs = {0, 0};
     struct capture_stats now;
-    size_t dropped;
+    size_t dropped = 0;
 
     if (app->cap != NULL && capture_get_stats(app->cap, &now) == 0) {
         cs.capture_drops = now.drops - app->last_stats.drops;
@@ -128,25 +147,22 @@ static void emit(const struct meter_snapshot *snap, void *arg)
             if (schema_key_nameable(&snap->rows[i].key))
                 rdns_want(app->rdns, &snap->rows[i].key.remote, snap->end_ms);
     buf_reset(&app->out);
-    if (strcmp(app->cfg.schema, "legacy") == 0)
-        dropped = schema_write_legacy(&app->out, &app->id, snap, &cs, app->names);
-    else
-        dropped = schema_write_default(&app->out, &app->id, snap, &cs, app->names);
+    if (strcmp(app->cfg.schema, "legacy") == 0) {
+        dropped += schema_write_legacy(&app->out, &app->id, snap, &cs, app->names);
+    } else {
+        /* In slices, so the text of a large interval is never all in memory at once. */
+        for (size_t from = 0; from < snap->n_rows; from += EMIT_SLICE_ROWS) {
+            dropped += schema_write_rows(&app->out, &app->id, snap, from, from + EMIT_SLICE_ROWS,
+                                         app->names);
+            deliver_out(app, snap->end_ms);
+        }
+        dropped += schema_write_capture(&app->out, &app->id, snap, &cs);
+    }
     if (app->influx != NULL)
         dropped += write_export_stats(app, snap->end_ms);
     if (dropped > 0)
         log_warnx("interval output over %u bytes: %zu lines not written", OUT_MAX_BYTES, dropped);
-    if (app->influx != NULL && app->out.len > 0)
-        influx_sink_enqueue(app->influx, app->out.data, app->out.len, snap->end_ms);
-    if (!app->use_stdout || app->stdout_broken)
-        return;
-    if (stdout_sink_write(STDOUT_FILENO, app->out.data, app->out.len) == -1) {
-        log_warn("stdout");
-        app->stdout_broken = true;
-        app->failed = true;
-        if (app->loop != NULL)
-            loop_stop(app->loop);
-    }
+    deliver_out(app, snap->end_ms);
 }
 
 static void on_packet(void *arg, const struct capture_packet *pkt)
@@ -207,17 +223,25 @@ static void on_dns_packet(void *arg, const struct capture_packet *pkt)
         dns_from_packet(arg, p, pkt->data, pkt->caplen, pkt->ts_us / 1000u);
 }
 
-static void on_dns_capture(void *arg, int fd, uint32_t events)
+/* Feeds the DNS answers captured so far to the names. */
+static void drain_dns(struct app *app)
 {
-    struct app *app = arg;
     char err[512];
 
-    (void)fd;
-    (void)events;
+    if (app->dns_cap == NULL || app->dns_broken)
+        return;
     if (capture_dispatch(app->dns_cap, 0, on_dns_packet, app, err, sizeof(err)) == -1) {
         log_warnx("DNS capture stopped: %s", err);
         loop_unwatch(app->loop, capture_fd(app->dns_cap));
+        app->dns_broken = true;
     }
+}
+
+static void on_dns_capture(void *arg, int fd, uint32_t events)
+{
+    (void)fd;
+    (void)events;
+    drain_dns(arg);
 }
 
 /* A second, full-length capture of DNS responses only: the accounting capture keeps its
@@ -361,6 +385,10 @@ static void on_tick(void *arg)
 {
     struct app *app = arg;
 
+    /* Answers first: the tick comes after the rings' block timeout, so every answer seen
+     * before the interval ended is in, and names the interval's rows even when the timer
+     * and the DNS ring become ready in the same loop turn. */
+    drain_dns(app);
     drain_capture(app);
     meter_tick(app->meter, wall_ms());
     refresh_live_facts(app);
@@ -559,6 +587,7 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
         }
     }
     drain_until_handed_over(app);
+    drain_dns(app);
     loop_unwatch(app->loop, capture_fd(app->cap));
     loop_timer_disarm(app->tick);
     meter_finish(app->meter, wall_ms(), true);

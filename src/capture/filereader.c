@@ -22,9 +22,10 @@
 #include "base/xalloc.h"
 #include "capture/decode.h"
 
-/* Four chunks of 512 KiB: enough to keep both threads busy, and each holds the bytes of a
- * packet at libpcap's largest snap length (256 KiB). */
-#define CHUNKS 4
+/* Thirty-two chunks of 512 KiB: the reader keeps going while the loop thread writes out an
+ * interval (tens of milliseconds for 100,000 rows), which four chunks could not absorb. Each
+ * holds the bytes of a packet at libpcap's largest snap length (256 KiB). */
+#define CHUNKS 32
 #define CHUNK_BYTES (512u * 1024u)
 #define CHUNK_EXTRAS 1024u
 

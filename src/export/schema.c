@@ -132,9 +132,9 @@ static void put_identity(struct lineproto_line *l, const struct identity_text *t
         lineproto_tags_verbatim(l, t->text.data + from, to - from);
 }
 
-size_t schema_write_default(struct buf *b, const struct export_identity *id,
-                            const struct meter_snapshot *snap,
-                            const struct export_capture_stats *cs, struct names *names)
+size_t schema_write_rows(struct buf *b, const struct export_identity *id,
+                         const struct meter_snapshot *snap, size_t from, size_t to,
+                         struct names *names)
 {
     uint64_t ts_ns = snap->end_ms * 1000000ULL;
     struct identity_text it;
@@ -142,7 +142,7 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
     size_t dropped = 0;
 
     identity_text_init(&it, id);
-    for (size_t i = 0; i < snap->n_rows; i++) {
+    for (size_t i = from; i < to && i < snap->n_rows; i++) {
         const struct flow_row *r = &snap->rows[i];
         struct schema_key_tags t;
         struct name_info ni;
@@ -177,8 +177,22 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
             dropped++;
     }
     buf_free(&it.text);
-    dropped += write_capture_row(b, id, snap, cs);
     return dropped;
+}
+
+size_t schema_write_capture(struct buf *b, const struct export_identity *id,
+                            const struct meter_snapshot *snap,
+                            const struct export_capture_stats *cs)
+{
+    return write_capture_row(b, id, snap, cs);
+}
+
+size_t schema_write_default(struct buf *b, const struct export_identity *id,
+                            const struct meter_snapshot *snap,
+                            const struct export_capture_stats *cs, struct names *names)
+{
+    return schema_write_rows(b, id, snap, 0, snap->n_rows, names) +
+           schema_write_capture(b, id, snap, cs);
 }
 
 /* One legacy row: a (sender, receiver) name pair and its bytes. Names, not addresses, make

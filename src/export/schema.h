@@ -44,6 +44,16 @@ size_t schema_write_default(struct buf *b, const struct export_identity *id,
                             const struct meter_snapshot *snap,
                             const struct export_capture_stats *cs, struct names *names);
 
+/* The same in parts, so a large interval can be written out in slices: the "nstats" rows for
+ * rows [from, to) of snap, then the "nstats_capture" row. Each returns the lines that did
+ * not fit. */
+size_t schema_write_rows(struct buf *b, const struct export_identity *id,
+                         const struct meter_snapshot *snap, size_t from, size_t to,
+                         struct names *names);
+size_t schema_write_capture(struct buf *b, const struct export_identity *id,
+                            const struct meter_snapshot *snap,
+                            const struct export_capture_stats *cs);
+
 /* Appends the prototype's rows: measurement "nstat", tags hosts, receiver, sender, and float
  * fields sendRate and receiveRate in bits per second over the interval, one row per
  * (sender, receiver) name pair; then the same "nstats_capture" row as the default schema.

@@ -96,15 +96,13 @@ static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, 
                 return SIDE_SRC;
         }
     }
-    s_ok = p->sport != 0 && p->sport < k->ephemeral_min;
-    d_ok = p->dport != 0 && p->dport < k->ephemeral_min;
-    if (s_ok && d_ok)
+    /* Port 0 and ports from ephemeral_min up are no service. Selected without branches:
+     * which side that is, is unpredictable packet to packet. */
+    s_ok = (unsigned)p->sport - 1u < (unsigned)k->ephemeral_min - 1u;
+    d_ok = (unsigned)p->dport - 1u < (unsigned)k->ephemeral_min - 1u;
+    if (s_ok & d_ok)
         return p->sport < p->dport ? SIDE_SRC : SIDE_DST;
-    if (d_ok)
-        return SIDE_DST;
-    if (s_ok)
-        return SIDE_SRC;
-    return SIDE_NONE;
+    return d_ok ? SIDE_DST : s_ok ? SIDE_SRC : SIDE_NONE;
 }
 
 static void special_key(struct flow_key *key, enum flow_kind kind, enum flow_dir *dir)
@@ -117,6 +115,7 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
                          struct flow_key *key, enum flow_dir *dir)
 {
     bool src_local, dst_local, src_is_local_side;
+    const struct netaddr *local, *remote;
     enum side service;
 
     if (p->status != DECODE_OK) {
@@ -136,8 +135,11 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
         src_is_local_side = netaddr_compare(&p->src, &p->dst) <= 0;
 
     *dir = src_is_local_side ? FLOW_DIR_OUT : FLOW_DIR_IN;
-    key->local = src_is_local_side ? p->src : p->dst;
-    key->remote = src_is_local_side ? p->dst : p->src;
+    /* Pick by pointer, so the copies do not branch. */
+    local = src_is_local_side ? &p->src : &p->dst;
+    remote = src_is_local_side ? &p->dst : &p->src;
+    key->local = *local;
+    key->remote = *remote;
     key->proto = p->proto;
     key->kind = (uint8_t)(p->fragment ? FLOW_KIND_FRAGMENT : FLOW_KIND_NORMAL);
     /* Every byte of the key is written (it has no padding), so it needs no clearing. */

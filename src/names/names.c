@@ -90,8 +90,8 @@ void names_lookup(struct names *n, const struct netaddr *a, const char *addr_tex
         out->name = net;
         out->source = "net";
     } else {
-        out->name = addr_text != NULL ? addr_text
-                                      : netaddr_format(a, n->addr_text, sizeof(n->addr_text));
+        out->name =
+            addr_text != NULL ? addr_text : netaddr_format(a, n->addr_text, sizeof(n->addr_text));
         out->source = "addr";
     }
 }
