@@ -102,10 +102,11 @@ int main(int argc, char **argv)
     pcap_t *pcap;
 
     if (argc < 3) {
-        fprintf(stderr, "usage: meter_bench FILE LOCAL_NET...\n"
-                        "As nstats -r FILE --local-net LOCAL_NET... --max-flows 100000 (interval 10s,\n"
-                        "flow timeout 5m), without writing rows.\n"
-                        "Prints the median ns per packet of meter_packet over 5 runs.\n");
+        fprintf(stderr,
+                "usage: meter_bench FILE LOCAL_NET...\n"
+                "As nstats -r FILE --local-net LOCAL_NET... --max-flows 100000 (interval 10s,\n"
+                "flow timeout 5m), without writing rows.\n"
+                "Prints the median ns per packet of meter_packet over 5 runs.\n");
         return 2;
     }
     pcap = pcap_open_offline(argv[1], errbuf);

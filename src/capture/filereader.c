@@ -169,9 +169,15 @@ FILE *filereader_fopen(const char *path, struct filereader **out)
         return NULL;
     r = aligned_alloc(64, sizeof(*r));
     if (r != NULL) {
+        pthread_condattr_t ca;
+
         memset(r, 0, sizeof(*r));
         pthread_mutex_init(&r->mu, NULL);
-        pthread_cond_init(&r->cv, NULL);
+        /* Waits are timed on the monotonic clock: wall clock steps do not stretch them. */
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&r->cv, &ca);
+        pthread_condattr_destroy(&ca);
         r->stop_fd = eventfd(0, EFD_CLOEXEC);
     }
     if (r == NULL || r->stop_fd == -1) {
@@ -325,7 +331,7 @@ static void wait_for_chunk(struct filereader *r, unsigned wait_ms)
 {
     struct timespec until;
 
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_sec += wait_ms / 1000u;
     until.tv_nsec += (long)(wait_ms % 1000u) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
@@ -355,6 +361,8 @@ int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
                 r->drain = &r->chunks[r->taken % CHUNKS];
                 r->pos = 0;
                 r->pos_extra = 0;
+            } else if (n > 0) {
+                /* What was passed first; the end or an error on the next call. */
             } else if (r->done && !r->reported) {
                 r->reported = true;
                 *eof = r->status == 0;

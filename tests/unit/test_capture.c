@@ -18,8 +18,8 @@
 static uint32_t make_packet(uint8_t *b, uint32_t i, uint16_t sport, uint32_t caplen)
 {
     static const uint8_t head[] = {
-        0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00,              /* Ethernet */
-        0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 198, 18, 0, 1, 198, 19, 0, 2, /* IPv4 */
+        0x02, 0, 0, 0, 0, 1, 0x02, 0, 0,  0,  0, 2, 0x08, 0x00,                      /* Ethernet */
+        0x45, 0, 0, 0, 0, 0, 0,    0, 64, 17, 0, 0, 198,  18,   0, 1, 198, 19, 0, 2, /* IPv4 */
     };
     uint32_t ip_len = caplen - 14;
 
@@ -183,7 +183,7 @@ static void test_close_midway(void)
 
 static void test_idle_pipe_stops_promptly(void)
 {
-    static const uint8_t header[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+    static const uint8_t header[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2,    0,    4, 0, 0, 0, 0, 0,
                                        0,    0,    0,    0,    0xff, 0xff, 0, 0, 1, 0, 0, 0};
     char err[512];
     struct seen s = {0};
