@@ -19,6 +19,7 @@ struct capture {
     struct filereader *reader; /* files: started on the first dispatch */
     bool started;
     uint16_t keep_sport;
+    size_t readahead_bytes;
     bool live;
     bool eof;
     int linktype;
@@ -138,6 +139,11 @@ void capture_keep_bytes(struct capture *c, uint16_t sport)
     c->keep_sport = sport;
 }
 
+void capture_set_readahead(struct capture *c, size_t bytes)
+{
+    c->readahead_bytes = bytes;
+}
+
 int capture_linktype(const struct capture *c)
 {
     return c->linktype;
@@ -170,8 +176,8 @@ int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, 
     if (c->eof)
         return 0;
     if (!c->live) {
-        if (!c->started &&
-            filereader_start(c->reader, c->pcap, c->linktype, c->keep_sport, errbuf, errlen) == -1)
+        if (!c->started && filereader_start(c->reader, c->pcap, c->linktype, c->keep_sport,
+                                            c->readahead_bytes, errbuf, errlen) == -1)
             return -1;
         c->started = true;
         n = filereader_dispatch(c->reader, max_packets, FILE_WAIT_MS, fn, arg, &eof, pcap_err,

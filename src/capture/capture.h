@@ -41,6 +41,10 @@ int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t
  * port sport (the DNS snoop reads answers from port 53). Call before the first dispatch. */
 void capture_keep_bytes(struct capture *c, uint16_t sport);
 
+/* Files: how far the reading thread may read ahead of the consumer (at least 2 MiB). Call
+ * before the first dispatch. */
+void capture_set_readahead(struct capture *c, size_t bytes);
+
 /* The pcap DLT_* link type. */
 int capture_linktype(const struct capture *c);
 /* A descriptor that polls readable when packets may be waiting (live only), else -1. */

@@ -22,10 +22,9 @@
 #include "base/xalloc.h"
 #include "capture/decode.h"
 
-/* Thirty-two chunks of 512 KiB: the reader keeps going while the loop thread writes out an
- * interval (tens of milliseconds for 100,000 rows), which four chunks could not absorb. Each
- * holds the bytes of a packet at libpcap's largest snap length (256 KiB). */
-#define CHUNKS 32
+/* Chunks of 512 KiB, each able to hold the bytes of a packet at libpcap's largest snap length
+ * (256 KiB); how many is the caller's read-ahead (at least MIN_CHUNKS). */
+#define MIN_CHUNKS 4
 #define CHUNK_BYTES (512u * 1024u)
 #define CHUNK_EXTRAS 1024u
 
@@ -80,7 +79,8 @@ struct filereader {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    /* Under mu. Chunk i % CHUNKS is published when filled > i and released when taken > i. */
+    size_t n_chunks;
+    /* Under mu. Chunk i % n_chunks is published when filled > i and released when taken > i. */
     uint64_t filled;
     uint64_t taken;
     bool done;  /* the reader has published its last chunk */
@@ -221,10 +221,10 @@ static struct chunk *next_chunk(struct filereader *r, bool publish)
         r->filled++;
         pthread_cond_broadcast(&r->cv);
     }
-    while (!atomic_load(&r->stop) && r->filled - r->taken >= CHUNKS)
+    while (!atomic_load(&r->stop) && r->filled - r->taken >= r->n_chunks)
         pthread_cond_wait(&r->cv, &r->mu);
     if (!atomic_load(&r->stop)) {
-        c = &r->chunks[r->filled % CHUNKS];
+        c = &r->chunks[r->filled % r->n_chunks];
         c->n_records = 0;
         c->n_extras = 0;
         c->extra_bytes = 0;
@@ -300,7 +300,7 @@ static void *reader_main(void *arg)
 }
 
 int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint16_t keep_sport,
-                     char *errbuf, size_t errlen)
+                     size_t readahead_bytes, char *errbuf, size_t errlen)
 {
     sigset_t all, old;
     int rc;
@@ -308,7 +308,10 @@ int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint
     r->pcap = pcap;
     r->linktype = linktype;
     r->keep_sport = keep_sport;
-    r->chunks = aligned_alloc(64, CHUNKS * sizeof(*r->chunks));
+    r->n_chunks = readahead_bytes / CHUNK_BYTES;
+    if (r->n_chunks < MIN_CHUNKS)
+        r->n_chunks = MIN_CHUNKS;
+    r->chunks = aligned_alloc(64, r->n_chunks * sizeof(*r->chunks));
     if (r->chunks == NULL) {
         snprintf(errbuf, errlen, "cannot allocate the reading buffers");
         return -1;
@@ -358,7 +361,7 @@ int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
             if (n == 0)
                 wait_for_chunk(r, wait_ms);
             if (r->taken < r->filled) {
-                r->drain = &r->chunks[r->taken % CHUNKS];
+                r->drain = &r->chunks[r->taken % r->n_chunks];
                 r->pos = 0;
                 r->pos_extra = 0;
             } else if (n > 0) {

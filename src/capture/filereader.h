@@ -21,10 +21,11 @@ struct filereader;
 FILE *filereader_fopen(const char *path, struct filereader **out);
 /* Starts the reading thread on pcap, opened with pcap_fopen_offline on the stream from
  * filereader_fopen; r is what that call returned. Records keep their captured bytes only for
- * TCP and UDP packets from source port keep_sport (0: none). The thread owns pcap until
- * filereader_free, which the caller must call before pcap_close. */
+ * TCP and UDP packets from source port keep_sport (0: none). The thread reads up to about
+ * readahead_bytes ahead (at least 2 MiB). It owns pcap until filereader_free, which the
+ * caller must call before pcap_close. */
 int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint16_t keep_sport,
-                     char *errbuf, size_t errlen);
+                     size_t readahead_bytes, char *errbuf, size_t errlen);
 /* Passes up to max_packets ready packets (0: every ready one) to fn, in file order. Waits up
  * to wait_ms for the first. Returns the number passed (0 if none was ready in time), or -1
  * with a reason in errbuf once every packet before a read error has been passed. *eof becomes
