@@ -1,4 +1,5 @@
-/* Thin wrapper over libpcap; the only file that includes pcap.h besides the decoder's DLTs. */
+/* Thin wrapper over libpcap, with filereader.c the only files that include pcap.h (besides the
+ * decoder's DLTs). */
 #include "capture.h"
 
 #include <errno.h>

@@ -6,8 +6,9 @@
 #include "base/xalloc.h"
 #include "capture/decode.h"
 
-/* Packets are keyed on arrival but counted in batches, so the table's cache misses for one
- * packet overlap with the others' (see flow_table_prefetch_slot). */
+/* Packets are keyed on arrival, then hashed, looked up and counted in batches: the hash reads
+ * keys whose stores have long landed, and the table's cache misses for one packet overlap
+ * with the others' (see flow_table_prefetch_slot). */
 #define BATCH 32
 
 struct pending {
