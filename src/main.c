@@ -636,7 +636,7 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
     app->meter = meter_new(mc, &app->loc, NULL, seed, emit, app);
     if (app->cfg.dns_snoop) {
         meter_set_dns_tap(app->meter, on_dns_tap, app);
-        capture_keep_bytes(app->cap, 53);
+        capture_keep_bytes(app->cap, METER_DNS_PORT);
     }
     /* Enough read-ahead that reading goes on while an interval is written out (the reader
      * decodes about four 64-byte records in the time a row takes), up to 16 MiB. */
@@ -656,6 +656,14 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
             pace_file(app);
         else
             loop_run_once(app->loop, 0);
+    }
+    /* Stopped by a signal: what was already read (from a pipe, it cannot be read again) is
+     * counted too. */
+    if (app->stopping && !app->failed && !capture_at_eof(app->cap)) {
+        capture_stop_reading(app->cap);
+        while (!capture_at_eof(app->cap) &&
+               capture_dispatch(app->cap, FILE_BATCH, on_packet, app, err, sizeof(err)) != -1) {
+        }
     }
     meter_finish(app->meter, meter_last_packet_ms(app->meter), false);
     deliver_pending(app);

@@ -135,6 +135,12 @@ int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t
     return 0;
 }
 
+void capture_stop_reading(struct capture *c)
+{
+    if (c->reader != NULL)
+        filereader_stop(c->reader);
+}
+
 void capture_keep_bytes(struct capture *c, uint16_t sport)
 {
     c->keep_sport = sport;
@@ -178,8 +184,10 @@ int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, 
         return 0;
     if (!c->live) {
         if (!c->started && filereader_start(c->reader, c->pcap, c->linktype, c->keep_sport,
-                                            c->readahead_bytes, errbuf, errlen) == -1)
+                                            c->readahead_bytes, errbuf, errlen) == -1) {
+            c->eof = true;
             return -1;
+        }
         c->started = true;
         n = filereader_dispatch(c->reader, max_packets, FILE_WAIT_MS, fn, arg, &eof, pcap_err,
                                 sizeof(pcap_err));

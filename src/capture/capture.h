@@ -56,6 +56,9 @@ int capture_fd(const struct capture *c);
  * -1 with a reason in errbuf (a truncated or corrupt file, a vanished interface). */
 int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, void *arg,
                      char *errbuf, size_t errlen);
+/* Files: stops reading ahead. Dispatches then deliver what was already read, then report the
+ * end (capture_at_eof). */
+void capture_stop_reading(struct capture *c);
 /* True once a file has been read to its end. */
 int capture_at_eof(const struct capture *c);
 /* Cumulative kernel counters (live); zeros for files. Returns 0 or -1. */

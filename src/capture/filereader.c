@@ -62,11 +62,13 @@ static size_t chunk_room(const struct chunk *c)
     return CHUNK_BYTES - (size_t)c->n_records * sizeof(struct record) - c->extra_bytes;
 }
 
-/* The cookie of a pipe's or terminal's FILE: the descriptor, and a duplicate of the reader's
- * stop eventfd that wakes a read blocked there. Owned by the FILE (libpcap fcloses it). */
+/* The cookie of a pipe's or terminal's FILE: the descriptor, a duplicate of the reader's stop
+ * eventfd that wakes a read blocked there, and the reader, to hand over what it has before
+ * waiting for more. Owned by the FILE (libpcap fcloses it). */
 struct stream {
     int fd;
     int stop_fd;
+    struct filereader *reader;
 };
 
 struct filereader {
@@ -76,6 +78,7 @@ struct filereader {
     int stop_fd;
     atomic_bool stop;
     bool started;
+    bool joined;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -98,6 +101,8 @@ struct filereader {
     bool reported; /* the error or end was returned */
 };
 
+static void publish_partial(struct filereader *r);
+
 static ssize_t stream_read(void *cookie, char *buf, size_t size)
 {
     struct stream *s = cookie;
@@ -105,8 +110,15 @@ static ssize_t stream_read(void *cookie, char *buf, size_t size)
     for (;;) {
         struct pollfd p[2] = {{s->fd, POLLIN, 0}, {s->stop_fd, POLLIN, 0}};
         ssize_t n;
+        int ready = poll(p, 2, 0);
 
-        if (poll(p, 2, -1) == -1) {
+        /* Nothing to read yet (a live pipe gone quiet): hand over the records read so far
+         * instead of holding them until a chunk fills. */
+        if (ready == 0) {
+            publish_partial(s->reader);
+            ready = poll(p, 2, -1);
+        }
+        if (ready == -1) {
             if (errno == EINTR)
                 continue;
             return -1;
@@ -131,16 +143,17 @@ static int stream_close(void *cookie)
     return 0;
 }
 
-/* A stream whose reads wait on stop_fd too, for pipes and terminals, where a read can block
- * for good. Takes fd. */
-static FILE *interruptible_stream(int fd, int stop_fd)
+/* A stream whose reads wait on r's stop eventfd too, for pipes and terminals, where a read
+ * can block for good. Takes fd. */
+static FILE *interruptible_stream(int fd, struct filereader *r)
 {
     cookie_io_functions_t io = {stream_read, NULL, NULL, stream_close};
     struct stream *s = xcalloc(1, sizeof(*s));
     FILE *f;
 
     s->fd = fd;
-    s->stop_fd = fcntl(stop_fd, F_DUPFD_CLOEXEC, 0);
+    s->reader = r;
+    s->stop_fd = fcntl(r->stop_fd, F_DUPFD_CLOEXEC, 0);
     if (s->stop_fd == -1 || (f = fopencookie(s, "r", io)) == NULL) {
         int saved = errno;
 
@@ -193,7 +206,7 @@ FILE *filereader_fopen(const char *path, struct filereader **out)
         if (f == NULL)
             close(fd);
     } else {
-        f = interruptible_stream(fd, r->stop_fd);
+        f = interruptible_stream(fd, r);
     }
     if (f == NULL) {
         saved = errno;
@@ -233,6 +246,14 @@ static struct chunk *next_chunk(struct filereader *r, bool publish)
     return c;
 }
 
+/* Reader thread, between records: publishes the chunk being filled if it holds any. Also
+ * called while libpcap reads the file header on the loop thread, before there is a chunk. */
+static void publish_partial(struct filereader *r)
+{
+    if (r->fill != NULL && r->fill->n_records > 0)
+        r->fill = next_chunk(r, true);
+}
+
 /* True for the packets whose bytes the loop thread asked to keep. */
 static bool wanted(const struct filereader *r, const struct pktsummary *sum)
 {
@@ -248,6 +269,10 @@ static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     uint32_t keep = 0;
     size_t need;
 
+    if (r->fill == NULL) { /* asked to stop while handing over a partial chunk */
+        pcap_breakloop(r->pcap);
+        return;
+    }
     decode_packet(r->linktype, bytes, h->caplen, &sum);
     if (wanted(r, &sum)) {
         /* libpcap refuses records over its largest snap length; clip anyway, so the bytes
@@ -291,8 +316,9 @@ static void *reader_main(void *arg)
     if (r->fill != NULL && r->fill->n_records > 0)
         r->filled++;
     r->done = true;
-    r->status = rc == PCAP_ERROR ? -1 : 0;
-    if (rc == PCAP_ERROR)
+    /* A read cut short by a stop is the end, not an error. */
+    r->status = rc == PCAP_ERROR && !atomic_load(&r->stop) ? -1 : 0;
+    if (r->status == -1)
         snprintf(r->err, sizeof(r->err), "%s", pcap_geterr(r->pcap));
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
@@ -349,6 +375,7 @@ static void wait_for_chunk(struct filereader *r, unsigned wait_ms)
 int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
                         capture_packet_fn *fn, void *arg, bool *eof, char *errbuf, size_t errlen)
 {
+    uint64_t last = UINT64_MAX; /* with max_packets <= 0: the chunks published at the start */
     int n = 0;
 
     *eof = false;
@@ -360,11 +387,13 @@ int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
             pthread_mutex_lock(&r->mu);
             if (n == 0)
                 wait_for_chunk(r, wait_ms);
-            if (r->taken < r->filled) {
+            if (last == UINT64_MAX && max_packets <= 0)
+                last = r->filled;
+            if (r->taken < r->filled && r->taken < last) {
                 r->drain = &r->chunks[r->taken % r->n_chunks];
                 r->pos = 0;
                 r->pos_extra = 0;
-            } else if (n > 0) {
+            } else if (n > 0 || r->taken < r->filled) {
                 /* What was passed first; the end or an error on the next call. */
             } else if (r->done && !r->reported) {
                 r->reported = true;
@@ -406,23 +435,29 @@ int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
     return n;
 }
 
-void filereader_free(struct filereader *r)
+void filereader_stop(struct filereader *r)
 {
     uint64_t one = 1;
 
+    if (!r->started || r->joined)
+        return;
+    pthread_mutex_lock(&r->mu);
+    atomic_store(&r->stop, true);
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    /* Wakes a read blocked on an idle pipe. */
+    if (write(r->stop_fd, &one, sizeof(one)) == -1) {
+        /* an eventfd only fails to take a write at its maximum count: already signalled */
+    }
+    pthread_join(r->thread, NULL);
+    r->joined = true;
+}
+
+void filereader_free(struct filereader *r)
+{
     if (r == NULL)
         return;
-    if (r->started) {
-        pthread_mutex_lock(&r->mu);
-        atomic_store(&r->stop, true);
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        /* Wakes a read blocked on an idle pipe. */
-        if (write(r->stop_fd, &one, sizeof(one)) == -1) {
-            /* an eventfd only fails to take a write at its maximum count: already signalled */
-        }
-        pthread_join(r->thread, NULL);
-    }
+    filereader_stop(r);
     if (r->stop_fd != -1)
         close(r->stop_fd);
     pthread_mutex_destroy(&r->mu);

@@ -26,14 +26,16 @@ FILE *filereader_fopen(const char *path, struct filereader **out);
  * caller must call before pcap_close. */
 int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint16_t keep_sport,
                      size_t readahead_bytes, char *errbuf, size_t errlen);
-/* Passes up to max_packets ready packets (0: every ready one) to fn, in file order. Waits up
- * to wait_ms for the first. Returns the number passed (0 if none was ready in time), or -1
- * with a reason in errbuf once every packet before a read error has been passed. *eof becomes
- * true once the whole file has been passed. */
+/* Passes up to max_packets ready packets (0: those read ahead when the call began) to fn, in
+ * file order. Waits up to wait_ms for the first. Returns the number passed (0 if none was ready in
+ * time), or -1 with a reason in errbuf once every packet before a read error has been passed. *eof
+ * becomes true once the whole file has been passed. */
 int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
                         capture_packet_fn *fn, void *arg, bool *eof, char *errbuf, size_t errlen);
-/* Stops the thread (interrupting a blocked read), joins it and closes the stream's
- * descriptors. Call before pcap_close. NULL is fine. */
+/* Stops reading (interrupting a read blocked on a pipe) and joins the thread. What it read
+ * before is still handed over by filereader_dispatch, then the end. */
+void filereader_stop(struct filereader *r);
+/* Stops the thread if it runs and frees r. Call before pcap_close. NULL is fine. */
 void filereader_free(struct filereader *r);
 
 #endif

@@ -93,11 +93,6 @@ int lineproto_escape_measurement(struct buf *b, const char *s)
     return escape_with(b, s, esc_measurement);
 }
 
-int lineproto_escape_key(struct buf *b, const char *s)
-{
-    return escape_with(b, s, esc_key);
-}
-
 int lineproto_escape_string(struct buf *b, const char *s)
 {
     if (buf_append_char(b, '"') == -1)

@@ -49,7 +49,6 @@ int lineproto_end(struct lineproto_line *l, uint64_t ts_ns);
  * equals sign and space; since line protocol has no escape for newline and a trailing
  * backslash breaks parsers, control characters and backslashes become '_'. */
 int lineproto_escape_measurement(struct buf *b, const char *s);
-int lineproto_escape_key(struct buf *b, const char *s);
 /* String field values: quoted, with '"' and '\' escaped; newlines also become '_'. */
 int lineproto_escape_string(struct buf *b, const char *s);
 /* Appends ",key=value" escaped, or nothing if key or value is empty or value is NULL;

@@ -70,42 +70,6 @@ void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out)
     }
 }
 
-static void identity_tags(struct lineproto_line *l, const struct export_identity *id)
-{
-    lineproto_tag(l, "host", id->host);
-    lineproto_tag(l, "interface", id->interface);
-    lineproto_tag(l, "namespace", id->namespace_);
-    lineproto_tag(l, "node", id->node);
-}
-
-/* The interval's capture row, shared by both schemas. */
-static size_t write_capture_row(struct buf *b, const struct export_identity *id,
-                                const struct meter_snapshot *snap,
-                                const struct export_capture_stats *cs)
-{
-    struct lineproto_line l;
-
-    lineproto_begin(&l, b, "nstats_capture");
-    identity_tags(&l, id);
-    lineproto_field_uint(&l, "packets", snap->packets);
-    lineproto_field_uint(&l, "bytes", snap->bytes);
-    lineproto_field_uint(&l, "capture_drops", cs->capture_drops);
-    lineproto_field_uint(&l, "interface_drops", cs->interface_drops);
-    lineproto_field_uint(&l, "keys", snap->table.keys);
-    lineproto_field_uint(&l, "keys_created", snap->table_delta.keys_created);
-    lineproto_field_uint(&l, "keys_expired", snap->table_delta.keys_expired);
-    lineproto_field_uint(&l, "folded_packets", snap->table_delta.folded_packets);
-    lineproto_field_uint(&l, "folded_bytes", snap->table_delta.folded_bytes);
-    lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
-    return lineproto_end(&l, snap->end_ms * 1000000ULL) == -1;
-}
-
-bool schema_key_nameable(const struct flow_key *key)
-{
-    return (key->kind == FLOW_KIND_NORMAL || key->kind == FLOW_KIND_FRAGMENT) &&
-           key->remote.family != 0;
-}
-
 /* The identity tags, escaped once per batch: they sit between the key's tags in key order,
  * as host,interface | local | namespace | net | node. */
 struct identity_text {
@@ -116,7 +80,7 @@ struct identity_text {
 
 static void identity_text_init(struct identity_text *t, const struct export_identity *id)
 {
-    buf_init(&t->text, 4096);
+    buf_init(&t->text, 1u << 20);
     lineproto_escape_tag(&t->text, "host", id->host);
     lineproto_escape_tag(&t->text, "interface", id->interface);
     t->host_interface_end = t->text.len;
@@ -130,6 +94,39 @@ static void put_identity(struct lineproto_line *l, const struct identity_text *t
 {
     if (to > from)
         lineproto_tags_verbatim(l, t->text.data + from, to - from);
+}
+
+/* The interval's capture row, shared by both schemas. */
+static size_t write_capture_row(struct buf *b, const struct export_identity *id,
+                                const struct meter_snapshot *snap,
+                                const struct export_capture_stats *cs)
+{
+    struct identity_text it;
+    struct lineproto_line l;
+    int rc;
+
+    identity_text_init(&it, id);
+    lineproto_begin(&l, b, "nstats_capture");
+    put_identity(&l, &it, 0, it.text.len);
+    lineproto_field_uint(&l, "packets", snap->packets);
+    lineproto_field_uint(&l, "bytes", snap->bytes);
+    lineproto_field_uint(&l, "capture_drops", cs->capture_drops);
+    lineproto_field_uint(&l, "interface_drops", cs->interface_drops);
+    lineproto_field_uint(&l, "keys", snap->table.keys);
+    lineproto_field_uint(&l, "keys_created", snap->table_delta.keys_created);
+    lineproto_field_uint(&l, "keys_expired", snap->table_delta.keys_expired);
+    lineproto_field_uint(&l, "folded_packets", snap->table_delta.folded_packets);
+    lineproto_field_uint(&l, "folded_bytes", snap->table_delta.folded_bytes);
+    lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
+    rc = lineproto_end(&l, snap->end_ms * 1000000ULL);
+    buf_free(&it.text);
+    return rc == -1;
+}
+
+bool schema_key_nameable(const struct flow_key *key)
+{
+    return (key->kind == FLOW_KIND_NORMAL || key->kind == FLOW_KIND_FRAGMENT) &&
+           key->remote.family != 0;
 }
 
 size_t schema_write_rows(struct buf *b, const struct export_identity *id,

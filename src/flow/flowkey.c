@@ -98,8 +98,8 @@ static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, 
     }
     /* Port 0 and ports from ephemeral_min up are no service. Selected without branches:
      * which side that is, is unpredictable packet to packet. */
-    s_ok = (unsigned)p->sport - 1u < (unsigned)k->ephemeral_min - 1u;
-    d_ok = (unsigned)p->dport - 1u < (unsigned)k->ephemeral_min - 1u;
+    s_ok = (p->sport != 0) & (p->sport < k->ephemeral_min);
+    d_ok = (p->dport != 0) & (p->dport < k->ephemeral_min);
     if (s_ok & d_ok)
         return p->sport < p->dport ? SIDE_SRC : SIDE_DST;
     return d_ok ? SIDE_DST : s_ok ? SIDE_SRC : SIDE_NONE;

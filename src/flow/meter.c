@@ -151,7 +151,7 @@ void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, 
         close_interval(m, m->end_ms);
     if (!m->open)
         open_interval(m, ts_ms);
-    if (m->dns_fn != NULL && data != NULL && p->has_ports && p->sport == 53 &&
+    if (m->dns_fn != NULL && data != NULL && p->has_ports && p->sport == METER_DNS_PORT &&
         (p->proto == 17 || p->proto == 6))
         m->dns_fn(m->dns_arg, p, data, caplen, ts_ms);
     q = &m->batch[m->n_batch++];

@@ -42,8 +42,9 @@ struct meter *meter_new(const struct meter_config *cfg, const struct locality *l
                         meter_emit_fn *emit, void *arg);
 void meter_free(struct meter *m);
 
-/* Called for every decoded TCP or UDP packet from source port 53, with the captured bytes:
- * how DNS answers in a capture file reach the name cache. */
+/* Called for every decoded TCP or UDP packet from source port METER_DNS_PORT, with the
+ * captured bytes: how DNS answers in a capture file reach the name cache. */
+#define METER_DNS_PORT 53
 typedef void meter_dns_fn(void *arg, const struct pktsummary *p, const uint8_t *data,
                           uint32_t caplen, uint64_t ts_ms);
 void meter_set_dns_tap(struct meter *m, meter_dns_fn *fn, void *arg);

@@ -2,8 +2,12 @@
 """Bad input: missing, garbage and truncated capture files, bad flags, a missing interface.
 Each gets one clear line and a defined exit status; nothing counted is lost or doubled."""
 import os
+import signal
 import struct
+import subprocess
 import tempfile
+import threading
+import time
 
 from harness import NSTATS, PCAPGEN, Checks, capture_totals, flow_totals, parse_output, require, run
 
@@ -80,5 +84,37 @@ points = parse_output(r.stdout)
 c.eq(capture_totals(points), (whole_packets, whole_bytes), "truncated: whole records counted")
 c.eq(sum(t[0] + t[1] for t in flow_totals(points).values()), whole_bytes,
      "truncated: rows sum to the whole records' bytes")
+
+# A pipe that goes quiet (tcpdump -w - | nstats -r -): what arrived is counted and written
+# while the pipe waits, not held until a read-ahead chunk fills, and SIGTERM then writes the
+# last interval and exits at once, with every packet that arrived counted.
+records, off = [], 24
+while off + 16 <= len(data) and len(records) < 300:
+    _, _, caplen, length = struct.unpack_from("<IIII", data, off)
+    records.append((data[off:off + 16 + caplen], length))
+    off += 16 + caplen
+proc = subprocess.Popen([NSTATS, "-r", "-", "--interval", "1s", "--local-net", "198.18.0.1/32"],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+proc.stdin.write(data[:24] + b"".join(r for r, _ in records))
+proc.stdin.flush()
+early = []
+reader = threading.Thread(target=lambda: early.extend(iter(proc.stdout.readline, b"")))
+reader.start()
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline and not any(l.startswith(b"nstats,") for l in early):
+    time.sleep(0.1)
+c.ok(any(l.startswith(b"nstats,") for l in early),
+     "quiet pipe: rows written before the pipe closes")
+t0 = time.monotonic()
+proc.send_signal(signal.SIGTERM)
+proc.wait(timeout=10)
+reader.join(timeout=10)
+proc.stdin.close()
+err = proc.stderr.read().decode()
+c.eq(proc.returncode, 0, f"quiet pipe: SIGTERM exits 0 ({err.strip()!r})")
+c.ok(time.monotonic() - t0 < 3, "quiet pipe: SIGTERM exits at once")
+points = parse_output(b"".join(early).decode())
+c.eq(capture_totals(points), (len(records), sum(l for _, l in records)),
+     "quiet pipe: every packet that arrived counted once")
 
 c.finish()
