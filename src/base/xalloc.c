@@ -24,6 +24,25 @@ void *xcalloc(size_t nmemb, size_t size)
     return p;
 }
 
+void *xcalloc_aligned(size_t align, size_t nmemb, size_t size)
+{
+    size_t bytes;
+    void *p;
+
+    if (size != 0 && nmemb > SIZE_MAX / size)
+        out_of_memory(SIZE_MAX);
+    bytes = nmemb * size;
+    /* aligned_alloc wants a multiple of the alignment. */
+    bytes = (bytes + align - 1) / align * align;
+    if (bytes == 0)
+        bytes = align;
+    p = aligned_alloc(align, bytes);
+    if (p == NULL)
+        out_of_memory(bytes);
+    memset(p, 0, bytes);
+    return p;
+}
+
 void *xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
     void *p;

@@ -6,6 +6,8 @@
 
 /* Zeroed memory for nmemb * size bytes; the product is checked for overflow. */
 void *xcalloc(size_t nmemb, size_t size);
+/* xcalloc aligned to align (a power of two); free with free(). */
+void *xcalloc_aligned(size_t align, size_t nmemb, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 

@@ -9,13 +9,25 @@
 
 #define EMPTY UINT32_MAX
 
+/* What a packet touches, in one cache line: the key, when it was last seen and the
+ * interval's counts. The counts are 32-bit; what wraps past that is carried in the entry's
+ * cold half, which packets otherwise never touch. */
 struct entry {
-    struct flow_key key;
-    uint32_t hash;
-    uint32_t live_pos; /* index in t->live */
+    _Alignas(64) struct flow_key key;
     uint64_t last_seen_ms;
-    struct flow_counters delta;
-    struct flow_counters total;
+    uint32_t bytes_in;
+    uint32_t bytes_out;
+    uint32_t packets_in;
+    uint32_t packets_out;
+};
+_Static_assert(sizeof(struct entry) == 64, "an entry is one cache line");
+
+/* The rest of an entry, at the same index of t->cold. */
+struct cold {
+    uint32_t hash;
+    uint32_t live_pos;          /* index in t->live */
+    struct flow_counters carry; /* this interval's counts past 32 bits */
+    struct flow_counters total; /* since the key entered the table */
 };
 
 struct slot {
@@ -30,7 +42,8 @@ struct flow_table {
     size_t n_normal;
     size_t n_other;
     size_t pool_size;
-    struct entry *pool;
+    struct entry *pool; /* 64-byte aligned */
+    struct cold *cold;
     uint32_t *free_list; /* stack of free pool indices */
     size_t n_free;
     uint32_t *live; /* dense list of used pool indices, for snapshots */
@@ -96,12 +109,14 @@ static uint32_t insert(struct flow_table *t, const struct flow_key *key, uint32_
 {
     uint32_t idx = t->free_list[--t->n_free];
     struct entry *e = &t->pool[idx];
+    struct cold *c = &t->cold[idx];
 
     memset(e, 0, sizeof(*e));
+    memset(c, 0, sizeof(*c));
     e->key = *key;
-    e->hash = h;
     e->last_seen_ms = now_ms;
-    e->live_pos = (uint32_t)t->n_live;
+    c->hash = h;
+    c->live_pos = (uint32_t)t->n_live;
     t->live[t->n_live++] = idx;
     t->slots[slot].index = idx;
     t->slots[slot].hash = h;
@@ -134,7 +149,8 @@ struct flow_table *flow_table_new(size_t max_flows, const struct hash_key *seed)
     t->pool_size = t->max_normal + t->max_other + 3;
     while (nslots < t->pool_size * 2)
         nslots *= 2;
-    t->pool = xcalloc(t->pool_size, sizeof(*t->pool));
+    t->pool = xcalloc_aligned(64, t->pool_size, sizeof(*t->pool));
+    t->cold = xcalloc(t->pool_size, sizeof(*t->cold));
     t->free_list = xcalloc(t->pool_size, sizeof(*t->free_list));
     t->live = xcalloc(t->pool_size, sizeof(*t->live));
     t->slots = xcalloc(nslots, sizeof(*t->slots));
@@ -162,22 +178,52 @@ void flow_table_free(struct flow_table *t)
     if (t == NULL)
         return;
     free(t->pool);
+    free(t->cold);
     free(t->free_list);
     free(t->live);
     free(t->slots);
     free(t);
 }
 
-static void count(struct entry *e, enum flow_dir dir, uint32_t bytes, uint64_t now_ms)
+/* Adds n to a 32-bit count, carrying what wraps into *carry. */
+static inline void add32(uint32_t *count, uint32_t n, uint64_t *carry)
 {
+    uint32_t before = *count;
+
+    *count = before + n;
+    if (__builtin_expect(*count < before, 0))
+        *carry += 1ull << 32;
+}
+
+static void count(struct flow_table *t, uint32_t idx, enum flow_dir dir, uint32_t bytes,
+                  uint64_t now_ms)
+{
+    struct entry *e = &t->pool[idx];
+    struct flow_counters *carry = &t->cold[idx].carry;
+
     if (dir == FLOW_DIR_OUT) {
-        e->delta.bytes_out += bytes;
-        e->delta.packets_out++;
+        add32(&e->bytes_out, bytes, &carry->bytes_out);
+        add32(&e->packets_out, 1, &carry->packets_out);
     } else {
-        e->delta.bytes_in += bytes;
-        e->delta.packets_in++;
+        add32(&e->bytes_in, bytes, &carry->bytes_in);
+        add32(&e->packets_in, 1, &carry->packets_in);
     }
     e->last_seen_ms = now_ms;
+}
+
+/* The interval's counts so far. */
+static struct flow_counters delta_of(const struct flow_table *t, uint32_t idx)
+{
+    const struct entry *e = &t->pool[idx];
+    const struct flow_counters *carry = &t->cold[idx].carry;
+    struct flow_counters d = {
+        carry->bytes_in + e->bytes_in,
+        carry->bytes_out + e->bytes_out,
+        carry->packets_in + e->packets_in,
+        carry->packets_out + e->packets_out,
+    };
+
+    return d;
 }
 
 /* Finds or creates the other row for a key that did not fit. */
@@ -215,10 +261,8 @@ void flow_table_prefetch_entry(const struct flow_table *t, uint32_t hash)
     uint32_t idx = t->slots[hash & t->slot_mask].index;
 
     /* Only a hint: the home slot's entry is usually the key's own. */
-    if (idx != EMPTY) {
+    if (idx != EMPTY)
         __builtin_prefetch(&t->pool[idx]);
-        __builtin_prefetch((const char *)&t->pool[idx] + 64);
-    }
 }
 
 void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
@@ -242,7 +286,7 @@ void flow_table_add_hashed(struct flow_table *t, const struct flow_key *key, uin
             t->stats.folded_bytes += frame_bytes;
         }
     }
-    count(&t->pool[idx], dir, frame_bytes, now_ms);
+    count(t, idx, dir, frame_bytes, now_ms);
 }
 
 /* Backward-shift deletion keeps probe sequences intact without tombstones. */
@@ -270,21 +314,22 @@ static void remove_slot(struct flow_table *t, size_t hole)
 static void expire(struct flow_table *t, uint32_t idx)
 {
     struct entry *e = &t->pool[idx];
+    struct cold *c = &t->cold[idx];
     uint32_t moved;
 
-    remove_slot(t, find_slot(t, &e->key, e->hash));
-    t->stats.expired.bytes_in += e->total.bytes_in;
-    t->stats.expired.bytes_out += e->total.bytes_out;
-    t->stats.expired.packets_in += e->total.packets_in;
-    t->stats.expired.packets_out += e->total.packets_out;
+    remove_slot(t, find_slot(t, &e->key, c->hash));
+    t->stats.expired.bytes_in += c->total.bytes_in;
+    t->stats.expired.bytes_out += c->total.bytes_out;
+    t->stats.expired.packets_in += c->total.packets_in;
+    t->stats.expired.packets_out += c->total.packets_out;
     t->stats.keys_expired++;
     if (e->key.kind == FLOW_KIND_OTHER)
         t->n_other--;
     else
         t->n_normal--;
     moved = t->live[--t->n_live];
-    t->live[e->live_pos] = moved;
-    t->pool[moved].live_pos = e->live_pos;
+    t->live[c->live_pos] = moved;
+    t->cold[moved].live_pos = c->live_pos;
     t->free_list[t->n_free++] = idx;
 }
 
@@ -300,19 +345,23 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
     size_t n = 0;
 
     for (size_t i = 0; i < t->n_live; i++) {
-        struct entry *e = &t->pool[t->live[i]];
+        uint32_t idx = t->live[i];
+        struct entry *e = &t->pool[idx];
+        struct cold *c = &t->cold[idx];
+        struct flow_counters d = delta_of(t, idx);
 
-        if (e->delta.packets_in == 0 && e->delta.packets_out == 0)
+        if (d.packets_in == 0 && d.packets_out == 0)
             continue;
-        e->total.bytes_in += e->delta.bytes_in;
-        e->total.bytes_out += e->delta.bytes_out;
-        e->total.packets_in += e->delta.packets_in;
-        e->total.packets_out += e->delta.packets_out;
+        c->total.bytes_in += d.bytes_in;
+        c->total.bytes_out += d.bytes_out;
+        c->total.packets_in += d.packets_in;
+        c->total.packets_out += d.packets_out;
         rows[n].key = e->key;
-        rows[n].delta = e->delta;
-        rows[n].total = e->total;
+        rows[n].delta = d;
+        rows[n].total = c->total;
         n++;
-        memset(&e->delta, 0, sizeof(e->delta));
+        e->bytes_in = e->bytes_out = e->packets_in = e->packets_out = 0;
+        memset(&c->carry, 0, sizeof(c->carry));
     }
     /* Walk backwards: expire() moves the last live entry into the freed position. */
     for (size_t i = t->n_live; i-- > 0;) {
@@ -327,12 +376,15 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
 void flow_table_foreach(const struct flow_table *t, flow_table_visit_fn *fn, void *arg)
 {
     for (size_t i = 0; i < t->n_live; i++) {
-        const struct entry *e = &t->pool[t->live[i]];
+        uint32_t idx = t->live[i];
+        const struct entry *e = &t->pool[idx];
+        const struct flow_counters *total = &t->cold[idx].total;
+        struct flow_counters d = delta_of(t, idx);
         struct flow_counters c = {
-            e->total.bytes_in + e->delta.bytes_in,
-            e->total.bytes_out + e->delta.bytes_out,
-            e->total.packets_in + e->delta.packets_in,
-            e->total.packets_out + e->delta.packets_out,
+            total->bytes_in + d.bytes_in,
+            total->bytes_out + d.bytes_out,
+            total->packets_in + d.packets_in,
+            total->packets_out + d.packets_out,
         };
 
         fn(arg, &e->key, &c);

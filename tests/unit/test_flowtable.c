@@ -226,6 +226,43 @@ static void test_churn_many_rounds(void)
     free(rows);
 }
 
+static void add_so_far(void *arg, const struct flow_key *key, const struct flow_counters *c)
+{
+    (void)key;
+    *(uint64_t *)arg += c->bytes_out;
+}
+
+static void test_counts_past_32_bits(void)
+{
+    /* An entry keeps 32-bit counts per interval and carries the rest: a heavy key's bytes
+     * pass 4 GiB in one interval and stay exact, interval and total. */
+    struct flow_table *t = flow_table_new(10, &seed);
+    struct flow_row *rows = calloc(flow_table_capacity(t), sizeof(*rows));
+    struct flow_key k = key_for(1, 443);
+    uint64_t want = 0, so_far = 0;
+    size_t n;
+
+    for (unsigned i = 0; i < 140000; i++) {
+        flow_table_add(t, &k, FLOW_DIR_OUT, 65535, 1000);
+        want += 65535;
+    }
+    flow_table_foreach(t, add_so_far, &so_far);
+    CHECK_EQ(so_far, want);
+    n = flow_table_snapshot(t, rows, 2000, 60000);
+    CHECK_EQ(n, 1);
+    CHECK_EQ(rows[0].delta.bytes_out, want);
+    CHECK_EQ(rows[0].delta.packets_out, 140000);
+    CHECK_EQ(rows[0].total.bytes_out, want);
+    /* The carry starts again with the next interval. */
+    flow_table_add(t, &k, FLOW_DIR_OUT, 10, 2500);
+    n = flow_table_snapshot(t, rows, 3000, 60000);
+    CHECK_EQ(n, 1);
+    CHECK_EQ(rows[0].delta.bytes_out, 10);
+    CHECK_EQ(rows[0].total.bytes_out, want + 10);
+    flow_table_free(t);
+    free(rows);
+}
+
 int main(void)
 {
     RUN(test_counts_and_directions);
@@ -233,5 +270,6 @@ int main(void)
     RUN(test_other_rows_are_bounded);
     RUN(test_expiry_frees_room);
     RUN(test_churn_many_rounds);
+    RUN(test_counts_past_32_bits);
     return test_report();
 }
