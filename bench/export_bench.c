@@ -7,25 +7,11 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "benchtime.h"
 #include "export/gzip.h"
 #include "export/metrics.h"
 #include "export/schema.h"
 #include "flow/meter.h"
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return x < y ? -1 : x > y;
-}
 
 static struct meter_snapshot last_snap;
 static struct flow_row *snap_rows;
@@ -93,12 +79,12 @@ int main(void)
 
         buf_init(&b, 1u << 30);
         buf_init(&z, 1u << 30);
-        t0 = cpu_now();
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
         schema_write_default(&b, &id, &last_snap, &cs, NULL);
-        enc[r] = cpu_now() - t0;
-        t0 = cpu_now();
+        enc[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
         gzip_compress(b.data, b.len, &z);
-        gz[r] = cpu_now() - t0;
+        gz[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
         lp_len = b.len;
         gz_len = z.len;
         buf_free(&b);
@@ -117,22 +103,19 @@ int main(void)
         double t0;
 
         buf_init(&b, 1u << 30);
-        t0 = cpu_now();
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
         metrics_render(&b, &src);
-        prom[r] = cpu_now() - t0;
+        prom[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
         prom_len = b.len;
         buf_free(&b);
     }
     meter_free(m);
     free(snap_rows);
 
-    qsort(enc, ROUNDS, sizeof(double), cmp_double);
-    qsort(gz, ROUNDS, sizeof(double), cmp_double);
-    qsort(prom, ROUNDS, sizeof(double), cmp_double);
     printf("line protocol, 10,000 rows: encode %.2f ms, gzip %.2f ms (median of %d; %zu -> %zu "
            "bytes)\n",
-           enc[ROUNDS / 2] * 1e3, gz[ROUNDS / 2] * 1e3, ROUNDS, lp_len, gz_len);
+           bench_median(enc, ROUNDS) * 1e3, bench_median(gz, ROUNDS) * 1e3, ROUNDS, lp_len, gz_len);
     printf("/metrics, 100,000 series: render %.2f ms CPU (median of %d; %zu bytes)\n",
-           prom[ROUNDS / 2] * 1e3, ROUNDS, prom_len);
+           bench_median(prom, ROUNDS) * 1e3, ROUNDS, prom_len);
     return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "base/hash.h"
 #include "base/netaddr.h"
+#include "benchtime.h"
 #include "capture/decode.h"
 #include "flow/locality.h"
 #include "flow/meter.h"
@@ -75,21 +76,6 @@ static void count_rows(const struct meter_snapshot *snap, void *arg)
     e->bytes += snap->bytes;
 }
 
-static double seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
     char errbuf[PCAP_ERRBUF_SIZE] = "";
@@ -131,7 +117,7 @@ int main(int argc, char **argv)
     for (int r = 0; r < 5; r++) {
         struct meter_config mc = {10000, 300000, 100000, 32768, FLOW_KEY_ALL, pcap_datalink(pcap)};
         struct meter *m = meter_new(&mc, &loc, NULL, &seed, count_rows, &e);
-        double t0 = seconds();
+        double t0 = bench_now(CLOCK_MONOTONIC);
 
         for (size_t i = 0; i < l.n; i++) {
             /* Hand the packet over in one reused, cache-hot buffer, as libpcap's file reader
@@ -140,24 +126,22 @@ int main(int argc, char **argv)
             meter_packet(m, l.recs[i].ts_ms, hot, l.recs[i].caplen, l.recs[i].len);
         }
         meter_finish(m, meter_last_packet_ms(m), false);
-        runs[r] = seconds() - t0;
+        runs[r] = bench_now(CLOCK_MONOTONIC) - t0;
         meter_free(m);
     }
-    qsort(runs, 5, sizeof(runs[0]), cmp_double);
     /* The hand-over alone, to subtract. */
     for (int r = 0; r < 5; r++) {
-        double t0 = seconds();
+        double t0 = bench_now(CLOCK_MONOTONIC);
 
         for (size_t i = 0; i < l.n; i++) {
             memcpy(hot, l.data + l.recs[i].offset, l.recs[i].caplen);
             __asm__ volatile("" : : "r"(hot) : "memory");
         }
-        copies[r] = seconds() - t0;
+        copies[r] = bench_now(CLOCK_MONOTONIC) - t0;
     }
-    qsort(copies, 5, sizeof(copies[0]), cmp_double);
     /* Decoding alone, from the same hot buffer. */
     for (int r = 0; r < 5; r++) {
-        double t0 = seconds();
+        double t0 = bench_now(CLOCK_MONOTONIC);
 
         for (size_t i = 0; i < l.n; i++) {
             struct pktsummary sum;
@@ -166,13 +150,17 @@ int main(int argc, char **argv)
             decode_packet(pcap_datalink(pcap), hot, l.recs[i].caplen, &sum);
             __asm__ volatile("" : : "r"(&sum) : "memory");
         }
-        decodes[r] = seconds() - t0;
+        decodes[r] = bench_now(CLOCK_MONOTONIC) - t0;
     }
-    qsort(decodes, 5, sizeof(decodes[0]), cmp_double);
-    printf("meter_packet: %.1f ns/packet, of which %.1f ns hand-over and %.1f ns decoding "
-           "(medians of 5; %zu packets, %zu rows per run)\n",
-           runs[2] * 1e9 / (double)l.n, copies[2] * 1e9 / (double)l.n,
-           (decodes[2] - copies[2]) * 1e9 / (double)l.n, l.n, e.rows / 5);
+    {
+        double run = bench_median(runs, 5), copy = bench_median(copies, 5);
+        double decode = bench_median(decodes, 5);
+
+        printf("meter_packet: %.1f ns/packet, of which %.1f ns hand-over and %.1f ns decoding "
+               "(medians of 5; %zu packets, %zu rows per run)\n",
+               run * 1e9 / (double)l.n, copy * 1e9 / (double)l.n,
+               (decode - copy) * 1e9 / (double)l.n, l.n, e.rows / 5);
+    }
     pcap_close(pcap);
     free(l.recs);
     free(l.data);

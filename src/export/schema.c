@@ -97,9 +97,9 @@ static void put_identity(struct lineproto_line *l, const struct identity_text *t
 }
 
 /* The interval's capture row, shared by both schemas. */
-static size_t write_capture_row(struct buf *b, const struct export_identity *id,
-                                const struct meter_snapshot *snap,
-                                const struct export_capture_stats *cs)
+size_t schema_write_capture(struct buf *b, const struct export_identity *id,
+                            const struct meter_snapshot *snap,
+                            const struct export_capture_stats *cs)
 {
     struct identity_text it;
     struct lineproto_line l;
@@ -175,13 +175,6 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
     }
     buf_free(&it.text);
     return dropped;
-}
-
-size_t schema_write_capture(struct buf *b, const struct export_identity *id,
-                            const struct meter_snapshot *snap,
-                            const struct export_capture_stats *cs)
-{
-    return write_capture_row(b, id, snap, cs);
 }
 
 size_t schema_write_default(struct buf *b, const struct export_identity *id,
@@ -272,5 +265,5 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
             dropped++;
     }
     free(rows);
-    return dropped + write_capture_row(b, id, snap, cs);
+    return dropped + schema_write_capture(b, id, snap, cs);
 }

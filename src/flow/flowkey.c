@@ -107,6 +107,7 @@ static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, 
 
 static void special_key(struct flow_key *key, enum flow_kind kind, enum flow_dir *dir)
 {
+    memset(key, 0, sizeof(*key));
     key->kind = (uint8_t)kind;
     *dir = FLOW_DIR_IN;
 }
@@ -119,7 +120,6 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
     enum side service;
 
     if (p->status != DECODE_OK) {
-        memset(key, 0, sizeof(*key));
         special_key(key, p->status == DECODE_NON_IP ? FLOW_KIND_NON_IP : FLOW_KIND_MALFORMED, dir);
         return;
     }
