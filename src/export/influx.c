@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "base/buf.h"
-#include "base/curlloop.h"
+#include "io/curlloop.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "export/gzip.h"

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/loop.h"
+#include "io/loop.h"
 
 struct influx_config {
     const char *url;  /* base URL, e.g. http://influxdb:8086 */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "base/curlloop.h"
+#include "io/curlloop.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/loop.h"
+#include "io/loop.h"
 #include "names/k8smap.h"
 
 struct k8s_config {

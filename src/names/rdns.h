@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/loop.h"
+#include "io/loop.h"
 #include "base/netaddr.h"
 #include "names/names.h"
 

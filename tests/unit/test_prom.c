@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 
 #include "capture/iface.h"
-#include "export/httpd.h"
+#include "io/httpd.h"
 #include "export/prom.h"
 #include "test.h"
 

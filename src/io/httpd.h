@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
-#include "base/loop.h"
+#include "io/loop.h"
 
 struct httpd_reply {
     unsigned status;

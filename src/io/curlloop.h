@@ -5,7 +5,7 @@
 
 #include <curl/curl.h>
 
-#include "base/loop.h"
+#include "io/loop.h"
 
 /* Called once per transfer when it ends; the handle is already removed from the multi. */
 typedef void curlloop_done_fn(void *arg, CURL *easy, CURLcode rc);
