@@ -4,18 +4,30 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/xalloc.h"
 
-#define MAX_WATCHES 64
+/* Events taken from the kernel per epoll_wait. */
+#define BATCH_EVENTS 16
+/* The watch table's first size; it doubles (or jumps to the fd) when a larger fd is watched. */
+#define MIN_WATCHES 64
 
+/* A watched descriptor; the table is indexed by fd, and fn == NULL marks a free entry. */
 struct watch {
-    int fd;
     loop_fd_fn *fn;
     void *arg;
+};
+
+/* The events of one loop turn not yet dispatched, so that loop_unwatch can drop those of a
+ * descriptor it stops watching. Turns nest when a handler calls loop_run_once. */
+struct batch {
+    struct epoll_event *events;
+    int n;
+    struct batch *outer;
 };
 
 struct loop_timer {
@@ -23,15 +35,23 @@ struct loop_timer {
     loop_timer_fn *fn;
     void *arg;
     bool armed;
+    bool due;  /* armed and past its deadline when the running turn looked */
+    bool dead; /* freed while timers were running; released when they return */
     uint64_t deadline_ms;
+    uint64_t armed_seq;
     struct loop_timer *next;
 };
 
 struct loop {
     int epfd;
     bool stop;
-    struct watch watches[MAX_WATCHES];
+    struct watch *watches;
+    size_t watches_len;
+    struct batch *batch;
     struct loop_timer *timers;
+    unsigned timers_running; /* depth of run_timers, which nests through loop_run_once */
+    bool timers_dead;
+    uint64_t arm_seq;
 };
 
 uint64_t loop_now_ms(void)
@@ -39,6 +59,14 @@ uint64_t loop_now_ms(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t loop_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
@@ -51,8 +79,8 @@ struct loop *loop_new(void)
         return NULL;
     l = xcalloc(1, sizeof(*l));
     l->epfd = fd;
-    for (int i = 0; i < MAX_WATCHES; i++)
-        l->watches[i].fd = -1;
+    l->watches = xcalloc(MIN_WATCHES, sizeof(*l->watches));
+    l->watches_len = MIN_WATCHES;
     return l;
 }
 
@@ -67,48 +95,75 @@ void loop_free(struct loop *l)
         free(t);
     }
     close(l->epfd);
+    free(l->watches);
     free(l);
+}
+
+/* Makes room in the table for fd. */
+static void watches_reserve(struct loop *l, int fd)
+{
+    size_t len = l->watches_len;
+
+    if ((size_t)fd < len)
+        return;
+    while (len <= (size_t)fd)
+        len *= 2;
+    l->watches = xreallocarray(l->watches, len, sizeof(*l->watches));
+    memset(l->watches + l->watches_len, 0, (len - l->watches_len) * sizeof(*l->watches));
+    l->watches_len = len;
+}
+
+static struct watch *watch_find(struct loop *l, int fd)
+{
+    if (fd < 0 || (size_t)fd >= l->watches_len || l->watches[fd].fn == NULL)
+        return NULL;
+    return &l->watches[fd];
 }
 
 int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn *fn, void *arg)
 {
-    struct epoll_event ev = {.events = events};
+    struct epoll_event ev = {.events = events, .data.fd = fd};
 
-    for (int i = 0; i < MAX_WATCHES; i++) {
-        if (l->watches[i].fd != -1)
-            continue;
-        ev.data.u32 = (uint32_t)i;
-        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
-            return -1;
-        l->watches[i] = (struct watch){fd, fn, arg};
-        return 0;
+    if (fd < 0) {
+        errno = EBADF;
+        return -1;
     }
-    errno = ENOSPC;
-    return -1;
+    if (fn == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    watches_reserve(l, fd);
+    /* epoll decides whether fd is already watched: a descriptor closed without loop_unwatch has
+     * left the kernel's set, and its number may be watched again. */
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == -1)
+        return -1;
+    l->watches[fd] = (struct watch){fn, arg};
+    return 0;
 }
 
 int loop_modify(struct loop *l, int fd, uint32_t events)
 {
-    for (int i = 0; i < MAX_WATCHES; i++) {
-        if (l->watches[i].fd == fd) {
-            struct epoll_event ev = {.events = events};
+    struct epoll_event ev = {.events = events, .data.fd = fd};
 
-            ev.data.u32 = (uint32_t)i;
-            return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
-        }
+    if (watch_find(l, fd) == NULL) {
+        errno = ENOENT;
+        return -1;
     }
-    errno = ENOENT;
-    return -1;
+    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
 void loop_unwatch(struct loop *l, int fd)
 {
-    for (int i = 0; i < MAX_WATCHES; i++) {
-        if (l->watches[i].fd == fd) {
-            epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-            l->watches[i].fd = -1;
-        }
-    }
+    struct watch *w = watch_find(l, fd);
+
+    if (w == NULL)
+        return;
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+    *w = (struct watch){NULL, NULL};
+    for (struct batch *b = l->batch; b != NULL; b = b->outer)
+        for (int i = 0; i < b->n; i++)
+            if (b->events[i].data.fd == fd)
+                b->events[i].data.fd = -1;
 }
 
 struct loop_timer *loop_timer_new(struct loop *l, loop_timer_fn *fn, void *arg)
@@ -126,12 +181,43 @@ struct loop_timer *loop_timer_new(struct loop *l, loop_timer_fn *fn, void *arg)
 void loop_timer_arm(struct loop_timer *t, uint64_t after_ms)
 {
     t->armed = true;
+    t->due = false;
     t->deadline_ms = loop_now_ms() + after_ms;
+    t->armed_seq = t->loop->arm_seq++;
 }
 
 void loop_timer_disarm(struct loop_timer *t)
 {
     t->armed = false;
+    t->due = false;
+}
+
+static void timer_unlink(struct loop *l, struct loop_timer *t)
+{
+    for (struct loop_timer **p = &l->timers; *p != NULL; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            return;
+        }
+    }
+}
+
+void loop_timer_free(struct loop_timer *t)
+{
+    struct loop *l;
+
+    if (t == NULL)
+        return;
+    l = t->loop;
+    loop_timer_disarm(t);
+    /* A running turn may hold t, or the timer after it, so the list keeps it until then. */
+    if (l->timers_running > 0) {
+        t->dead = true;
+        l->timers_dead = true;
+        return;
+    }
+    timer_unlink(l, t);
+    free(t);
 }
 
 void loop_stop(struct loop *l)
@@ -153,31 +239,79 @@ static int next_timeout_ms(const struct loop *l)
     return best - now > 60000 ? 60000 : (int)(best - now);
 }
 
+static void free_dead_timers(struct loop *l)
+{
+    struct loop_timer **p = &l->timers;
+
+    while (*p != NULL) {
+        struct loop_timer *t = *p;
+
+        if (t->dead) {
+            *p = t->next;
+            free(t);
+        } else {
+            p = &t->next;
+        }
+    }
+    l->timers_dead = false;
+}
+
+/* Earlier deadline first; of equal deadlines, the one armed first. */
+static bool fires_before(const struct loop_timer *a, const struct loop_timer *b)
+{
+    if (a->deadline_ms != b->deadline_ms)
+        return a->deadline_ms < b->deadline_ms;
+    return a->armed_seq < b->armed_seq;
+}
+
+/* Fires the timers due now, earliest deadline first. A timer re-armed by a callback waits for
+ * the next turn even when its new deadline has passed, so a turn always ends. */
 static void run_timers(struct loop *l)
 {
     uint64_t now = loop_now_ms();
 
-    for (struct loop_timer *t = l->timers; t != NULL && !l->stop; t = t->next) {
-        if (t->armed && t->deadline_ms <= now) {
-            t->armed = false;
-            t->fn(t->arg);
-        }
+    for (struct loop_timer *t = l->timers; t != NULL; t = t->next)
+        t->due = t->armed && t->deadline_ms <= now;
+    l->timers_running++;
+    while (!l->stop) {
+        struct loop_timer *first = NULL;
+
+        for (struct loop_timer *t = l->timers; t != NULL; t = t->next)
+            if (t->due && (first == NULL || fires_before(t, first)))
+                first = t;
+        if (first == NULL)
+            break;
+        first->armed = false;
+        first->due = false;
+        first->fn(first->arg);
     }
+    if (--l->timers_running == 0 && l->timers_dead)
+        free_dead_timers(l);
 }
 
 static int run_round(struct loop *l, int timeout_ms)
 {
-    struct epoll_event events[16];
-    int n = epoll_wait(l->epfd, events, 16, timeout_ms);
+    struct epoll_event events[BATCH_EVENTS];
+    struct batch b = {events, 0, l->batch};
 
-    if (n == -1)
+    b.n = epoll_wait(l->epfd, events, BATCH_EVENTS, timeout_ms);
+    if (b.n == -1)
         return errno == EINTR ? 0 : -1;
-    for (int i = 0; i < n && !l->stop; i++) {
-        struct watch *w = &l->watches[events[i].data.u32];
+    /* The turn's events, for loop_unwatch to clear; restored to the outer turn's below. */
+    // cppcheck-suppress autoVariables
+    l->batch = &b;
+    for (int i = 0; i < b.n && !l->stop; i++) {
+        int fd = events[i].data.fd;
+        struct watch *w;
 
-        if (w->fd != -1)
-            w->fn(w->arg, w->fd, events[i].events);
+        /* -1: unwatched by an earlier handler of this turn. */
+        if (fd < 0)
+            continue;
+        w = &l->watches[fd];
+        if (w->fn != NULL)
+            w->fn(w->arg, fd, events[i].events);
     }
+    l->batch = b.outer;
     if (!l->stop)
         run_timers(l);
     return 0;

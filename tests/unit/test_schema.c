@@ -1,4 +1,4 @@
-/* Schema tests: the exact default-schema lines for every kind of row. */
+/* Schema tests: the exact default-schema lines for every kind of row, and the legacy schema's. */
 #include "export/schema.h"
 #include "test.h"
 
@@ -78,8 +78,49 @@ static void test_default_rows(void)
     buf_free(&b);
 }
 
+static void test_legacy_schema(void)
+{
+    struct flow_row rows[4];
+    struct meter_snapshot snap;
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_capture_stats cs = {0, 0};
+    struct buf b;
+
+    memset(rows, 0, sizeof(rows));
+    for (int i = 0; i < 3; i++) {
+        netaddr_parse("198.18.0.1", &rows[i].key.local);
+        netaddr_parse(i < 2 ? "198.19.0.2" : "198.19.0.3", &rows[i].key.remote);
+        rows[i].key.proto = 6;
+        rows[i].key.port = (uint16_t)(443 + i);
+        rows[i].delta.bytes_in = 1000;
+        rows[i].delta.bytes_out = 250;
+    }
+    rows[3].key.kind = FLOW_KIND_NON_IP;
+    rows[3].delta.bytes_in = 60;
+    memset(&snap, 0, sizeof(snap));
+    snap.start_ms = 0;
+    snap.end_ms = 10000;
+    snap.rows = rows;
+    snap.n_rows = 4;
+    buf_init(&b, 1 << 20);
+    CHECK_EQ(schema_write_legacy(&b, &id, &snap, &cs, NULL), 0);
+    /* Two ports to .2 are summed: 2000 bytes in over 10 s = 1600 bit/s. */
+    CHECK_STR(b.data, "nstat,hosts=pod-a,receiver=198.19.0.2,sender=198.18.0.1 sendRate=400,"
+                      "receiveRate=1600 10000000000\n"
+                      "nstat,hosts=pod-a,receiver=198.19.0.3,sender=198.18.0.1 sendRate=200,"
+                      "receiveRate=800 10000000000\n"
+                      "nstat,hosts=pod-a,receiver=non-ip,sender=none sendRate=0,"
+                      "receiveRate=48 10000000000\n"
+                      "nstats_capture,host=pod-a,interface=eth0 packets=0i,bytes=0i,"
+                      "capture_drops=0i,interface_drops=0i,keys=0i,keys_created=0i,"
+                      "keys_expired=0i,folded_packets=0i,folded_bytes=0i,interval_ms=10000i "
+                      "10000000000\n");
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_default_rows);
+    RUN(test_legacy_schema);
     return test_report();
 }

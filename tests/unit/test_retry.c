@@ -1,0 +1,36 @@
+/* Retry policy tests: HTTP verdicts, capped and jittered backoff, Retry-After parsing. */
+#include "base/retry.h"
+#include "test.h"
+
+static void test_retry_policy(void)
+{
+    CHECK_EQ(retry_classify(204), RETRY_DONE);
+    CHECK_EQ(retry_classify(0), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(500), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(503), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(429), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(408), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(400), RETRY_DROP);
+    CHECK_EQ(retry_classify(401), RETRY_DROP);
+    CHECK_EQ(retry_classify(404), RETRY_DROP);
+    CHECK_EQ(retry_classify(413), RETRY_DROP);
+    /* Doubling, capped, jittered within [wait/2, wait). */
+    CHECK_EQ(retry_backoff_ms(1, 500, 60000, 0.0, 0), 250);
+    CHECK_EQ(retry_backoff_ms(2, 500, 60000, 0.0, 0), 500);
+    CHECK_EQ(retry_backoff_ms(3, 500, 60000, 0.999, 0), 1000 + 999);
+    CHECK_EQ(retry_backoff_ms(30, 500, 60000, 0.0, 0), 30000);
+    CHECK(retry_backoff_ms(30, 500, 60000, 0.999, 0) < 60000);
+    /* Retry-After wins when longer, within four caps. */
+    CHECK_EQ(retry_backoff_ms(1, 500, 60000, 0.0, 7000), 7000);
+    CHECK_EQ(retry_backoff_ms(1, 500, 1000, 0.0, 7000), 4000);
+    CHECK_EQ(retry_parse_retry_after(" 12\r\n"), 12000);
+    CHECK_EQ(retry_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), 0);
+    CHECK_EQ(retry_parse_retry_after("-3"), 0);
+    CHECK_EQ(retry_parse_retry_after("5x"), 0);
+}
+
+int main(void)
+{
+    RUN(test_retry_policy);
+    return test_report();
+}
