@@ -18,20 +18,63 @@ enum log_level log_get_level(void)
     return current_level;
 }
 
-static void log_vprint(enum log_level level, const char *suffix, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+static void log_vprint(enum log_level level, const char *suffix, unsigned suppressed,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
-static void log_vprint(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+/* suffix (strerror) may be NULL; suppressed > 0 adds a count of held-back messages. */
+static void log_vprint(enum log_level level, const char *suffix, unsigned suppressed,
+                       const char *fmt, va_list ap)
 {
-    char line[1024];
+    char line[1024], note[64] = "";
 
     if (level > current_level)
         return;
     vsnprintf(line, sizeof(line), fmt, ap);
-    if (suffix != NULL)
-        fprintf(stderr, "nstats: %s: %s\n", line, suffix);
-    else
-        fprintf(stderr, "nstats: %s\n", line);
+    if (suppressed > 0)
+        snprintf(note, sizeof(note), " (%u similar suppressed)", suppressed);
+    fprintf(stderr, "nstats: %s%s%s%s\n", line, suffix ? ": " : "", suffix ? suffix : "", note);
+}
+
+/* Whether a limited message may print now; counts it as suppressed if not. */
+static bool limit_allows(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms)
+{
+    if (lim->printed && now_ms - lim->last_ms < every_ms) {
+        lim->suppressed++;
+        return false;
+    }
+    lim->printed = true;
+    lim->last_ms = now_ms;
+    return true;
+}
+
+bool log_warn_limited(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    int saved = errno;
+
+    if (!limit_allows(lim, now_ms, every_ms))
+        return false;
+    va_start(ap, fmt);
+    log_vprint(LOG_LEVEL_WARN, strerror(saved), lim->suppressed, fmt, ap);
+    va_end(ap);
+    lim->suppressed = 0;
+    errno = saved;
+    return true;
+}
+
+bool log_warnx_limited(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms, const char *fmt,
+                       ...)
+{
+    va_list ap;
+
+    if (!limit_allows(lim, now_ms, every_ms))
+        return false;
+    va_start(ap, fmt);
+    log_vprint(LOG_LEVEL_WARN, NULL, lim->suppressed, fmt, ap);
+    va_end(ap);
+    lim->suppressed = 0;
+    return true;
 }
 
 void log_warn(const char *fmt, ...)
@@ -40,7 +83,7 @@ void log_warn(const char *fmt, ...)
     int saved = errno;
 
     va_start(ap, fmt);
-    log_vprint(LOG_LEVEL_WARN, strerror(saved), fmt, ap);
+    log_vprint(LOG_LEVEL_WARN, strerror(saved), 0, fmt, ap);
     va_end(ap);
     errno = saved;
 }
@@ -50,7 +93,7 @@ void log_warnx(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    log_vprint(LOG_LEVEL_WARN, NULL, fmt, ap);
+    log_vprint(LOG_LEVEL_WARN, NULL, 0, fmt, ap);
     va_end(ap);
 }
 
@@ -59,7 +102,7 @@ void log_info(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    log_vprint(LOG_LEVEL_INFO, NULL, fmt, ap);
+    log_vprint(LOG_LEVEL_INFO, NULL, 0, fmt, ap);
     va_end(ap);
 }
 
@@ -68,6 +111,6 @@ void log_debug(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    log_vprint(LOG_LEVEL_DEBUG, NULL, fmt, ap);
+    log_vprint(LOG_LEVEL_DEBUG, NULL, 0, fmt, ap);
     va_end(ap);
 }

@@ -2,6 +2,9 @@
 #ifndef NSTATS_LOG_H
 #define NSTATS_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* Sets the most verbose level that is printed (default LOG_LEVEL_INFO). */
@@ -13,5 +16,22 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One rate limit for one kind of message, zeroed before first use (e.g. in a calloc'd struct):
+ * runtime trouble that repeats is logged at most once a period, with a count of what was
+ * held back, so an outage cannot flood the log. */
+struct log_limit {
+    uint64_t last_ms;    /* when a message was last printed */
+    unsigned suppressed; /* held back since then */
+    bool printed;        /* false until the first message */
+};
+
+/* Like log_warn and log_warnx, but print only if nothing went through lim in the last every_ms
+ * (now_ms on any clock the caller keeps using); otherwise count the message as suppressed.
+ * A printed line ends with "(N similar suppressed)" when some were. Returns true if printed. */
+bool log_warn_limited(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+bool log_warnx_limited(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -10,13 +10,14 @@
 #include <time.h>
 
 #include "base/buf.h"
-#include "io/curlloop.h"
 #include "base/log.h"
+#include "base/retry.h"
+#include "base/url.h"
 #include "base/xalloc.h"
 #include "export/gzip.h"
 #include "export/outqueue.h"
-#include "export/retry.h"
 #include "export/spool.h"
+#include "io/curlloop.h"
 
 #ifndef NSTATS_VERSION
 #define NSTATS_VERSION "0.0.0"
@@ -24,8 +25,10 @@
 
 /* Server answers are read for their error message only. */
 #define RESPONSE_MAX 4096
-/* How often a continuing outage is logged again. */
-#define FAIL_LOG_EVERY_MS 60000
+/* How often a continuing outage, refusal, queue overflow or spool failure is logged again. */
+#define LOG_EVERY_MS 60000
+/* Statuses whose refusals are rate-limited apart; more share the last slot. */
+#define DROP_LOG_SLOTS 8
 
 struct influx_sink {
     struct influx_config cfg;
@@ -42,22 +45,18 @@ struct influx_sink {
     struct buf response;
     uint64_t retry_after_ms;
     unsigned seq;
-    uint64_t rng;
-    unsigned failures; /* consecutive failed attempts */
-    uint64_t last_fail_log_ms;
-    long logged_drop_status[8]; /* statuses whose refusal was already logged */
-    unsigned n_logged_drop;
+    struct retry_rng rng;
+    unsigned failures;         /* consecutive failed attempts */
+    struct log_limit fail_log; /* a flapping server is logged once a period, too */
+    struct {
+        long status;
+        struct log_limit limit;
+    } drop_log[DROP_LOG_SLOTS]; /* refusals, per HTTP status */
+    unsigned n_drop_log;
+    struct log_limit queue_log;
+    struct log_limit spool_log;
     struct influx_stats stats;
 };
-
-static double rand01(struct influx_sink *s)
-{
-    /* xorshift64*: jitter needs no more than this. */
-    s->rng ^= s->rng >> 12;
-    s->rng ^= s->rng << 25;
-    s->rng ^= s->rng >> 27;
-    return (double)((s->rng * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
-}
 
 static void start_next(struct influx_sink *s);
 
@@ -106,8 +105,10 @@ static void on_queue_drop(struct outbatch *b, void *arg)
     struct influx_sink *s = arg;
 
     s->stats.batches_dropped++;
-    log_warnx("InfluxDB export queue over %zu bytes: dropped the oldest batch (interval %llu)",
-              s->cfg.queue_bytes, (unsigned long long)b->ts_ms);
+    log_warnx_limited(&s->queue_log, loop_now_ms(), LOG_EVERY_MS,
+                      "InfluxDB export queue over %zu bytes: dropped the oldest batch "
+                      "(interval %llu)",
+                      s->cfg.queue_bytes, (unsigned long long)b->ts_ms);
     release(b);
 }
 
@@ -125,14 +126,17 @@ static void describe_failure(struct influx_sink *s, long status, CURLcode rc)
             *p = ' ';
 }
 
-static bool drop_status_logged(struct influx_sink *s, long status)
+/* The rate limit for refusals with this status: a wrong token or database repeats every
+ * interval, but a new kind of refusal is news. */
+static struct log_limit *drop_log_limit(struct influx_sink *s, long status)
 {
-    for (unsigned i = 0; i < s->n_logged_drop; i++)
-        if (s->logged_drop_status[i] == status)
-            return true;
-    if (s->n_logged_drop < sizeof(s->logged_drop_status) / sizeof(s->logged_drop_status[0]))
-        s->logged_drop_status[s->n_logged_drop++] = status;
-    return false;
+    for (unsigned i = 0; i < s->n_drop_log; i++)
+        if (s->drop_log[i].status == status)
+            return &s->drop_log[i].limit;
+    if (s->n_drop_log == DROP_LOG_SLOTS)
+        return &s->drop_log[DROP_LOG_SLOTS - 1].limit;
+    s->drop_log[s->n_drop_log].status = status;
+    return &s->drop_log[s->n_drop_log++].limit;
 }
 
 static void finish(struct influx_sink *s, long status, CURLcode rc)
@@ -157,29 +161,28 @@ static void finish(struct influx_sink *s, long status, CURLcode rc)
         break;
     case RETRY_AGAIN: {
         uint64_t wait = retry_backoff_ms(b->attempts, s->cfg.retry_base_ms, s->cfg.retry_max_ms,
-                                         rand01(s), s->retry_after_ms);
+                                         retry_rand01(&s->rng), s->retry_after_ms);
 
         describe_failure(s, status, rc);
         s->stats.batches_retried++;
         s->failures++;
         b->not_before_ms = now + wait;
-        if (s->failures == 1 || now - s->last_fail_log_ms >= FAIL_LOG_EVERY_MS) {
-            log_warnx("InfluxDB write to %s failed (%s); retrying in %.1fs, %zu batches "
-                      "(%zu bytes) queued",
-                      s->endpoint, s->stats.last_error, (double)wait / 1000.0, s->q.count,
-                      s->q.bytes);
-            s->last_fail_log_ms = now;
-        }
+        log_warnx_limited(&s->fail_log, now, LOG_EVERY_MS,
+                          "InfluxDB write to %s failed (%s); retrying in %.1fs, %zu batches "
+                          "(%zu bytes) queued",
+                          s->endpoint, s->stats.last_error, (double)wait / 1000.0, s->q.count,
+                          s->q.bytes);
         break;
     }
     case RETRY_DROP:
         describe_failure(s, status, rc);
         outqueue_pop(&s->q);
         s->stats.batches_dropped++;
-        if (!drop_status_logged(s, status))
-            log_warnx("InfluxDB at %s refused a batch (%s); dropping it, since retrying cannot "
-                      "fix this (further refusals with HTTP %ld are only counted)",
-                      s->endpoint, s->stats.last_error, status);
+        log_warnx_limited(drop_log_limit(s, status), now, LOG_EVERY_MS,
+                          "InfluxDB at %s refused a batch (%s); dropping it, since retrying "
+                          "cannot fix this (further refusals with HTTP %ld are logged at most "
+                          "once a minute)",
+                          s->endpoint, s->stats.last_error, status);
         release(b);
         break;
     }
@@ -270,17 +273,7 @@ static int build_url(struct influx_sink *s, char *errbuf, size_t errlen)
     }
     s->write_url = u.data;
     /* For logs: the URL with any user:password@ removed. */
-    {
-        const char *scheme_end = strstr(s->write_url, "://");
-        const char *host = scheme_end ? scheme_end + 3 : s->write_url;
-        const char *at = strchr(host, '@'), *slash = strchr(host, '/');
-
-        if (at != NULL && (slash == NULL || at < slash))
-            snprintf(s->endpoint, sizeof(s->endpoint), "%.*s%s", (int)(host - s->write_url),
-                     s->write_url, at + 1);
-        else
-            snprintf(s->endpoint, sizeof(s->endpoint), "%s", s->write_url);
-    }
+    url_redact(s->write_url, "", s->endpoint, sizeof(s->endpoint));
     return 0;
 }
 
@@ -297,6 +290,7 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
 {
     struct influx_sink *s;
     struct curl_slist *h = NULL;
+    struct timespec now;
     char header[4096];
 
     if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
@@ -312,7 +306,11 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
     s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     s->loop = loop;
-    s->rng = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL | 1;
+    if (s->cfg.retry_base_ms == 0)
+        s->cfg.retry_base_ms = INFLUX_DEFAULT_RETRY_BASE_MS;
+    /* Nanoseconds, so sidecars started in the same second do not retry in step. */
+    clock_gettime(CLOCK_REALTIME, &now);
+    retry_rng_seed(&s->rng, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
     buf_init(&s->response, RESPONSE_MAX + 1);
     outqueue_init(&s->q, cfg->queue_bytes);
     s->curl = curlloop_new(loop);
@@ -418,7 +416,8 @@ static int enqueue_chunk(struct influx_sink *s, const char *data, size_t len, ui
     if (s->cfg.spool_dir != NULL) {
         path = spool_write(s->cfg.spool_dir, ts_ms, s->seq++, s->cfg.gzip, body, body_len);
         if (path == NULL)
-            log_warn("spooling a batch to %s (kept in memory only)", s->cfg.spool_dir);
+            log_warn_limited(&s->spool_log, loop_now_ms(), LOG_EVERY_MS,
+                             "spooling a batch to %s (kept in memory only)", s->cfg.spool_dir);
     }
     outqueue_push(&s->q, outbatch_new(body, body_len, s->cfg.gzip, ts_ms, path), on_queue_drop, s);
     return 0;

@@ -21,13 +21,16 @@ struct influx_config {
     const char *ca_file; /* may be NULL */
     bool insecure;       /* skip TLS verification */
     bool gzip;
-    size_t batch_bytes;  /* uncompressed line protocol per request, at most */
-    size_t queue_bytes;  /* pending batches, at most */
-    uint64_t timeout_ms; /* per request */
-    uint64_t retry_base_ms;
-    uint64_t retry_max_ms;
-    const char *spool_dir; /* may be NULL */
+    size_t batch_bytes;     /* uncompressed line protocol per request, at most */
+    size_t queue_bytes;     /* pending batches, at most */
+    uint64_t timeout_ms;    /* per request */
+    uint64_t retry_base_ms; /* first backoff before jitter; 0 for INFLUX_DEFAULT_RETRY_BASE_MS */
+    uint64_t retry_max_ms;  /* backoff cap */
+    const char *spool_dir;  /* may be NULL */
 };
+
+/* The first retry waits 250-500 ms (equal jitter), doubling from there. */
+#define INFLUX_DEFAULT_RETRY_BASE_MS 500
 
 struct influx_stats {
     uint64_t batches_sent;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fd.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -26,22 +27,6 @@ int spool_prepare(const char *dir, char *errbuf, size_t errlen)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 char *spool_write(const char *dir, uint64_t ts_ms, unsigned seq, bool gzipped, const void *body,
                   size_t len)
 {
@@ -54,7 +39,7 @@ char *spool_write(const char *dir, uint64_t ts_ms, unsigned seq, bool gzipped, c
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd == -1)
         return NULL;
-    if (write_all(fd, body, len) == -1 || fsync(fd) == -1) {
+    if (fd_write_all(fd, body, len) == -1 || fsync(fd) == -1) {
         saved = errno;
         close(fd);
         unlink(tmp);

@@ -1,41 +1,44 @@
-/* Kubernetes list-and-watch. Each kind runs its own small state machine: LIST, then WATCH
- * from the list's resourceVersion, again from the last event's version when the server ends
- * the stream, LIST again on 410 Gone, and a capped exponential backoff after errors. */
+/* Kubernetes list-and-watch. Each kind runs its own small state machine (k8s_next_state):
+ * LIST, then WATCH from the list's resourceVersion, again from the last event's version when
+ * the server ends the stream, LIST again on 410 Gone, and a capped exponential backoff with
+ * jitter after errors. The rest of this file is the libcurl shell around it. */
 #include "k8s.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
-#include "io/curlloop.h"
 #include "base/log.h"
+#include "base/retry.h"
 #include "base/xalloc.h"
+#include "io/curlloop.h"
 
 #define LIST_MAX_BYTES (256u << 20)
 #define LINE_MAX_BYTES (16u << 20)
 #define WATCH_SECONDS 300
-#define BACKOFF_MAX_MS 30000
-/* Watches that end sooner than this count as failures (see on_done). */
-#define QUICK_END_MS 1000
-
-enum state { IDLE, LISTING, WATCHING };
+/* How often a kind's continuing failures are logged again. */
+#define LOG_EVERY_MS 60000
 
 struct watcher {
     struct k8s *k;
     enum k8s_kind kind;
     CURL *easy;
     struct curl_slist *headers;
-    enum state state;
+    enum k8s_state state;
     struct buf body;
     char rv[64];
-    unsigned failures;
+    unsigned failures; /* consecutive, for the backoff */
     bool synced;
     bool gone;
     bool broken; /* a line failed to parse: list again */
     uint64_t started_ms;
     struct loop_timer *retry;
+    struct log_limit fail_log;
+    struct log_limit cap_log;
 };
 
 struct k8s {
@@ -44,14 +47,59 @@ struct k8s {
     struct loop *loop;
     struct curlloop *curl;
     struct watcher w[K8S_KINDS];
+    struct retry_rng rng;
     struct k8s_stats stats;
 };
 
-int k8s_incluster_url(char *buf, size_t len)
+struct k8s_step k8s_next_state(enum k8s_state state, enum k8s_event ev,
+                               const struct k8s_watch_flags *f)
 {
-    const char *host = getenv("KUBERNETES_SERVICE_HOST");
-    const char *port = getenv("KUBERNETES_SERVICE_PORT");
+    struct k8s_step s = {.next = K8S_IDLE};
 
+    switch (ev) {
+    case K8S_EV_START:
+        if (state != K8S_IDLE)
+            break;
+        s.next = K8S_LISTING;
+        return s;
+    case K8S_EV_RETRY:
+        if (state != K8S_IDLE)
+            break;
+        /* Watch on from the last version unless it is known to be stale. */
+        s.next = f->synced && !f->gone && !f->broken ? K8S_WATCHING : K8S_LISTING;
+        return s;
+    case K8S_EV_FAILED:
+        return s; /* back off, with the caller's reason */
+    case K8S_EV_LISTED:
+        if (state != K8S_LISTING)
+            break;
+        s.next = K8S_WATCHING;
+        s.synced = true;
+        s.clear_failures = true;
+        return s;
+    case K8S_EV_WATCH_END:
+        if (state != K8S_WATCHING)
+            break;
+        s.relist = f->gone;
+        /* A watch that ends at once, again and again, must not become a busy loop. */
+        if (f->quick) {
+            s.why = f->gone ? "410 Gone right after listing" : "watch ended at once";
+            return s;
+        }
+        if (f->gone || f->broken) {
+            s.next = K8S_LISTING;
+            return s;
+        }
+        s.next = K8S_WATCHING;
+        s.clear_failures = true;
+        return s;
+    }
+    s.why = "unexpected event";
+    return s;
+}
+
+int k8s_incluster_url(const char *host, const char *port, char *buf, size_t len)
+{
     if (host == NULL || port == NULL || host[0] == '\0' || port[0] == '\0')
         return -1;
     /* An IPv6 service address needs brackets in a URL. */
@@ -59,7 +107,8 @@ int k8s_incluster_url(char *buf, size_t len)
     return 0;
 }
 
-static void start_request(struct watcher *w, enum state state);
+static void start_request(struct watcher *w, enum k8s_state state);
+static void step(struct watcher *w, enum k8s_event ev, const char *what);
 
 static bool namespaced(enum k8s_kind kind)
 {
@@ -97,8 +146,9 @@ static void build_url(struct watcher *w, bool watch, struct buf *u)
     }
 }
 
-/* Reads the service-account token now, so a rotated one is picked up. */
-static int auth_header(struct watcher *w)
+/* Reads the service-account token now, so a rotated one is picked up. Returns 0, or -1 with
+ * the reason in why. */
+static int auth_header(struct watcher *w, char *why, size_t whylen)
 {
     char token[8192], header[8300];
     FILE *f = fopen(w->k->cfg.token_file, "r");
@@ -107,7 +157,7 @@ static int auth_header(struct watcher *w)
     curl_slist_free_all(w->headers);
     w->headers = NULL;
     if (f == NULL) {
-        log_warn("Kubernetes token %s", w->k->cfg.token_file);
+        snprintf(why, whylen, "token %s: %s", w->k->cfg.token_file, strerror(errno));
         return -1;
     }
     n = fread(token, 1, sizeof(token) - 1, f);
@@ -154,35 +204,58 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userp)
     size_t n = size * nmemb;
 
     if (buf_append(&w->body, data, n) == -1) {
-        log_warnx("Kubernetes %s: answer over its size cap", k8s_kind_path(w->kind));
+        log_warnx_limited(&w->cap_log, loop_now_ms(), LOG_EVERY_MS,
+                          "Kubernetes %s: answer over its size cap", k8s_kind_path(w->kind));
         return 0; /* aborts the transfer */
     }
-    if (w->state == WATCHING)
+    if (w->state == K8S_WATCHING)
         consume_lines(w);
     return n;
 }
 
 static void on_retry(void *arg)
 {
-    struct watcher *w = arg;
-
-    start_request(w, w->synced && !w->gone && !w->broken ? WATCHING : LISTING);
+    step(arg, K8S_EV_RETRY, NULL);
 }
 
-static void fail(struct watcher *w, const char *what)
+/* Counts an error and arms the retry timer; the wait grows with consecutive failures. */
+static void back_off(struct watcher *w, const char *what)
 {
-    uint64_t wait = 1000;
+    uint64_t wait = retry_backoff_ms(++w->failures, K8S_BACKOFF_BASE_MS, K8S_BACKOFF_MAX_MS,
+                                     retry_rand01(&w->k->rng), 0);
 
     w->k->stats.errors++;
-    for (unsigned i = 0; i < w->failures && wait < BACKOFF_MAX_MS; i++)
-        wait *= 2;
-    if (wait > BACKOFF_MAX_MS)
-        wait = BACKOFF_MAX_MS;
-    if (w->failures++ == 0 || w->failures % 10 == 0)
-        log_warnx("Kubernetes %s: %s; retrying in %llus", k8s_kind_path(w->kind), what,
-                  (unsigned long long)wait / 1000);
-    w->state = IDLE;
+    log_warnx_limited(&w->fail_log, loop_now_ms(), LOG_EVERY_MS,
+                      "Kubernetes %s: %s; retrying in %.1fs", k8s_kind_path(w->kind), what,
+                      (double)wait / 1000.0);
+    w->state = K8S_IDLE;
     loop_timer_arm(w->retry, wait);
+}
+
+/* Feeds ev to the state machine and carries out its step. start_request calls back here only
+ * with K8S_EV_FAILED, which always leads to K8S_IDLE (a timer, not a request), so the
+ * recursion is at most two deep. */
+// NOLINTNEXTLINE(misc-no-recursion)
+static void step(struct watcher *w, enum k8s_event ev, const char *what)
+{
+    struct k8s_watch_flags f = {
+        .synced = w->synced,
+        .gone = w->gone,
+        .broken = w->broken,
+        .quick = loop_now_ms() - w->started_ms < K8S_QUICK_END_MS,
+    };
+    struct k8s_step s = k8s_next_state(w->state, ev, &f);
+
+    if (s.relist)
+        w->k->stats.relists++;
+    if (s.synced)
+        w->synced = true;
+    if (s.clear_failures)
+        w->failures = 0;
+    if (s.next == K8S_IDLE)
+        back_off(w, s.why != NULL ? s.why : what);
+    else
+        start_request(w, s.next);
 }
 
 static void on_done(void *arg, CURL *easy, CURLcode rc)
@@ -193,50 +266,33 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
 
     if (rc == CURLE_OK)
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK || status != 200) {
-        /* A 410 on the watch request itself also means "list again". */
-        if (status == 410) {
-            w->gone = true;
-        } else {
-            snprintf(what, sizeof(what), "%s", rc != CURLE_OK ? curl_easy_strerror(rc) : "");
-            if (rc == CURLE_OK)
-                snprintf(what, sizeof(what), "HTTP %ld", status);
-            fail(w, what);
-            return;
-        }
-    }
-    if (w->state == LISTING) {
-        if (k8smap_apply_list(w->k->map, w->kind, w->body.data ? w->body.data : "", w->body.len,
-                              w->rv, sizeof(w->rv)) != K8S_OK) {
-            fail(w, "malformed list");
-            return;
-        }
-        w->synced = true;
-        w->failures = 0;
-        start_request(w, WATCHING);
+    /* A 410 on the request itself also means "list again". */
+    if (rc != CURLE_OK || (status != 200 && status != 410)) {
+        if (rc != CURLE_OK)
+            snprintf(what, sizeof(what), "%s", curl_easy_strerror(rc));
+        else
+            snprintf(what, sizeof(what), "HTTP %ld", status);
+        step(w, K8S_EV_FAILED, what);
         return;
     }
-    /* The watch ended: the server's timeout, a 410, or a line we could not read. A watch that
-     * ends at once, again and again, must not become a busy loop: back off then. */
-    if (loop_now_ms() - w->started_ms < QUICK_END_MS) {
-        if (w->gone)
-            w->k->stats.relists++;
-        fail(w, w->gone ? "410 Gone right after listing" : "watch ended at once");
+    if (status == 410)
+        w->gone = true;
+    if (w->state != K8S_LISTING) {
+        step(w, K8S_EV_WATCH_END, NULL);
         return;
     }
-    if (w->gone || w->broken) {
-        if (w->gone)
-            w->k->stats.relists++;
-        start_request(w, LISTING);
-    } else {
-        w->failures = 0;
-        start_request(w, WATCHING);
-    }
+    if (k8smap_apply_list(w->k->map, w->kind, w->body.data ? w->body.data : "", w->body.len, w->rv,
+                          sizeof(w->rv)) != K8S_OK)
+        step(w, K8S_EV_FAILED, "malformed list");
+    else
+        step(w, K8S_EV_LISTED, NULL);
 }
 
-static void start_request(struct watcher *w, enum state state)
+// NOLINTNEXTLINE(misc-no-recursion)
+static void start_request(struct watcher *w, enum k8s_state state)
 {
     struct buf url;
+    char why[512];
 
     w->state = state;
     w->started_ms = loop_now_ms();
@@ -244,24 +300,33 @@ static void start_request(struct watcher *w, enum state state)
     w->broken = false;
     buf_reset(&w->body);
     buf_init(&url, 16384);
-    build_url(w, state == WATCHING, &url);
-    if (auth_header(w) == -1) {
+    build_url(w, state == K8S_WATCHING, &url);
+    if (auth_header(w, why, sizeof(why)) == -1) {
         buf_free(&url);
-        fail(w, "no token");
+        step(w, K8S_EV_FAILED, why);
         return;
     }
     curl_easy_setopt(w->easy, CURLOPT_URL, url.data);
     buf_free(&url);
     curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
     curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS,
-                     state == WATCHING ? (long)(WATCH_SECONDS + 30) * 1000 : 60000L);
-    w->body.max_bytes = state == WATCHING ? LINE_MAX_BYTES : LIST_MAX_BYTES;
-    if (state == WATCHING)
+                     state == K8S_WATCHING ? (long)(WATCH_SECONDS + 30) * 1000 : 60000L);
+    w->body.max_bytes = state == K8S_WATCHING ? LINE_MAX_BYTES : LIST_MAX_BYTES;
+    if (state == K8S_WATCHING)
         w->k->stats.watches++;
     else
         w->k->stats.lists++;
     if (curlloop_add(w->k->curl, w->easy, on_done, w) == -1)
-        fail(w, "cannot start a request");
+        step(w, K8S_EV_FAILED, "cannot start a request");
+}
+
+/* Different for every start, so clients started together do not retry in step. */
+static uint64_t seed_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void free_config(struct k8s_config *c)
@@ -287,6 +352,7 @@ struct k8s *k8s_start(const struct k8s_config *cfg, struct k8smap *map, struct l
     k->cfg.field_selector = cfg->field_selector ? xstrdup(cfg->field_selector) : NULL;
     k->map = map;
     k->loop = loop;
+    retry_rng_seed(&k->rng, seed_now());
     k->curl = curlloop_new(loop);
     if (k->curl == NULL) {
         snprintf(errbuf, errlen, "Kubernetes: cannot initialise libcurl");
@@ -310,7 +376,8 @@ struct k8s *k8s_start(const struct k8s_config *cfg, struct k8smap *map, struct l
         curl_easy_setopt(w->easy, CURLOPT_ACCEPT_ENCODING, "");
         if (cfg->ca_file != NULL)
             curl_easy_setopt(w->easy, CURLOPT_CAINFO, cfg->ca_file);
-        start_request(w, LISTING);
+        w->state = K8S_IDLE;
+        step(w, K8S_EV_START, NULL);
     }
     return k;
 }
@@ -336,6 +403,15 @@ bool k8s_synced(const struct k8s *k)
         if (!k->w[i].synced)
             return false;
     return true;
+}
+
+int k8s_wait_synced(struct k8s *k, uint64_t timeout_ms, const bool *stop)
+{
+    uint64_t deadline = loop_now_ms() + timeout_ms;
+
+    while (!k8s_synced(k) && loop_now_ms() < deadline && (stop == NULL || !*stop))
+        loop_run_once(k->loop, 100);
+    return k8s_synced(k) ? 0 : -1;
 }
 
 void k8s_get_stats(const struct k8s *k, struct k8s_stats *out)

@@ -16,6 +16,8 @@
 #include "names/dnsparse.h"
 
 #define MAX_SOCKETS 16
+/* How often running out of socket slots is logged again. */
+#define SOCKET_LOG_EVERY_MS 60000
 #define TYPE_PTR 12
 #define CLASS_IN 1
 
@@ -30,6 +32,7 @@ struct rdns {
     int sockets[MAX_SOCKETS];
     uint64_t window_start_ms; /* the current one-second rate window */
     unsigned window_count;
+    struct log_limit socket_log;
     struct rdns_stats stats;
 };
 
@@ -55,6 +58,17 @@ void rdns_ptr_name(const struct netaddr *a, char *buf, size_t len)
         buf[n++] = '.';
     }
     snprintf(buf + n, len - n, "ip6.arpa");
+}
+
+void rdns_config_init(struct rdns_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->server = NULL;
+    cfg->max_in_flight = RDNS_DEFAULT_MAX_IN_FLIGHT;
+    cfg->per_second = RDNS_DEFAULT_PER_SECOND;
+    cfg->negative_ttl_ms = RDNS_DEFAULT_NEGATIVE_TTL_MS;
+    cfg->failure_ttl_ms = RDNS_DEFAULT_FAILURE_TTL_MS;
+    cfg->timeout_ms = RDNS_DEFAULT_TIMEOUT_MS;
 }
 
 static void rearm(struct rdns *r)
@@ -108,7 +122,8 @@ static void on_sock_state(void *data, ares_socket_t fd, int readable, int writab
             return;
         }
     }
-    log_warnx("reverse DNS: more than %d resolver sockets", MAX_SOCKETS);
+    log_warnx_limited(&r->socket_log, loop_now_ms(), SOCKET_LOG_EVERY_MS,
+                      "reverse DNS: more than %d resolver sockets", MAX_SOCKETS);
 }
 
 static void done_asking(struct rdns *r, const struct netaddr *a)
@@ -255,4 +270,30 @@ void rdns_want(struct rdns *r, const struct netaddr *a, uint64_t now_ms)
 void rdns_get_stats(const struct rdns *r, struct rdns_stats *out)
 {
     *out = r->stats;
+}
+
+int rdns_check_server(const char *server, char *errbuf, size_t errlen)
+{
+    struct ares_options opts;
+    ares_channel channel = NULL;
+    int rc;
+
+    /* The same c-ares parser as rdns_new: a look-alike could accept what c-ares refuses. */
+    memset(&opts, 0, sizeof(opts));
+    rc = ares_library_init(ARES_LIB_INIT_ALL);
+    if (rc != ARES_SUCCESS) {
+        snprintf(errbuf, errlen, "reverse DNS via %s: %s", server, ares_strerror(rc));
+        return -1;
+    }
+    rc = ares_init_options(&channel, &opts, 0);
+    if (rc == ARES_SUCCESS) {
+        rc = ares_set_servers_ports_csv(channel, server);
+        ares_destroy(channel);
+    }
+    ares_library_cleanup();
+    if (rc != ARES_SUCCESS) {
+        snprintf(errbuf, errlen, "reverse DNS via %s: %s", server, ares_strerror(rc));
+        return -1;
+    }
+    return 0;
 }

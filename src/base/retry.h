@@ -1,4 +1,5 @@
-/* What to do with a write's outcome, and when to try again. Pure policy, no I/O. */
+/* When to try again: HTTP verdicts, capped exponential backoff with jitter, Retry-After. Pure
+ * policy, no I/O; shared by the InfluxDB sink and the Kubernetes client. */
 #ifndef NSTATS_RETRY_H
 #define NSTATS_RETRY_H
 
@@ -19,6 +20,16 @@ enum retry_verdict retry_classify(long status);
  * (retry_after_ms > 0) wins when it asks for longer, but never past cap_ms * 4. */
 uint64_t retry_backoff_ms(unsigned attempts, uint64_t base_ms, uint64_t cap_ms, double rand01,
                           uint64_t retry_after_ms);
+
+/* A small jitter source (xorshift64*), one per client. Not for anything but spreading retries. */
+struct retry_rng {
+    uint64_t state;
+};
+
+/* Seeds r; any seed works, 0 included (e.g. the time, so sidecars differ). */
+void retry_rng_seed(struct retry_rng *r, uint64_t seed);
+/* The next number in [0, 1), for retry_backoff_ms. */
+double retry_rand01(struct retry_rng *r);
 
 /* Parses a Retry-After header value: delta-seconds only (an HTTP date is ignored, 0).
  * Returns milliseconds. */
