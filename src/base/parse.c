@@ -116,3 +116,34 @@ int parse_bool(const char *s, bool *out, char *errbuf, unsigned errlen)
     snprintf(errbuf, errlen, "'%s' is not a boolean (true/false)", s);
     return -1;
 }
+
+/* The largest unit of units (largest first) that divides v exactly; the last one always does. */
+static const char *format_with_units(uint64_t v, const struct unit *units, char *buf, size_t len)
+{
+    const struct unit *u = units;
+
+    while (u[1].name != NULL && (v == 0 || v % u->factor != 0))
+        u++;
+    snprintf(buf, len, "%llu%s", (unsigned long long)(v / u->factor), u->name);
+    return buf;
+}
+
+const char *parse_format_duration_ms(uint64_t ms, char *buf, size_t len)
+{
+    static const struct unit units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
+                                        {"s", 1000},     {"ms", 1},      {NULL, 0}};
+
+    if (ms == 0) {
+        snprintf(buf, len, "0s");
+        return buf;
+    }
+    return format_with_units(ms, units, buf, len);
+}
+
+const char *parse_format_size_bytes(uint64_t bytes, char *buf, size_t len)
+{
+    static const struct unit units[] = {
+        {"GiB", 1ULL << 30}, {"MiB", 1ULL << 20}, {"KiB", 1ULL << 10}, {"", 1}, {NULL, 0}};
+
+    return format_with_units(bytes, units, buf, len);
+}

@@ -1,158 +1,511 @@
-/* The option table, and the three things made from it: parsing, --help and --check-config. */
+/* The option table, and what is made from it: parsing, config_check, --help and --check-config. */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/parse.h"
+#include "base/url.h"
 #include "base/xalloc.h"
+#include "capture/iface.h"
 #include "flow/flowkey.h"
+#include "io/httpd.h"
+#include "names/k8s.h"
+#include "names/rdns.h"
 
 enum opt_type {
     OPT_STRING,
     OPT_UINT,
-    OPT_DURATION,
-    OPT_SIZE,
-    OPT_BOOL,   /* a flag without a value; the environment takes true/false */
-    OPT_ACTION, /* --help and friends: flags only */
+    OPT_DURATION, /* milliseconds in a uint64_t; min and max in milliseconds */
+    OPT_SIZE,     /* bytes in a uint64_t */
+    OPT_BOOL,     /* a flag without a value; the environment takes true/false */
+    OPT_ACTION,   /* --help and friends: flags only */
+    OPT_ENUM,     /* one of .choices, stored as its index in an enum field */
     OPT_PREFIXES,
     OPT_KEY_FIELDS,
     OPT_LIST, /* repeatable strings; the environment takes a list */
 };
 
+/* Checks one value (one item of a list) beyond its type. Returns 0, or -1 with a reason. */
+typedef int option_check_fn(const char *value, char *errbuf, size_t errlen);
+
 struct option_def {
-    const char *name;
+    const char *name; /* the long flag, and the name --check-config shows */
     char short_name;
     const char *env;
-    const char *legacy_env; /* the prototype's variable, if any */
+    /* Read when env is unset: the prototype's variable, or the Kubernetes Downward API's. */
+    const char *alt_env;
+    bool env_only; /* no flag: a variable the platform sets (KUBERNETES_SERVICE_HOST) */
     enum opt_type type;
     const char *metavar;
     const char *def; /* default as text; NULL for none */
     uint64_t min, max;
+    const char *const *choices; /* OPT_ENUM: the names, NULL-terminated, in enum order */
+    option_check_fn *check;     /* OPT_STRING and OPT_LIST: may be NULL */
     bool secret;
     size_t offset;
     const char *help;
 };
 
 #define OFF(field) offsetof(struct config, field)
+#define DAY_MS 86400000ULL
+
+/* In enum schema_kind order. */
+static const char *const schema_names[] = {"default", "legacy", NULL};
+_Static_assert(sizeof(enum schema_kind) == sizeof(int), "OPT_ENUM stores an int");
+
+static int check_listen(const char *value, char *errbuf, size_t errlen)
+{
+    struct sockaddr_storage addr;
+    size_t len = 0;
+
+    /* The HTTP server's own parser: what passes here, httpd_start takes. */
+    if (httpd_parse_listen(value, &addr, &len) == -1) {
+        snprintf(errbuf, errlen, "'%s' is not ADDR:PORT, [V6ADDR]:PORT or :PORT", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_http_url(const char *value, char *errbuf, size_t errlen)
+{
+    char shown[512];
+
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+        url_redact(value, "(redacted)@", shown, sizeof(shown));
+        snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", shown);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_label_net(const char *value, char *errbuf, size_t errlen)
+{
+    struct netprefix prefix;
+    char label[NETLABEL_MAX];
+
+    return netlabels_parse_entry(value, &prefix, label, errbuf, errlen);
+}
 
 static const struct option_def options[] = {
-    {"interface", 'i', "NSTATS_INTERFACE", "IFACE", OPT_STRING, "IFACE", NULL, 0, 0, false,
-     OFF(interface), "capture live on IFACE (default: the interface of the default route)"},
-    {"read", 'r', "NSTATS_READ", NULL, OPT_STRING, "FILE", NULL, 0, 0, false, OFF(read_file),
-     "read a pcap or pcapng file ('-' for stdin) instead of capturing, then exit"},
-    {"local-net", 0, "NSTATS_LOCAL_NET", NULL, OPT_PREFIXES, "CIDR", NULL, 0, 0, false,
-     OFF(local_nets), "addresses in CIDR are local (repeatable; the environment takes a list)"},
-    {"interval", 0, "NSTATS_INTERVAL", NULL, OPT_DURATION, "DURATION", "10s", 1, 86400000ULL, false,
-     OFF(interval_ms), "export every DURATION (capture time with -r)"},
-    {"max-flows", 0, "NSTATS_MAX_FLOWS", NULL, OPT_UINT, "N", "16384", 1, 10000000ULL, false,
-     OFF(max_flows), "keep at most N keys; new keys past that are counted in 'other' rows"},
-    {"flow-timeout", 0, "NSTATS_FLOW_TIMEOUT", NULL, OPT_DURATION, "DURATION", "5m", 1,
-     86400000ULL * 30, false, OFF(flow_timeout_ms), "forget keys idle for DURATION"},
-    {"key", 0, "NSTATS_KEY", NULL, OPT_KEY_FIELDS, "FIELDS", "local,remote,proto,port", 0, 0, false,
-     OFF(key_fields), "what a key holds: remote,proto always, plus local and/or port"},
-    {"ephemeral-min", 0, "NSTATS_EPHEMERAL_MIN", NULL, OPT_UINT, "PORT", "32768", 1, 65535, false,
-     OFF(ephemeral_min), "ports from PORT up are client ports and never become keys"},
-    {"snaplen", 0, "NSTATS_SNAPLEN", NULL, OPT_UINT, "BYTES", "128", 64, 262144, false,
-     OFF(snaplen), "bytes captured per packet (headers only; counts use the full length)"},
-    {"buffer-size", 0, "NSTATS_BUFFER_SIZE", NULL, OPT_SIZE, "SIZE", "4MiB", 65536, 1ULL << 31,
-     false, OFF(buffer_bytes), "kernel capture ring size"},
-    {"host", 0, "NSTATS_HOST", NULL, OPT_STRING, "NAME", NULL, 0, 0, false, OFF(host),
-     "the host tag (default: $POD_NAME, else the hostname)"},
-    {"schema", 0, "NSTATS_SCHEMA", NULL, OPT_STRING, "NAME", "default", 0, 0, false, OFF(schema),
-     "row schema: default, or legacy (the prototype's nstat measurement)"},
-    {"stdout", 0, "NSTATS_STDOUT", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(also_stdout),
-     "also write line protocol to stdout when InfluxDB is configured"},
-    {"listen", 0, "NSTATS_LISTEN", NULL, OPT_STRING, "ADDR:PORT", NULL, 0, 0, false, OFF(listen),
-     "serve /metrics, /healthz and / over HTTP (nstats' port is 9781: --listen :9781)"},
-    {"label-net", 0, "NSTATS_LABEL_NET", NULL, OPT_LIST, "CIDR=LABEL", NULL, 0, 0, false,
-     OFF(label_nets), "name a network (repeatable): the row's net tag and a fallback name"},
-    {"label-file", 0, "NSTATS_LABEL_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0, false,
-     OFF(label_file), "read CIDR=LABEL lines from FILE"},
-    {"dns-snoop", 0, "NSTATS_DNS_SNOOP", NULL, OPT_BOOL, NULL, "true", 0, 0, false, OFF(dns_snoop),
-     "name addresses from DNS answers seen on the wire [true]"},
-    {"name-cache-size", 0, "NSTATS_NAME_CACHE_SIZE", NULL, OPT_UINT, "N", "16384", 16, 4194304,
-     false, OFF(name_cache_size), "names kept at most"},
-    {"name-min-keep", 0, "NSTATS_NAME_MIN_KEEP", NULL, OPT_DURATION, "DURATION", "1h", 0,
-     86400000ULL * 30, false, OFF(name_min_keep_ms),
-     "keep a DNS-learned name at least this long, past its TTL"},
-    {"rdns", 0, "NSTATS_RDNS", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(rdns),
-     "name addresses by reverse DNS (PTR), asynchronously and rate-limited"},
-    {"dns-server", 0, "NSTATS_DNS_SERVER", NULL, OPT_STRING, "ADDR[:PORT]", NULL, 0, 0, false,
-     OFF(dns_server), "resolver for reverse DNS (default: /etc/resolv.conf)"},
-    {"rdns-rate", 0, "NSTATS_RDNS_RATE", NULL, OPT_UINT, "N", "20", 1, 10000, false, OFF(rdns_rate),
-     "reverse DNS queries per second, at most"},
-    {"rdns-max-in-flight", 0, "NSTATS_RDNS_MAX_IN_FLIGHT", NULL, OPT_UINT, "N", "32", 1, 4096,
-     false, OFF(rdns_max_in_flight), "reverse DNS queries outstanding, at most"},
-    {"k8s", 0, "NSTATS_K8S", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(k8s),
-     "name peers from the Kubernetes API (list and watch pods, services, nodes)"},
-    {"k8s-api", 0, "NSTATS_K8S_API", NULL, OPT_STRING, "URL", NULL, 0, 0, false, OFF(k8s_api),
-     "API server (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)"},
-    {"k8s-token-file", 0, "NSTATS_K8S_TOKEN_FILE", NULL, OPT_STRING, "FILE",
-     "/var/run/secrets/kubernetes.io/serviceaccount/token", 0, 0, false, OFF(k8s_token_file),
-     "service-account token, re-read on every request"},
-    {"k8s-ca-file", 0, "NSTATS_K8S_CA_FILE", NULL, OPT_STRING, "FILE",
-     "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", 0, 0, false, OFF(k8s_ca_file),
-     "the API server's CA"},
-    {"k8s-namespace", 0, "NSTATS_K8S_NAMESPACE", NULL, OPT_STRING, "NS", NULL, 0, 0, false,
-     OFF(k8s_namespace), "watch pods, services and ReplicaSets of NS only"},
-    {"k8s-label-selector", 0, "NSTATS_K8S_LABEL_SELECTOR", NULL, OPT_STRING, "SELECTOR", NULL, 0, 0,
-     false, OFF(k8s_label_selector), "label selector for pods, services, ReplicaSets"},
-    {"k8s-field-selector", 0, "NSTATS_K8S_FIELD_SELECTOR", NULL, OPT_STRING, "SELECTOR", NULL, 0, 0,
-     false, OFF(k8s_field_selector), "field selector for pods (e.g. spec.nodeName=N)"},
-    {"influx-url", 0, "NSTATS_INFLUX_URL", "INFLUX", OPT_STRING, "URL", NULL, 0, 0, false,
-     OFF(influx_url), "InfluxDB base URL (the prototype's INFLUX=host:port means http://)"},
-    {"influx-db", 0, "NSTATS_INFLUX_DB", "IDB", OPT_STRING, "DB", NULL, 0, 0, false, OFF(influx_db),
-     "v1 API: database (selects /write)"},
-    {"influx-rp", 0, "NSTATS_INFLUX_RP", NULL, OPT_STRING, "RP", NULL, 0, 0, false, OFF(influx_rp),
-     "v1 API: retention policy"},
-    {"influx-user", 0, "NSTATS_INFLUX_USER", NULL, OPT_STRING, "USER", NULL, 0, 0, false,
-     OFF(influx_user), "v1 API: user name"},
-    {"influx-password", 0, "NSTATS_INFLUX_PASSWORD", NULL, OPT_STRING, "PASSWORD", NULL, 0, 0, true,
-     OFF(influx_password), "v1 API: password"},
-    {"influx-password-file", 0, "NSTATS_INFLUX_PASSWORD_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0,
-     false, OFF(influx_password_file), "v1 API: read the password from FILE"},
-    {"influx-org", 0, "NSTATS_INFLUX_ORG", NULL, OPT_STRING, "ORG", NULL, 0, 0, false,
-     OFF(influx_org), "v2 API: organisation"},
-    {"influx-bucket", 0, "NSTATS_INFLUX_BUCKET", NULL, OPT_STRING, "BUCKET", NULL, 0, 0, false,
-     OFF(influx_bucket), "v2 API: bucket (selects /api/v2/write)"},
-    {"influx-token", 0, "NSTATS_INFLUX_TOKEN", NULL, OPT_STRING, "TOKEN", NULL, 0, 0, true,
-     OFF(influx_token), "v2 API: token"},
-    {"influx-token-file", 0, "NSTATS_INFLUX_TOKEN_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0,
-     false, OFF(influx_token_file), "v2 API: read the token from FILE"},
-    {"influx-ca-file", 0, "NSTATS_INFLUX_CA_FILE", NULL, OPT_STRING, "FILE", NULL, 0, 0, false,
-     OFF(influx_ca_file), "CA certificates for https:// URLs"},
-    {"influx-insecure", 0, "NSTATS_INFLUX_INSECURE", NULL, OPT_BOOL, NULL, "false", 0, 0, false,
-     OFF(influx_insecure), "do not verify the server's TLS certificate"},
-    {"influx-gzip", 0, "NSTATS_INFLUX_GZIP", NULL, OPT_BOOL, NULL, "true", 0, 0, false,
-     OFF(influx_gzip), "gzip request bodies (--influx-gzip=false to turn off) [true]"},
-    {"influx-batch-size", 0, "NSTATS_INFLUX_BATCH_SIZE", NULL, OPT_SIZE, "SIZE", "1MiB", 4096,
-     1ULL << 30, false, OFF(influx_batch_bytes), "line protocol per request, at most"},
-    {"influx-queue-size", 0, "NSTATS_INFLUX_QUEUE_SIZE", NULL, OPT_SIZE, "SIZE", "64MiB", 65536,
-     1ULL << 34, false, OFF(influx_queue_bytes),
-     "pending batches, at most; the oldest are dropped (and counted) past it"},
-    {"influx-timeout", 0, "NSTATS_INFLUX_TIMEOUT", NULL, OPT_DURATION, "DURATION", "10s", 100,
-     3600000, false, OFF(influx_timeout_ms), "per-request timeout"},
-    {"influx-retry-max", 0, "NSTATS_INFLUX_RETRY_MAX", NULL, OPT_DURATION, "DURATION", "60s", 100,
-     3600000, false, OFF(influx_retry_max_ms), "longest wait between retries"},
-    {"spool-dir", 0, "NSTATS_SPOOL_DIR", NULL, OPT_STRING, "DIR", NULL, 0, 0, false, OFF(spool_dir),
-     "keep pending batches on disk, and send them after a restart"},
-    {"shutdown-timeout", 0, "NSTATS_SHUTDOWN_TIMEOUT", NULL, OPT_DURATION, "DURATION", "10s", 0,
-     3600000, false, OFF(shutdown_timeout_ms),
-     "on exit, keep delivering pending batches this long"},
-    {"verbose", 'v', "NSTATS_VERBOSE", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(verbose),
-     "log debug messages"},
-    {"quiet", 'q', "NSTATS_QUIET", NULL, OPT_BOOL, NULL, "false", 0, 0, false, OFF(quiet),
-     "log warnings and errors only"},
-    {"probe", 0, NULL, NULL, OPT_STRING, "URL", NULL, 0, 0, false, OFF(probe),
-     "GET URL (e.g. http://127.0.0.1:9781/healthz), exit 0 on a 2xx answer, else 1"},
-    {"check-config", 0, NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(check_config),
-     "print the effective configuration and exit"},
-    {"help", 'h', NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(help),
-     "print this help and exit"},
-    {"version", 'V', NULL, NULL, OPT_ACTION, NULL, NULL, 0, 0, false, OFF(version),
-     "print the version and exit"},
+    {.name = "interface",
+     .short_name = 'i',
+     .env = "NSTATS_INTERFACE",
+     .alt_env = "IFACE",
+     .type = OPT_STRING,
+     .metavar = "IFACE",
+     .offset = OFF(interface),
+     .help = "capture live on IFACE (default: the interface of the default route)"},
+    {.name = "read",
+     .short_name = 'r',
+     .env = "NSTATS_READ",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(read_file),
+     .help = "read a pcap or pcapng file ('-' for stdin) instead of capturing, then exit"},
+    {.name = "local-net",
+     .env = "NSTATS_LOCAL_NET",
+     .type = OPT_PREFIXES,
+     .metavar = "CIDR",
+     .offset = OFF(local_nets),
+     .help = "addresses in CIDR are local (repeatable; the environment takes a list)"},
+    {.name = "interval",
+     .env = "NSTATS_INTERVAL",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "10s",
+     .min = 1,
+     .max = DAY_MS,
+     .offset = OFF(interval_ms),
+     .help = "export every DURATION (capture time with -r)"},
+    {.name = "max-flows",
+     .env = "NSTATS_MAX_FLOWS",
+     .type = OPT_UINT,
+     .metavar = "N",
+     .def = "16384",
+     .min = 1,
+     .max = 10000000,
+     .offset = OFF(max_flows),
+     .help = "keep at most N keys; new keys past that are counted in 'other' rows"},
+    {.name = "flow-timeout",
+     .env = "NSTATS_FLOW_TIMEOUT",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "5m",
+     .min = 1,
+     .max = DAY_MS * 30,
+     .offset = OFF(flow_timeout_ms),
+     .help = "forget keys idle for DURATION"},
+    {.name = "key",
+     .env = "NSTATS_KEY",
+     .type = OPT_KEY_FIELDS,
+     .metavar = "FIELDS",
+     .def = "local,remote,proto,port",
+     .offset = OFF(key_fields),
+     .help = "what a key holds: remote,proto always, plus local and/or port"},
+    {.name = "ephemeral-min",
+     .env = "NSTATS_EPHEMERAL_MIN",
+     .type = OPT_UINT,
+     .metavar = "PORT",
+     .def = "32768",
+     .min = 1,
+     .max = 65535,
+     .offset = OFF(ephemeral_min),
+     .help = "ports from PORT up are client ports and never become keys"},
+    {.name = "snaplen",
+     .env = "NSTATS_SNAPLEN",
+     .type = OPT_UINT,
+     .metavar = "BYTES",
+     .def = "128",
+     .min = 64,
+     .max = 262144,
+     .offset = OFF(snaplen),
+     .help = "bytes captured per packet (headers only; counts use the full length)"},
+    {.name = "buffer-size",
+     .env = "NSTATS_BUFFER_SIZE",
+     .type = OPT_SIZE,
+     .metavar = "SIZE",
+     .def = "4MiB",
+     .min = 65536,
+     .max = 1ULL << 31,
+     .offset = OFF(buffer_bytes),
+     .help = "kernel capture ring size"},
+    {.name = "host",
+     .env = "NSTATS_HOST",
+     .alt_env = "POD_NAME",
+     .type = OPT_STRING,
+     .metavar = "NAME",
+     .offset = OFF(host),
+     .help = "the host tag (default: $POD_NAME, else the hostname)"},
+    {.name = "namespace",
+     .env = "NSTATS_NAMESPACE",
+     .alt_env = "POD_NAMESPACE",
+     .type = OPT_STRING,
+     .metavar = "NS",
+     .offset = OFF(namespace_),
+     .help = "the namespace tag: where nstats runs (default: $POD_NAMESPACE)"},
+    {.name = "node",
+     .env = "NSTATS_NODE",
+     .alt_env = "NODE_NAME",
+     .type = OPT_STRING,
+     .metavar = "NAME",
+     .offset = OFF(node),
+     .help = "the node tag (default: $NODE_NAME)"},
+    {.name = "schema",
+     .env = "NSTATS_SCHEMA",
+     .type = OPT_ENUM,
+     .metavar = "NAME",
+     .def = "default",
+     .choices = schema_names,
+     .offset = OFF(schema),
+     .help = "row schema: default, or legacy (the prototype's nstat measurement)"},
+    {.name = "stdout",
+     .env = "NSTATS_STDOUT",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(also_stdout),
+     .help = "also write line protocol to stdout when InfluxDB is configured"},
+    {.name = "listen",
+     .env = "NSTATS_LISTEN",
+     .type = OPT_STRING,
+     .metavar = "ADDR:PORT",
+     .check = check_listen,
+     .offset = OFF(listen),
+     .help = "serve /metrics, /healthz and / over HTTP (nstats' port is 9781: --listen :9781)"},
+    {.name = "label-net",
+     .env = "NSTATS_LABEL_NET",
+     .type = OPT_LIST,
+     .metavar = "CIDR=LABEL",
+     .check = check_label_net,
+     .offset = OFF(label_nets),
+     .help = "name a network (repeatable): the row's net tag and a fallback name"},
+    {.name = "label-file",
+     .env = "NSTATS_LABEL_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(label_file),
+     .help = "read CIDR=LABEL lines from FILE"},
+    {.name = "dns-snoop",
+     .env = "NSTATS_DNS_SNOOP",
+     .type = OPT_BOOL,
+     .def = "true",
+     .offset = OFF(dns_snoop),
+     .help = "name addresses from DNS answers seen on the wire [true]"},
+    {.name = "name-cache-size",
+     .env = "NSTATS_NAME_CACHE_SIZE",
+     .type = OPT_UINT,
+     .metavar = "N",
+     .def = "16384",
+     .min = 16,
+     .max = 4194304,
+     .offset = OFF(name_cache_size),
+     .help = "names kept at most"},
+    {.name = "name-min-keep",
+     .env = "NSTATS_NAME_MIN_KEEP",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "1h",
+     .min = 0,
+     .max = DAY_MS * 30,
+     .offset = OFF(name_min_keep_ms),
+     .help = "keep a DNS-learned name at least this long, past its TTL"},
+    {.name = "rdns",
+     .env = "NSTATS_RDNS",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(rdns),
+     .help = "name addresses by reverse DNS (PTR), asynchronously and rate-limited"},
+    {.name = "dns-server",
+     .env = "NSTATS_DNS_SERVER",
+     .type = OPT_STRING,
+     .metavar = "ADDR[:PORT]",
+     .offset = OFF(dns_server),
+     .help = "resolver for reverse DNS (default: /etc/resolv.conf)"},
+    {.name = "rdns-rate",
+     .env = "NSTATS_RDNS_RATE",
+     .type = OPT_UINT,
+     .metavar = "N",
+     .def = "20",
+     .min = 1,
+     .max = 10000,
+     .offset = OFF(rdns_rate),
+     .help = "reverse DNS queries per second, at most"},
+    {.name = "rdns-max-in-flight",
+     .env = "NSTATS_RDNS_MAX_IN_FLIGHT",
+     .type = OPT_UINT,
+     .metavar = "N",
+     .def = "32",
+     .min = 1,
+     .max = 4096,
+     .offset = OFF(rdns_max_in_flight),
+     .help = "reverse DNS queries outstanding, at most"},
+    {.name = "k8s",
+     .env = "NSTATS_K8S",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(k8s),
+     .help = "name peers from the Kubernetes API (list and watch pods, services, nodes)"},
+    {.name = "k8s-api",
+     .env = "NSTATS_K8S_API",
+     .type = OPT_STRING,
+     .metavar = "URL",
+     .offset = OFF(k8s_api),
+     .help = "API server (default: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)"},
+    {.name = "k8s-service-host",
+     .env = "KUBERNETES_SERVICE_HOST",
+     .env_only = true,
+     .type = OPT_STRING,
+     .offset = OFF(k8s_service_host),
+     .help = "the in-cluster API server's address (Kubernetes sets it in every pod)"},
+    {.name = "k8s-service-port",
+     .env = "KUBERNETES_SERVICE_PORT",
+     .env_only = true,
+     .type = OPT_STRING,
+     .offset = OFF(k8s_service_port),
+     .help = "the in-cluster API server's port (Kubernetes sets it in every pod)"},
+    {.name = "k8s-token-file",
+     .env = "NSTATS_K8S_TOKEN_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
+     .offset = OFF(k8s_token_file),
+     .help = "service-account token, re-read on every request"},
+    {.name = "k8s-ca-file",
+     .env = "NSTATS_K8S_CA_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+     .offset = OFF(k8s_ca_file),
+     .help = "the API server's CA"},
+    {.name = "k8s-namespace",
+     .env = "NSTATS_K8S_NAMESPACE",
+     .type = OPT_STRING,
+     .metavar = "NS",
+     .offset = OFF(k8s_namespace),
+     .help = "watch pods, services and ReplicaSets of NS only"},
+    {.name = "k8s-label-selector",
+     .env = "NSTATS_K8S_LABEL_SELECTOR",
+     .type = OPT_STRING,
+     .metavar = "SELECTOR",
+     .offset = OFF(k8s_label_selector),
+     .help = "label selector for pods, services, ReplicaSets"},
+    {.name = "k8s-field-selector",
+     .env = "NSTATS_K8S_FIELD_SELECTOR",
+     .type = OPT_STRING,
+     .metavar = "SELECTOR",
+     .offset = OFF(k8s_field_selector),
+     .help = "field selector for pods (e.g. spec.nodeName=N)"},
+    {.name = "influx-url",
+     .env = "NSTATS_INFLUX_URL",
+     .alt_env = "INFLUX",
+     .type = OPT_STRING,
+     .metavar = "URL",
+     .check = check_http_url,
+     .offset = OFF(influx_url),
+     .help = "InfluxDB base URL (the prototype's INFLUX=host:port means http://)"},
+    {.name = "influx-db",
+     .env = "NSTATS_INFLUX_DB",
+     .alt_env = "IDB",
+     .type = OPT_STRING,
+     .metavar = "DB",
+     .offset = OFF(influx_db),
+     .help = "v1 API: database (selects /write)"},
+    {.name = "influx-rp",
+     .env = "NSTATS_INFLUX_RP",
+     .type = OPT_STRING,
+     .metavar = "RP",
+     .offset = OFF(influx_rp),
+     .help = "v1 API: retention policy"},
+    {.name = "influx-user",
+     .env = "NSTATS_INFLUX_USER",
+     .type = OPT_STRING,
+     .metavar = "USER",
+     .offset = OFF(influx_user),
+     .help = "v1 API: user name"},
+    {.name = "influx-password",
+     .env = "NSTATS_INFLUX_PASSWORD",
+     .type = OPT_STRING,
+     .metavar = "PASSWORD",
+     .secret = true,
+     .offset = OFF(influx_password),
+     .help = "v1 API: password"},
+    {.name = "influx-password-file",
+     .env = "NSTATS_INFLUX_PASSWORD_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(influx_password_file),
+     .help = "v1 API: read the password from FILE"},
+    {.name = "influx-org",
+     .env = "NSTATS_INFLUX_ORG",
+     .type = OPT_STRING,
+     .metavar = "ORG",
+     .offset = OFF(influx_org),
+     .help = "v2 API: organisation"},
+    {.name = "influx-bucket",
+     .env = "NSTATS_INFLUX_BUCKET",
+     .type = OPT_STRING,
+     .metavar = "BUCKET",
+     .offset = OFF(influx_bucket),
+     .help = "v2 API: bucket (selects /api/v2/write)"},
+    {.name = "influx-token",
+     .env = "NSTATS_INFLUX_TOKEN",
+     .type = OPT_STRING,
+     .metavar = "TOKEN",
+     .secret = true,
+     .offset = OFF(influx_token),
+     .help = "v2 API: token"},
+    {.name = "influx-token-file",
+     .env = "NSTATS_INFLUX_TOKEN_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(influx_token_file),
+     .help = "v2 API: read the token from FILE"},
+    {.name = "influx-ca-file",
+     .env = "NSTATS_INFLUX_CA_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(influx_ca_file),
+     .help = "CA certificates for https:// URLs"},
+    {.name = "influx-insecure",
+     .env = "NSTATS_INFLUX_INSECURE",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(influx_insecure),
+     .help = "do not verify the server's TLS certificate"},
+    {.name = "influx-gzip",
+     .env = "NSTATS_INFLUX_GZIP",
+     .type = OPT_BOOL,
+     .def = "true",
+     .offset = OFF(influx_gzip),
+     .help = "gzip request bodies (--influx-gzip=false to turn off) [true]"},
+    {.name = "influx-batch-size",
+     .env = "NSTATS_INFLUX_BATCH_SIZE",
+     .type = OPT_SIZE,
+     .metavar = "SIZE",
+     .def = "1MiB",
+     .min = 4096,
+     .max = 1ULL << 30,
+     .offset = OFF(influx_batch_bytes),
+     .help = "line protocol per request, at most"},
+    {.name = "influx-queue-size",
+     .env = "NSTATS_INFLUX_QUEUE_SIZE",
+     .type = OPT_SIZE,
+     .metavar = "SIZE",
+     .def = "64MiB",
+     .min = 65536,
+     .max = 1ULL << 34,
+     .offset = OFF(influx_queue_bytes),
+     .help = "pending batches, at most; the oldest are dropped (and counted) past it"},
+    {.name = "influx-timeout",
+     .env = "NSTATS_INFLUX_TIMEOUT",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "10s",
+     .min = 100,
+     .max = 3600000,
+     .offset = OFF(influx_timeout_ms),
+     .help = "per-request timeout"},
+    {.name = "influx-retry-max",
+     .env = "NSTATS_INFLUX_RETRY_MAX",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "60s",
+     .min = 100,
+     .max = 3600000,
+     .offset = OFF(influx_retry_max_ms),
+     .help = "longest wait between retries"},
+    {.name = "spool-dir",
+     .env = "NSTATS_SPOOL_DIR",
+     .type = OPT_STRING,
+     .metavar = "DIR",
+     .offset = OFF(spool_dir),
+     .help = "keep pending batches on disk, and send them after a restart"},
+    {.name = "shutdown-timeout",
+     .env = "NSTATS_SHUTDOWN_TIMEOUT",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "10s",
+     .min = 0,
+     .max = 3600000,
+     .offset = OFF(shutdown_timeout_ms),
+     .help = "on exit, keep delivering pending batches this long"},
+    {.name = "verbose",
+     .short_name = 'v',
+     .env = "NSTATS_VERBOSE",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(verbose),
+     .help = "log debug messages"},
+    {.name = "quiet",
+     .short_name = 'q',
+     .env = "NSTATS_QUIET",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(quiet),
+     .help = "log warnings and errors only"},
+    {.name = "probe",
+     .type = OPT_STRING,
+     .metavar = "URL",
+     .offset = OFF(probe),
+     .help = "GET URL (e.g. http://127.0.0.1:9781/healthz), exit 0 on a 2xx answer, else 1"},
+    {.name = "check-config",
+     .type = OPT_ACTION,
+     .offset = OFF(check_config),
+     .help = "print the effective configuration and exit"},
+    {.name = "help",
+     .short_name = 'h',
+     .type = OPT_ACTION,
+     .offset = OFF(help),
+     .help = "print this help and exit"},
+    {.name = "version",
+     .short_name = 'V',
+     .type = OPT_ACTION,
+     .offset = OFF(version),
+     .help = "print the version and exit"},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -204,6 +557,29 @@ static int add_prefix(struct config *cfg, const char *s, char *errbuf, size_t er
     return 0;
 }
 
+/* Stores the index of value in o->choices. */
+static int parse_choice(const struct option_def *o, const char *value, int *out, char *errbuf,
+                        size_t errlen)
+{
+    size_t n = 0, used;
+
+    for (; o->choices[n] != NULL; n++) {
+        if (strcmp(value, o->choices[n]) == 0) {
+            *out = (int)n;
+            return 0;
+        }
+    }
+    /* "'x' is not a, b or c" */
+    used = (size_t)snprintf(errbuf, errlen, "'%s' is not ", value);
+    for (size_t i = 0; i < n && used < errlen; i++)
+        used += (size_t)snprintf(errbuf + used, errlen - used, "%s%s",
+                                 i == 0       ? ""
+                                 : i + 1 == n ? " or "
+                                              : ", ",
+                                 o->choices[i]);
+    return -1;
+}
+
 /* Stores one value for option o. Returns 0, or -1 with a reason in errbuf. */
 static int set_value(struct config *cfg, const struct option_def *o, const char *value,
                      char *errbuf, size_t errlen)
@@ -219,6 +595,8 @@ static int set_value(struct config *cfg, const struct option_def *o, const char 
             snprintf(errbuf, errlen, "the value is empty");
             return -1;
         }
+        if (o->check != NULL && o->check(value, errbuf, errlen) == -1)
+            return -1;
         free(*p);
         *p = xstrdup(value);
         return 0;
@@ -244,6 +622,8 @@ static int set_value(struct config *cfg, const struct option_def *o, const char 
     case OPT_BOOL:
     case OPT_ACTION:
         return parse_bool(value, field(cfg, o), errbuf, elen);
+    case OPT_ENUM:
+        return parse_choice(o, value, field(cfg, o), errbuf, errlen);
     case OPT_PREFIXES: {
         char *copy = xstrdup(value), *save = NULL;
         int rc = 0;
@@ -265,6 +645,8 @@ static int set_value(struct config *cfg, const struct option_def *o, const char 
              tok = strtok_r(NULL, ", \t", &save)) {
             if (l->n == CONFIG_MAX_LIST) {
                 snprintf(errbuf, errlen, "more than %d values", CONFIG_MAX_LIST);
+                rc = -1;
+            } else if (o->check != NULL && o->check(tok, errbuf, errlen) == -1) {
                 rc = -1;
             } else {
                 l->items[l->n++] = xstrdup(tok);
@@ -320,9 +702,9 @@ static int apply_defaults(struct config *cfg, char *errbuf, size_t errlen)
 static int apply_env(struct config *cfg, char *errbuf, size_t errlen)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
-        const char *names[2] = {options[i].env, options[i].legacy_env};
+        const char *names[2] = {options[i].env, options[i].alt_env};
 
-        /* The NSTATS_ name wins over the prototype's, so check it last. */
+        /* The first name wins over the alternative, so check it last. */
         for (int n = 1; n >= 0; n--) {
             const char *value = names[n] ? getenv(names[n]) : NULL;
 
@@ -348,7 +730,8 @@ static int apply_env(struct config *cfg, char *errbuf, size_t errlen)
 static const struct option_def *find_long(const char *name, size_t len, size_t *idx)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
-        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0) {
+        if (!options[i].env_only && strlen(options[i].name) == len &&
+            strncmp(options[i].name, name, len) == 0) {
             *idx = i;
             return &options[i];
         }
@@ -467,21 +850,120 @@ static int read_secret(char **dst, const char *path, const char *what, char *err
     return 0;
 }
 
-int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
+static size_t option_index(size_t offset)
 {
-    memset(cfg, 0, sizeof(*cfg));
-    if (apply_defaults(cfg, errbuf, errlen) == -1 || apply_env(cfg, errbuf, errlen) == -1 ||
-        apply_args(cfg, argc, argv, errbuf, errlen) == -1)
-        return -1;
-    if (cfg->help || cfg->version)
+    size_t i = 0;
+
+    while (i < N_OPTIONS - 1 && options[i].offset != offset)
+        i++;
+    return i;
+}
+
+/* Whether spool_prepare could use dir, without creating it: it exists and is writable, or its
+ * parent is. Same message as spool_prepare. */
+static int check_spool_dir(const char *dir, char *errbuf, size_t errlen)
+{
+    char parent[4096];
+    const char *slash;
+    struct stat st;
+
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            errno = ENOTDIR;
+        } else if (access(dir, W_OK | X_OK) == 0) {
+            return 0;
+        }
+    } else if (errno == ENOENT) {
+        slash = strrchr(dir, '/');
+        if (slash == NULL)
+            snprintf(parent, sizeof(parent), ".");
+        else
+            snprintf(parent, sizeof(parent), "%.*s", slash == dir ? 1 : (int)(slash - dir), dir);
+        if (access(parent, W_OK | X_OK) == 0)
+            return 0;
+    }
+    snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
+    return -1;
+}
+
+/* The InfluxDB settings as influx_sink_new takes them, with its messages. */
+static int check_influx(const struct config *cfg, char *errbuf, size_t errlen)
+{
+    if (cfg->influx_url == NULL) {
+        if (cfg->influx_db != NULL || cfg->influx_bucket != NULL) {
+            snprintf(errbuf, errlen, "an InfluxDB database or bucket needs --influx-url");
+            return -1;
+        }
         return 0;
+    }
+    if ((cfg->influx_bucket == NULL) == (cfg->influx_db == NULL)) {
+        snprintf(errbuf, errlen,
+                 "InfluxDB needs either a database (v1: --influx-db) or a "
+                 "bucket (v2: --influx-bucket, --influx-org), not both");
+        return -1;
+    }
+    if (cfg->spool_dir != NULL)
+        return check_spool_dir(cfg->spool_dir, errbuf, errlen);
+    return 0;
+}
+
+int config_labels(const struct config *cfg, struct netlabels *out, char *errbuf, size_t errlen)
+{
+    char reason[512];
+
+    for (size_t i = 0; i < cfg->label_nets.n; i++) {
+        if (netlabels_add(out, cfg->label_nets.items[i], reason, sizeof(reason)) == -1) {
+            snprintf(errbuf, errlen, "bad value for --label-net: %s", reason);
+            return -1;
+        }
+    }
+    if (cfg->label_file != NULL &&
+        netlabels_load_file(out, cfg->label_file, reason, sizeof(reason)) == -1) {
+        snprintf(errbuf, errlen, "--label-file: %s", reason);
+        return -1;
+    }
+    return 0;
+}
+
+/* The in-cluster API server, as every pod's environment names it. */
+static void resolve_k8s_api(struct config *cfg)
+{
+    char url[512];
+
+    if (cfg->k8s_api != NULL ||
+        k8s_incluster_url(cfg->k8s_service_host, cfg->k8s_service_port, url, sizeof(url)) == -1)
+        return;
+    cfg->k8s_api = xstrdup(url);
+    cfg->sources[option_index(OFF(k8s_api))] = "KUBERNETES_SERVICE_HOST/PORT";
+}
+
+static void resolve_host(struct config *cfg)
+{
+    char name[256];
+
+    if (cfg->host != NULL)
+        return;
+    if (gethostname(name, sizeof(name)) == -1)
+        snprintf(name, sizeof(name), "unknown");
+    name[sizeof(name) - 1] = '\0';
+    cfg->host = xstrdup(name);
+}
+
+/* Every check that looks at more than one value, or at the host, in one place: a run and
+ * --check-config both pass through here and nowhere else. */
+static int config_check(struct config *cfg, const struct config_host *host, char *errbuf,
+                        size_t errlen)
+{
+    struct netlabels *labels;
+    char reason[512];
+    int rc;
+
     if (cfg->interface != NULL && cfg->read_file != NULL) {
         snprintf(errbuf, errlen, "--interface and --read cannot be used together");
         return -1;
     }
-    if (strcmp(cfg->schema, "default") != 0 && strcmp(cfg->schema, "legacy") != 0) {
-        snprintf(errbuf, errlen, "bad value for --schema: '%s' is not default or legacy",
-                 cfg->schema);
+    if (cfg->verbose && cfg->quiet) {
+        snprintf(errbuf, errlen, "--verbose and --quiet cannot be used together");
         return -1;
     }
     if (read_secret(&cfg->influx_password, cfg->influx_password_file, "--influx-password-file",
@@ -489,11 +971,56 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t
         read_secret(&cfg->influx_token, cfg->influx_token_file, "--influx-token-file", errbuf,
                     errlen) == -1)
         return -1;
-    if (cfg->verbose && cfg->quiet) {
-        snprintf(errbuf, errlen, "--verbose and --quiet cannot be used together");
+    if (check_influx(cfg, errbuf, errlen) == -1)
+        return -1;
+    /* Labels from flags and from the file share one table and its cap. */
+    labels = xcalloc(1, sizeof(*labels));
+    netlabels_init(labels);
+    rc = config_labels(cfg, labels, errbuf, errlen);
+    free(labels);
+    if (rc == -1)
+        return -1;
+    resolve_k8s_api(cfg);
+    if (cfg->k8s && cfg->k8s_api == NULL) {
+        snprintf(errbuf, errlen,
+                 "--k8s: no --k8s-api and no KUBERNETES_SERVICE_HOST/PORT in the environment");
         return -1;
     }
+    if (cfg->rdns && cfg->dns_server != NULL &&
+        rdns_check_server(cfg->dns_server, errbuf, errlen) == -1)
+        return -1;
+    resolve_host(cfg);
+    /* A probe captures nothing, so it needs no interface. */
+    if (cfg->read_file == NULL && cfg->probe == NULL) {
+        if (cfg->interface != NULL) {
+            cfg->ifname = xstrdup(cfg->interface);
+        } else if (host->default_route(reason, sizeof(reason), errbuf, errlen) == 0) {
+            /* Still the default: the row shows the interface it stands for. */
+            cfg->ifname = xstrdup(reason);
+        } else {
+            return -1;
+        }
+    }
     return 0;
+}
+
+int config_parse_with(struct config *cfg, int argc, char **argv, const struct config_host *host,
+                      char *errbuf, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    if (apply_defaults(cfg, errbuf, errlen) == -1 || apply_env(cfg, errbuf, errlen) == -1 ||
+        apply_args(cfg, argc, argv, errbuf, errlen) == -1)
+        return -1;
+    if (cfg->help || cfg->version)
+        return 0;
+    return config_check(cfg, host, errbuf, errlen);
+}
+
+int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen)
+{
+    static const struct config_host real = {.default_route = iface_default_route};
+
+    return config_parse_with(cfg, argc, argv, &real, errbuf, errlen);
 }
 
 void config_free(struct config *cfg)
@@ -508,6 +1035,8 @@ void config_free(struct config *cfg)
             clear_list(field(cfg, &options[i]));
         }
     }
+    free(cfg->ifname);
+    cfg->ifname = NULL;
 }
 
 void config_usage(FILE *out)
@@ -517,22 +1046,28 @@ void config_usage(FILE *out)
                  "and writes InfluxDB line protocol to stdout every interval.\n\noptions:\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct option_def *o = &options[i];
+        const char *mv = o->metavar ? o->metavar : "";
         char flag[64];
 
+        if (o->env_only)
+            continue;
         if (o->short_name)
-            snprintf(flag, sizeof(flag), "-%c, --%s%s%s", o->short_name, o->name,
-                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+            snprintf(flag, sizeof(flag), "-%c, --%s%s%s", o->short_name, o->name, *mv ? " " : "",
+                     mv);
         else
-            snprintf(flag, sizeof(flag), "    --%s%s%s", o->name, o->metavar ? " " : "",
-                     o->metavar ? o->metavar : "");
+            snprintf(flag, sizeof(flag), "    --%s%s%s", o->name, *mv ? " " : "", mv);
         fprintf(out, "  %-30s %s", flag, o->help);
         if (o->def != NULL && o->type != OPT_BOOL)
             fprintf(out, " [%s]", o->def);
         if (o->env != NULL)
-            fprintf(out, "\n  %-30s env %s%s%s", "", o->env, o->legacy_env ? ", " : "",
-                    o->legacy_env ? o->legacy_env : "");
+            fprintf(out, "\n  %-30s env %s%s%s", "", o->env, o->alt_env ? ", " : "",
+                    o->alt_env ? o->alt_env : "");
         fputc('\n', out);
     }
+    fprintf(out, "\nenvironment only:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].env_only)
+            fprintf(out, "  %-30s %s\n", options[i].env, options[i].help);
     fprintf(out, "\nFlags win over environment variables. Durations: 500ms, 10s, 5m, 1h.\n"
                  "Sizes: 65536, 64KiB, 4MiB. Documentation: docs/METRICS.md, README.md.\n");
 }
@@ -540,45 +1075,47 @@ void config_usage(FILE *out)
 static void print_value(const struct config *cfg, const struct option_def *o, FILE *out)
 {
     const void *p = cfield(cfg, o);
+    char text[512];
 
     switch (o->type) {
     case OPT_STRING: {
         const char *s = *(char *const *)p;
 
-        const char *scheme = s ? strstr(s, "://") : NULL;
-        const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-        const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-
-        if (s == NULL)
+        /* The interface row shows the one a run captures on. */
+        if (s == NULL && o->offset == OFF(interface))
+            s = cfg->ifname;
+        if (s == NULL) {
             fputs("(unset)", out);
-        else if (o->secret)
+        } else if (o->secret) {
             fputs("(redacted)", out);
-        else if (at != NULL && (slash == NULL || at < slash))
-            fprintf(out, "%.*s(redacted)%s", (int)(scheme + 3 - s), s, at);
-        else
-            fputs(s, out);
+        } else {
+            url_redact(s, "(redacted)@", text, sizeof(text));
+            fputs(text, out);
+        }
         break;
     }
     case OPT_UINT:
-    case OPT_SIZE:
         fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)p);
         break;
+    case OPT_SIZE:
+        fputs(parse_format_size_bytes(*(const uint64_t *)p, text, sizeof(text)), out);
+        break;
     case OPT_DURATION:
-        fprintf(out, "%llums", (unsigned long long)*(const uint64_t *)p);
+        fputs(parse_format_duration_ms(*(const uint64_t *)p, text, sizeof(text)), out);
         break;
     case OPT_BOOL:
     case OPT_ACTION:
         fputs(*(const bool *)p ? "true" : "false", out);
         break;
+    case OPT_ENUM:
+        fputs(o->choices[*(const int *)p], out);
+        break;
     case OPT_PREFIXES:
         if (cfg->n_local_nets == 0)
             fputs("(none)", out);
-        for (size_t i = 0; i < cfg->n_local_nets; i++) {
-            char text[NETADDR_STRLEN + 8];
-
+        for (size_t i = 0; i < cfg->n_local_nets; i++)
             fprintf(out, "%s%s", i ? "," : "",
                     netprefix_format(&cfg->local_nets[i], text, sizeof(text)));
-        }
         break;
     case OPT_LIST: {
         const struct config_list *l = p;

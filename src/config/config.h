@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "base/netaddr.h"
+#include "export/schema.h"
+#include "names/netlabels.h"
 
 #define CONFIG_MAX_LOCAL_NETS 64
 #define CONFIG_MAX_OPTIONS 64
@@ -21,7 +23,8 @@ struct config_list {
 
 /* The effective configuration; immutable once config_parse returns. Strings are owned. */
 struct config {
-    char *interface; /* NULL: the default-route interface */
+    char *interface; /* as given; NULL: the default-route interface */
+    char *ifname;    /* the interface a live run captures on; NULL with -r or --probe */
     char *read_file; /* -r: a capture file, or "-" for stdin */
     struct netprefix local_nets[CONFIG_MAX_LOCAL_NETS];
     size_t n_local_nets;
@@ -32,7 +35,9 @@ struct config {
     uint64_t buffer_bytes;
     uint64_t ephemeral_min;
     unsigned key_fields; /* FLOW_KEY_* */
-    char *host;          /* NULL: POD_NAME, else the hostname */
+    char *host;          /* --host, else POD_NAME, else the hostname; set for every run */
+    char *namespace_;    /* --namespace, else POD_NAMESPACE; NULL for none */
+    char *node;          /* --node, else NODE_NAME; NULL for none */
     char *influx_url;
     char *influx_db;
     char *influx_rp;
@@ -52,11 +57,11 @@ struct config {
     uint64_t influx_retry_max_ms;
     char *spool_dir;
     uint64_t shutdown_timeout_ms;
-    char *schema; /* "default" or "legacy" */
+    enum schema_kind schema;
     bool also_stdout;
     char *listen;                  /* HTTP endpoint ADDR:PORT, NULL for none */
     char *probe;                   /* --probe URL: check an endpoint and exit */
-    struct config_list label_nets; /* CIDR=LABEL */
+    struct config_list label_nets; /* CIDR=LABEL, each checked by netlabels_parse_entry */
     char *label_file;
     bool dns_snoop;
     uint64_t name_cache_size;
@@ -66,7 +71,9 @@ struct config {
     uint64_t rdns_rate;
     uint64_t rdns_max_in_flight;
     bool k8s;
-    char *k8s_api;
+    char *k8s_api; /* --k8s-api, else the in-cluster URL from the next two; NULL for none */
+    char *k8s_service_host; /* KUBERNETES_SERVICE_HOST (environment only) */
+    char *k8s_service_port; /* KUBERNETES_SERVICE_PORT (environment only) */
     char *k8s_token_file;
     char *k8s_ca_file;
     char *k8s_namespace;
@@ -81,13 +88,29 @@ struct config {
     const char *sources[CONFIG_MAX_OPTIONS];
 };
 
-/* Parses argv over the environment over the defaults. Returns 0, or -1 with a one-line
- * message naming the bad flag or variable in errbuf (the caller exits with status 2). */
+/* Facts of the host config_parse reads besides the environment; tests pass their own. */
+struct config_host {
+    /* Finds the default-route interface, as iface_default_route does. */
+    int (*default_route)(char *name, size_t len, char *errbuf, size_t errlen);
+};
+
+/* Parses argv over the environment over the defaults, then resolves what a run would (the
+ * capture interface, the host name, the Kubernetes API URL) and checks every setting against
+ * the others, so that --check-config rejects exactly what a run rejects. Returns 0, or -1 with
+ * a one-line message naming the bad flag or variable in errbuf (the caller exits with status
+ * 2). With --help or --version only the values themselves are checked. */
 int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t errlen);
+/* config_parse with the host's facts from host. */
+int config_parse_with(struct config *cfg, int argc, char **argv, const struct config_host *host,
+                      char *errbuf, size_t errlen);
+/* Fills out (netlabels_init first) from --label-net and --label-file. Returns 0, or -1 with a
+ * message (already checked by config_parse; a label file can change in between). */
+int config_labels(const struct config *cfg, struct netlabels *out, char *errbuf, size_t errlen);
 void config_free(struct config *cfg);
 /* The --help text. */
 void config_usage(FILE *out);
-/* The --check-config text: every option, its effective value and where it came from. */
+/* The --check-config text: every option, its resolved value (durations and sizes as they are
+ * written, secrets and URL credentials redacted) and where it came from. */
 void config_print(const struct config *cfg, FILE *out);
 
 #endif

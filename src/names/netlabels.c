@@ -10,7 +10,8 @@ void netlabels_init(struct netlabels *l)
     l->n = 0;
 }
 
-int netlabels_add(struct netlabels *l, const char *spec, char *errbuf, size_t errlen)
+int netlabels_parse_entry(const char *spec, struct netprefix *prefix, char *label, char *errbuf,
+                          size_t errlen)
 {
     const char *eq = strchr(spec, '=');
     char cidr[NETADDR_STRLEN + 8];
@@ -25,17 +26,24 @@ int netlabels_add(struct netlabels *l, const char *spec, char *errbuf, size_t er
         snprintf(errbuf, errlen, "'%s' is too long", spec);
         return -1;
     }
+    memcpy(cidr, spec, clen);
+    cidr[clen] = '\0';
+    if (netprefix_parse(cidr, prefix) == -1) {
+        snprintf(errbuf, errlen, "'%s' is not a network (e.g. 10.0.0.0/8)", cidr);
+        return -1;
+    }
+    snprintf(label, NETLABEL_MAX, "%s", eq + 1);
+    return 0;
+}
+
+int netlabels_add(struct netlabels *l, const char *spec, char *errbuf, size_t errlen)
+{
     if (l->n == NETLABELS_MAX) {
         snprintf(errbuf, errlen, "more than %d network labels", NETLABELS_MAX);
         return -1;
     }
-    memcpy(cidr, spec, clen);
-    cidr[clen] = '\0';
-    if (netprefix_parse(cidr, &l->prefixes[l->n]) == -1) {
-        snprintf(errbuf, errlen, "'%s' is not a network (e.g. 10.0.0.0/8)", cidr);
+    if (netlabels_parse_entry(spec, &l->prefixes[l->n], l->labels[l->n], errbuf, errlen) == -1)
         return -1;
-    }
-    snprintf(l->labels[l->n], NETLABEL_MAX, "%s", eq + 1);
     l->n++;
     return 0;
 }

@@ -16,6 +16,10 @@ struct netlabels {
 };
 
 void netlabels_init(struct netlabels *l);
+/* Parses one "CIDR=LABEL" into prefix and label (NETLABEL_MAX bytes). Pure. Returns 0, or -1
+ * with a reason in errbuf. Configuration validates with it; netlabels_add stores with it. */
+int netlabels_parse_entry(const char *spec, struct netprefix *prefix, char *label, char *errbuf,
+                          size_t errlen);
 /* Parses "CIDR=LABEL". Returns 0, or -1 with a reason in errbuf. */
 int netlabels_add(struct netlabels *l, const char *spec, char *errbuf, size_t errlen);
 /* Reads one CIDR=LABEL per line (blank lines and # comments skipped). Returns 0 or -1. */

@@ -24,29 +24,108 @@ def one_clear_line(r, status, must_contain, what):
     c.ok("Sanitizer" not in r.stderr and "runtime error" not in r.stderr, f"{what}: clean")
 
 
-# Flags and values: status 2, naming the culprit.
-one_clear_line(run([NSTATS, "--no-such-flag"]), 2, "--no-such-flag", "unknown flag")
-one_clear_line(run([NSTATS, "--interval", "fast"]), 2, "--interval", "bad duration")
-one_clear_line(run([NSTATS, "--max-flows"]), 2, "--max-flows", "missing value")
-one_clear_line(run([NSTATS, "--local-net", "300.1.2.3/8"]), 2, "--local-net", "bad CIDR")
-one_clear_line(run([NSTATS, "-i", "lo", "-r", "x.pcap"]), 2, "together", "-i with -r")
-one_clear_line(run([NSTATS, "--snaplen", "1"]), 2, "--snaplen", "snaplen out of range")
-one_clear_line(run([NSTATS], env={**os.environ, "NSTATS_INTERVAL": "0s"}), 2,
-               "NSTATS_INTERVAL", "bad environment value")
+def clean_env(extra):
+    """The environment without any setting nstats reads, plus the row's own."""
+    names = ("NSTATS_", "IFACE", "INFLUX", "IDB", "POD_", "NODE_NAME", "KUBERNETES_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
+    env.update(extra)
+    return env
 
-# Runtime failures: status 1.
-one_clear_line(run([NSTATS, "-r", os.path.join(tmp, "missing.pcap")]), 1, "missing.pcap",
-               "missing file")
+
+missing = os.path.join(tmp, "missing.pcap")
 garbage = os.path.join(tmp, "garbage.pcap")
 with open(garbage, "wb") as f:
     f.write(os.urandom(4096))
-one_clear_line(run([NSTATS, "-r", garbage]), 1, "garbage.pcap", "garbage file")
 empty = os.path.join(tmp, "empty.pcap")
 open(empty, "wb").close()
-one_clear_line(run([NSTATS, "-r", empty]), 1, "empty.pcap", "empty file")
+bad_labels = os.path.join(tmp, "labels.txt")
+with open(bad_labels, "w") as f:
+    f.write("# cost classes\n10.0.0.0/8=cluster\n10.0.0.0/33=broken\n")
+# A missing capture file: should a check wrongly pass, the run fails at once (status 1) instead
+# of capturing live.
+NOFILE = ["-r", missing]
+
+# One row per rejected input: (what, argv, environment, exit status, text the one line holds).
+# Status 2 is a bad flag or value; 1 is a runtime failure.
+ROWS = [
+    ("unknown flag", ["--no-such-flag"], {}, 2, "--no-such-flag"),
+    ("bad duration", ["--interval", "fast"], {}, 2, "--interval"),
+    ("missing value", ["--max-flows"], {}, 2, "--max-flows"),
+    ("bad CIDR", ["--local-net", "300.1.2.3/8"], {}, 2, "--local-net"),
+    ("-i with -r", ["-i", "lo", "-r", "x.pcap"], {}, 2, "together"),
+    ("snaplen out of range", ["--snaplen", "1"], {}, 2, "--snaplen"),
+    ("bad environment value", [], {"NSTATS_INTERVAL": "0s"}, 2, "NSTATS_INTERVAL"),
+    ("missing file", ["-r", missing], {}, 1, "missing.pcap"),
+    ("garbage file", ["-r", garbage], {}, 1, "garbage.pcap"),
+    ("empty file", ["-r", empty], {}, 1, "empty.pcap"),
+]
 if os.geteuid() == 0:
-    one_clear_line(run([NSTATS, "-i", "nstats-nope0"]), 1, "no such interface",
-                   "missing interface")
+    ROWS.append(("missing interface", ["-i", "nstats-nope0"], {}, 1, "no such interface"))
+
+# Every value a run rejects before it starts: --check-config rejects it too, with status 2 and
+# the same line.
+CHECK_ROWS = [
+    ("--interface with --read", ["-i", "lo", "-r", "x.pcap"], {},
+     "--interface and --read cannot be used together"),
+    ("verbose and quiet", [*NOFILE, "-v", "-q"], {},
+     "--verbose and --quiet cannot be used together"),
+    ("bad --schema", [*NOFILE, "--schema", "modern"], {},
+     "bad value for --schema: 'modern' is not default or legacy"),
+    ("bad NSTATS_SCHEMA", NOFILE, {"NSTATS_SCHEMA": "Legacy"},
+     "bad value for NSTATS_SCHEMA: 'Legacy' is not default or legacy"),
+    ("bad boolean", [*NOFILE, "--rdns=maybe"], {}, "bad value for --rdns"),
+    ("--listen without an address", [*NOFILE, "--listen", "9781"], {},
+     "bad value for --listen: '9781'"),
+    ("bad NSTATS_LISTEN", NOFILE, {"NSTATS_LISTEN": "localhost:http"},
+     "bad value for NSTATS_LISTEN"),
+    ("InfluxDB database without URL", [*NOFILE, "--influx-db", "net"], {},
+     "an InfluxDB database or bucket needs --influx-url"),
+    ("InfluxDB bucket without URL", NOFILE, {"NSTATS_INFLUX_BUCKET": "net"},
+     "an InfluxDB database or bucket needs --influx-url"),
+    ("InfluxDB URL without database", [*NOFILE], {"INFLUX": "db:8086"},
+     "InfluxDB needs either a database"),
+    ("InfluxDB database and bucket",
+     [*NOFILE, "--influx-url", "http://x", "--influx-db", "a", "--influx-bucket", "b"], {},
+     "not both"),
+    ("InfluxDB URL scheme", [*NOFILE, "--influx-url", "ftp://u:hunter2@x", "--influx-db", "a"],
+     {}, "must start with http:// or https://"),
+    ("missing password file",
+     [*NOFILE, "--influx-password-file", os.path.join(tmp, "no-password")], {},
+     "--influx-password-file: cannot read"),
+    ("missing token file", NOFILE, {"NSTATS_INFLUX_TOKEN_FILE": os.path.join(tmp, "no-token")},
+     "--influx-token-file: cannot read"),
+    ("bad --label-net", [*NOFILE, "--label-net", "10.0.0.0/8"], {},
+     "bad value for --label-net: '10.0.0.0/8' is not CIDR=LABEL"),
+    ("bad NSTATS_LABEL_NET", NOFILE, {"NSTATS_LABEL_NET": "10.0.0.0/8=a,fd00::/129=b"},
+     "bad value for NSTATS_LABEL_NET"),
+    ("missing --label-file", [*NOFILE, "--label-file", os.path.join(tmp, "no-labels")], {},
+     "--label-file: "),
+    ("bad line in --label-file", [*NOFILE, "--label-file", bad_labels], {},
+     "labels.txt:3: '10.0.0.0/33' is not a network"),
+    ("--k8s without an API server", [*NOFILE, "--k8s"], {},
+     "--k8s: no --k8s-api and no KUBERNETES_SERVICE_HOST/PORT"),
+    ("--k8s with half the in-cluster variables", [*NOFILE, "--k8s"],
+     {"KUBERNETES_SERVICE_HOST": "10.96.0.1"}, "--k8s: no --k8s-api"),
+    ("unusable --spool-dir",
+     [*NOFILE, "--influx-url", "http://127.0.0.1:1", "--influx-db", "d", "--spool-dir",
+      os.path.join(tmp, "no-such-dir", "spool")], {}, "spool directory "),
+    ("bad --dns-server", [*NOFILE, "--rdns", "--dns-server", "resolver.example"], {},
+     "reverse DNS via resolver.example"),
+]
+
+for what, argv, env, status, text in ROWS:
+    one_clear_line(run([NSTATS, *argv], env=clean_env(env), timeout=60), status, text, what)
+
+for what, argv, env, text in CHECK_ROWS:
+    ran = run([NSTATS, *argv], env=clean_env(env), timeout=60)
+    checked = run([NSTATS, *argv, "--check-config"], env=clean_env(env), timeout=60)
+    one_clear_line(ran, 2, text, f"{what} (run)")
+    one_clear_line(checked, 2, text, f"{what} (--check-config)")
+    c.eq(checked.stderr, ran.stderr, f"{what}: --check-config says what the run says")
+    c.eq(checked.stdout, "", f"{what}: --check-config prints no configuration")
+c.ok("hunter2" not in "".join(run([NSTATS, *NOFILE, "--influx-url", "ftp://u:hunter2@x"],
+                                   env=clean_env({})).stderr),
+     "a rejected URL is shown without its password")
 
 # Help and version go to stdout with status 0.
 r = run([NSTATS, "--help"])
@@ -54,10 +133,22 @@ c.ok(r.returncode == 0 and "--max-flows" in r.stdout and r.stderr == "", "--help
 r = run([NSTATS, "--version"])
 c.ok(r.returncode == 0 and r.stdout.startswith("nstats "), "--version")
 r = run([NSTATS, "--check-config", "--interval", "5s"],
-        env={**os.environ, "IFACE": "eth7", "INFLUX": "db:8086"})
-c.ok(r.returncode == 0 and "interval             = 5000ms  (flag)" in r.stdout and
+        env={**os.environ, "IFACE": "eth7", "INFLUX": "db:8086", "IDB": "net"})
+c.ok(r.returncode == 0 and "interval             = 5s  (flag)" in r.stdout and
      "interface            = eth7  (IFACE)" in r.stdout and "http://db:8086" in r.stdout,
      f"--check-config shows values and sources: {r.stdout!r}")
+# Resolved values: identity from the Downward API, the in-cluster API URL, exact sizes.
+r = run([NSTATS, "--check-config", "-r", "x.pcap", "--listen", ":9781", "--k8s"],
+        env=clean_env({"POD_NAME": "web-1", "POD_NAMESPACE": "shop", "NODE_NAME": "node-3",
+                       "KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}))
+for line in ("host                 = web-1  (POD_NAME)",
+             "namespace            = shop  (POD_NAMESPACE)",
+             "node                 = node-3  (NODE_NAME)",
+             "k8s-api              = https://10.96.0.1:443  (KUBERNETES_SERVICE_HOST/PORT)",
+             "k8s-service-port     = 443  (KUBERNETES_SERVICE_PORT)",
+             "buffer-size          = 4MiB  (default)",
+             "listen               = :9781  (flag)"):
+    c.ok(r.returncode == 0 and line in r.stdout, f"--check-config shows {line!r}: {r.stdout!r}")
 
 # A capture cut in the middle of a record: every whole record before the cut is counted once,
 # the rows are still written, and the failure is reported.

@@ -202,8 +202,8 @@ def check_failures():
     r = run([NSTATS, "-r", pcap, "--influx-url", "http://x", "--influx-db", "x",
              "--influx-bucket", "y"])
     c.ok(r.returncode == 2 and "not both" in r.stderr, f"db and bucket: {r.stderr.strip()}")
-    r = run([NSTATS, "--check-config", "--influx-url", "http://u:hunter2@h:1", "--influx-token",
-             "s3cr3t-t0ken"])
+    r = run([NSTATS, "--check-config", "--influx-url", "http://u:hunter2@h:1", "--influx-bucket",
+             "b", "--influx-token", "s3cr3t-t0ken"])
     c.ok("hunter2" not in r.stdout and "s3cr3t" not in r.stdout and "(redacted)" in r.stdout,
          f"--check-config redacts secrets: {r.stdout}")
     secret = os.path.join(tmp, "token")
