@@ -19,7 +19,7 @@ struct capture {
     pcap_t *pcap;
     struct filereader *reader; /* files: started on the first dispatch */
     bool started;
-    uint16_t keep_sport;
+    bool keep_dns;
     size_t readahead_bytes;
     bool live;
     bool eof;
@@ -54,7 +54,7 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
     pcap_set_promisc(p, 0);
     pcap_set_buffer_size(p, (int)buffer_bytes);
     /* Blocks of the TPACKET_V3 ring are handed over at least this often. */
-    pcap_set_timeout(p, 100);
+    pcap_set_timeout(p, CAPTURE_BLOCK_TIMEOUT_MS);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
     rc = pcap_activate(p);
     if (rc < 0) {
@@ -141,9 +141,9 @@ void capture_stop_reading(struct capture *c)
         filereader_stop(c->reader);
 }
 
-void capture_keep_bytes(struct capture *c, uint16_t sport)
+void capture_keep_dns_answers(struct capture *c)
 {
-    c->keep_sport = sport;
+    c->keep_dns = true;
 }
 
 void capture_set_readahead(struct capture *c, size_t bytes)
@@ -183,7 +183,7 @@ int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, 
     if (c->eof)
         return 0;
     if (!c->live) {
-        if (!c->started && filereader_start(c->reader, c->pcap, c->linktype, c->keep_sport,
+        if (!c->started && filereader_start(c->reader, c->pcap, c->linktype, c->keep_dns,
                                             c->readahead_bytes, errbuf, errlen) == -1) {
             c->eof = true;
             return -1;

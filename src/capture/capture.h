@@ -9,6 +9,11 @@
 
 struct capture;
 
+/* A live ring hands a block of frames over when it fills or after a 100 ms timeout; by this
+ * long after a moment, every frame captured before it has been handed over. */
+#define CAPTURE_BLOCK_TIMEOUT_MS 100
+#define CAPTURE_HANDOVER_MS 150
+
 struct capture_stats {
     uint64_t received;
     uint64_t drops;   /* no room in the ring (ps_drop) */
@@ -20,8 +25,8 @@ struct capture_packet {
     uint64_t ts_us;
     uint32_t len;                 /* bytes on the wire: what is counted */
     const struct pktsummary *sum; /* decode_packet's summary of the captured bytes */
-    /* The captured bytes: always from a live capture; from a file only for the packets that
-     * capture_keep_bytes asked for, else NULL with caplen 0. */
+    /* The captured bytes: always from a live capture; from a file only for the DNS answers
+     * capture_keep_dns_answers asked for, else NULL with caplen 0. */
     const uint8_t *data;
     uint32_t caplen;
 };
@@ -37,9 +42,9 @@ void capture_close(struct capture *c);
 /* Installs a BPF filter. Returns 0, or -1 with a reason in errbuf. */
 int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t errlen);
 
-/* Files: besides its summary, keep the captured bytes of every TCP or UDP packet from source
- * port sport (the DNS snoop reads answers from port 53). Call before the first dispatch. */
-void capture_keep_bytes(struct capture *c, uint16_t sport);
+/* Files: besides its summary, keep the captured bytes of every packet the decoder flags as
+ * a DNS answer (pktsummary.dns_answer), for the names. Call before the first dispatch. */
+void capture_keep_dns_answers(struct capture *c);
 
 /* Files: how far the reading thread may read ahead of the consumer (at least 2 MiB). Call
  * before the first dispatch. */

@@ -40,20 +40,27 @@ static enum decode_status fail(struct pktsummary *out, enum decode_status status
 /* Reads transport ports (and TCP flags) at the cursor, bounded by the IP payload length. */
 static enum decode_status decode_l4(struct cursor *c, uint32_t payload_len, struct pktsummary *out)
 {
-    out->l4_offset = c->off;
     switch (out->proto) {
-    case 6:   /* TCP */
-    case 17:  /* UDP */
-    case 33:  /* DCCP */
-    case 132: /* SCTP */
-    case 136: /* UDP-Lite */
+    case IPPROTO_TCP:
+    case IPPROTO_UDP:
+    case IPPROTO_DCCP:
+    case IPPROTO_SCTP:
+    case IPPROTO_UDPLITE:
         if (payload_len < 4 || !have(c, 4))
             return fail(out, DECODE_MALFORMED);
         out->sport = get16(c, 0);
         out->dport = get16(c, 2);
         out->has_ports = true;
-        if (out->proto == 6 && payload_len >= 14 && have(c, 14))
+        if (out->proto == IPPROTO_UDP) {
+            out->payload_offset = c->off + 8;
+        } else if (out->proto == IPPROTO_TCP && payload_len >= 14 && have(c, 14)) {
+            uint32_t header_len = (uint32_t)(c->data[c->off + 12] >> 4) * 4;
+
             out->tcp_flags = c->data[c->off + 13];
+            if (header_len >= 20)
+                out->payload_offset = c->off + header_len;
+        }
+        out->dns_answer = out->sport == DECODE_DNS_PORT && out->payload_offset != 0;
         break;
     default:
         break;

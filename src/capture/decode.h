@@ -2,6 +2,7 @@
 #ifndef NSTATS_DECODE_H
 #define NSTATS_DECODE_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -17,15 +18,22 @@ struct pktsummary {
     enum decode_status status;
     struct netaddr src;
     struct netaddr dst;
-    uint8_t proto;      /* IP protocol number (for IPv6, after the extension headers) */
-    bool has_ports;     /* sport and dport are valid (TCP, UDP, SCTP, UDP-Lite, DCCP) */
-    bool fragment;      /* a non-first fragment: protocol known, ports not */
-    uint8_t tcp_flags;  /* TCP only, 0 if not captured */
-    uint16_t sport;     /* host byte order */
-    uint16_t dport;     /* host byte order */
-    uint16_t ethertype; /* the innermost ethertype, when the link layer has one */
-    uint32_t l4_offset; /* offset of the transport header in the captured bytes */
+    uint8_t proto;       /* IP protocol number (for IPv6, after the extension headers) */
+    bool has_ports : 1;  /* sport and dport are valid (TCP, UDP, SCTP, UDP-Lite, DCCP) */
+    bool fragment : 1;   /* a non-first fragment: protocol known, ports not */
+    bool dns_answer : 1; /* TCP or UDP from DECODE_DNS_PORT with a known payload offset */
+    uint8_t tcp_flags;   /* TCP only, 0 if not captured */
+    uint16_t sport;      /* host byte order */
+    uint16_t dport;      /* host byte order */
+    uint16_t ethertype;  /* the innermost ethertype, when the link layer has one */
+    /* Offset of the TCP or UDP payload in the frame, 0 if not known (another protocol, or a
+     * TCP header cut short). It may be at or past the captured length. */
+    uint32_t payload_offset;
 };
+
+/* The port DNS answers come from: how the decoder flags them, and how the live DNS snoop
+ * filters its capture. */
+#define DECODE_DNS_PORT 53
 
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02

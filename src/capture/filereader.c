@@ -25,7 +25,7 @@
 /* Chunks of 512 KiB, each able to hold the bytes of a packet at libpcap's largest snap length
  * (256 KiB); how many is the caller's read-ahead (at least MIN_CHUNKS). */
 #define MIN_CHUNKS 4
-#define CHUNK_BYTES (512u * 1024u)
+#define CHUNK_BYTES ((size_t)512 * 1024)
 #define CHUNK_EXTRAS 1024u
 
 /* A packet in a chunk: one cache line, at a fixed stride, so the loop thread reads them in
@@ -74,7 +74,7 @@ struct stream {
 struct filereader {
     pcap_t *pcap;
     int linktype;
-    uint16_t keep_sport;
+    bool keep_dns;
     int stop_fd;
     atomic_bool stop;
     bool started;
@@ -257,8 +257,7 @@ static void publish_partial(struct filereader *r)
 /* True for the packets whose bytes the loop thread asked to keep. */
 static bool wanted(const struct filereader *r, const struct pktsummary *sum)
 {
-    return r->keep_sport != 0 && sum->status == DECODE_OK && sum->has_ports &&
-           sum->sport == r->keep_sport && (sum->proto == 6 || sum->proto == 17);
+    return r->keep_dns && sum->status == DECODE_OK && sum->dns_answer;
 }
 
 static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -325,7 +324,7 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint16_t keep_sport,
+int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, bool keep_dns,
                      size_t readahead_bytes, char *errbuf, size_t errlen)
 {
     sigset_t all, old;
@@ -333,7 +332,7 @@ int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint
 
     r->pcap = pcap;
     r->linktype = linktype;
-    r->keep_sport = keep_sport;
+    r->keep_dns = keep_dns;
     r->n_chunks = readahead_bytes / CHUNK_BYTES;
     if (r->n_chunks < MIN_CHUNKS)
         r->n_chunks = MIN_CHUNKS;

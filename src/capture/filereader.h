@@ -21,10 +21,10 @@ struct filereader;
 FILE *filereader_fopen(const char *path, struct filereader **out);
 /* Starts the reading thread on pcap, opened with pcap_fopen_offline on the stream from
  * filereader_fopen; r is what that call returned. Records keep their captured bytes only for
- * TCP and UDP packets from source port keep_sport (0: none). The thread reads up to about
+ * the packets the decoder flags as DNS answers, if keep_dns. The thread reads up to about
  * readahead_bytes ahead (at least 2 MiB). It owns pcap until filereader_free, which the
  * caller must call before pcap_close. */
-int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, uint16_t keep_sport,
+int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, bool keep_dns,
                      size_t readahead_bytes, char *errbuf, size_t errlen);
 /* Passes up to max_packets ready packets (0: those read ahead when the call began) to fn, in
  * file order. Waits up to wait_ms for the first. Returns the number passed (0 if none was ready in

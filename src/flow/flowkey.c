@@ -10,7 +10,7 @@
 /* TCP servers learned from SYNs, in a small direct-mapped cache: a collision only loses a hint,
  * and the port-range rule still applies, so its memory is fixed. */
 #define LEARNED_SLOTS 4096
-#define LEARNED_TTL_MS (30u * 60u * 1000u)
+#define LEARNED_TTL_MS (30ull * 60u * 1000u)
 
 struct learned {
     struct netaddr addr;
@@ -86,7 +86,7 @@ static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, 
         if (src_local && listeners_has(k->listeners, p->proto, p->sport))
             return SIDE_SRC;
     }
-    if (p->proto == 6) {
+    if (p->proto == IPPROTO_TCP) {
         if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
             learn(k, &p->dst, p->dport, now_ms);
         if (k->n_learned > 0) {

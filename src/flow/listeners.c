@@ -1,6 +1,7 @@
 /* Listening sockets from procfs: the authoritative answer to "which side is the server". */
 #include "listeners.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +111,9 @@ bool listeners_has(const struct listeners *l, uint8_t proto, uint16_t port)
 {
     const uint8_t *map;
 
-    if (proto == 6)
+    if (proto == IPPROTO_TCP)
         map = l->tcp;
-    else if (proto == 17)
+    else if (proto == IPPROTO_UDP)
         map = l->udp;
     else
         return false;

@@ -37,8 +37,6 @@ struct meter {
     unsigned n_batch;
     meter_emit_fn *emit;
     void *arg;
-    meter_dns_fn *dns_fn;
-    void *dns_arg;
 };
 
 struct meter *meter_new(const struct meter_config *cfg, const struct locality *loc,
@@ -112,19 +110,10 @@ static void close_interval(struct meter *m, uint64_t end_ms)
     snap.table_delta.keys_expired -= m->prev_stats.keys_expired;
     snap.table_delta.folded_packets -= m->prev_stats.folded_packets;
     snap.table_delta.folded_bytes -= m->prev_stats.folded_bytes;
-    snap.table_delta.expired.bytes_in -= m->prev_stats.expired.bytes_in;
-    snap.table_delta.expired.bytes_out -= m->prev_stats.expired.bytes_out;
-    snap.table_delta.expired.packets_in -= m->prev_stats.expired.packets_in;
-    snap.table_delta.expired.packets_out -= m->prev_stats.expired.packets_out;
+    flow_counters_sub(&snap.table_delta.expired, &m->prev_stats.expired);
     m->prev_stats = snap.table;
     m->open = false;
     m->emit(&snap, m->arg);
-}
-
-void meter_set_dns_tap(struct meter *m, meter_dns_fn *fn, void *arg)
-{
-    m->dns_fn = fn;
-    m->dns_arg = arg;
 }
 
 void meter_start(struct meter *m, uint64_t now_ms)
@@ -139,11 +128,10 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
     struct pktsummary p;
 
     decode_packet(m->cfg.linktype, data, caplen, &p);
-    meter_decoded(m, ts_ms, &p, data, caplen, len);
+    meter_decoded(m, ts_ms, &p, len);
 }
 
-void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, const uint8_t *data,
-                   uint32_t caplen, uint32_t len)
+void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, uint32_t len)
 {
     struct pending *q;
 
@@ -151,9 +139,6 @@ void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, 
         close_interval(m, m->end_ms);
     if (!m->open)
         open_interval(m, ts_ms);
-    if (m->dns_fn != NULL && data != NULL && p->has_ports && p->sport == METER_DNS_PORT &&
-        (p->proto == 17 || p->proto == 6))
-        m->dns_fn(m->dns_arg, p, data, caplen, ts_ms);
     q = &m->batch[m->n_batch++];
     flow_keyer_classify(m->keyer, p, ts_ms, &q->key, &q->dir);
     q->len = len;

@@ -42,20 +42,11 @@ struct meter *meter_new(const struct meter_config *cfg, const struct locality *l
                         meter_emit_fn *emit, void *arg);
 void meter_free(struct meter *m);
 
-/* Called for every decoded TCP or UDP packet from source port METER_DNS_PORT, with the
- * captured bytes: how DNS answers in a capture file reach the name cache. */
-#define METER_DNS_PORT 53
-typedef void meter_dns_fn(void *arg, const struct pktsummary *p, const uint8_t *data,
-                          uint32_t caplen, uint64_t ts_ms);
-void meter_set_dns_tap(struct meter *m, meter_dns_fn *fn, void *arg);
-
 /* Opens the first interval at now_ms even before a packet arrives (live capture). */
 void meter_start(struct meter *m, uint64_t now_ms);
 /* Counts one frame of len bytes on the wire, decoded as p. A timestamp at or past the open
- * interval's end closes it first. data (caplen captured bytes, may be NULL) is what the DNS
- * tap reads. */
-void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, const uint8_t *data,
-                   uint32_t caplen, uint32_t len);
+ * interval's end closes it first. */
+void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, uint32_t len);
 /* meter_decoded for a frame still to be decoded. */
 void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t caplen,
                   uint32_t len);

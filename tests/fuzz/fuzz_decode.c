@@ -24,7 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (s.src.family != s.dst.family)
             abort();
-        if (s.has_ports && (s.fragment || s.l4_offset + 4 > size - 1))
+        if (s.has_ports && s.fragment)
+            abort();
+        /* A DNS answer's payload starts after its ports, and only TCP and UDP carry one. */
+        if (s.dns_answer && (s.sport != DECODE_DNS_PORT || s.payload_offset < 8 ||
+                             (s.proto != IPPROTO_TCP && s.proto != IPPROTO_UDP)))
             abort();
     }
     return 0;

@@ -41,7 +41,8 @@ static void test_ethernet_ipv4_tcp(void)
     CHECK_EQ(s.sport, 40000);
     CHECK_EQ(s.dport, 443);
     CHECK_EQ(s.tcp_flags, 0x02);
-    CHECK_EQ(s.l4_offset, 34);
+    CHECK_EQ(s.payload_offset, 34 + 20);
+    CHECK(!s.dns_answer);
     CHECK_EQ(s.ethertype, 0x0800);
 }
 
@@ -194,7 +195,7 @@ static void test_ipv4_options_fragments_and_bad_headers(void)
     tcp(&p, 22, 50000, 0x18);
     CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
     CHECK_EQ(s.sport, 22);
-    CHECK_EQ(s.l4_offset, 14 + 32);
+    CHECK_EQ(s.payload_offset, 14 + 32 + 20);
 
     /* First fragment (MF set, offset 0) has ports. */
     p.len = 0;
@@ -259,7 +260,7 @@ static void test_ipv6_extension_headers(void)
     CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
     CHECK_EQ(s.proto, 6);
     CHECK_EQ(s.dport, 8080);
-    CHECK_EQ(s.l4_offset, 14 + 40 + 32);
+    CHECK_EQ(s.payload_offset, 14 + 40 + 32 + 20);
     for (unsigned n = 14 + 40; n < 14 + 40 + 32 + 4; n++)
         CHECK_EQ(decode_packet(DLT_EN10MB, p.b, n, &s), DECODE_MALFORMED);
 
@@ -339,6 +340,59 @@ static void test_other_protocols(void)
     CHECK(!s.has_ports);
 }
 
+/* The decoder flags DNS answers (TCP or UDP from port 53) and where their message starts. */
+static void test_dns_answers_and_payload_offset(void)
+{
+    struct pkt p = {.len = 0};
+
+    eth(&p, 0x0800);
+    ipv4(&p, "198.19.0.53", "198.18.0.1", IPPROTO_UDP, 8 + 12, 0, 5);
+    udp(&p, DECODE_DNS_PORT, 40000, 12);
+    zeros(&p, 12);
+    CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
+    CHECK(s.dns_answer);
+    CHECK_EQ(s.payload_offset, 14 + 20 + 8);
+
+    /* A query is not an answer. */
+    p.len = 0;
+    eth(&p, 0x0800);
+    ipv4(&p, "198.18.0.1", "198.19.0.53", IPPROTO_UDP, 8, 0, 5);
+    udp(&p, 40000, DECODE_DNS_PORT, 0);
+    CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
+    CHECK(!s.dns_answer);
+    CHECK_EQ(s.payload_offset, 14 + 20 + 8);
+
+    /* TCP: the payload starts after the header's data offset. */
+    p.len = 0;
+    eth(&p, 0x0800);
+    ipv4(&p, "198.19.0.53", "198.18.0.1", IPPROTO_TCP, 20, 0, 5);
+    tcp(&p, DECODE_DNS_PORT, 40000, 0x18);
+    CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
+    CHECK(s.dns_answer);
+    CHECK_EQ(s.payload_offset, 14 + 20 + 20);
+    /* A data offset below the header's own size gives no payload. */
+    p.b[14 + 20 + 12] = 0x40;
+    CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
+    CHECK(!s.dns_answer);
+    CHECK_EQ(s.payload_offset, 0);
+    /* Cut before the data offset: ports, but no payload offset. */
+    CHECK_EQ(decode_packet(DLT_EN10MB, p.b, 14 + 20 + 12, &s), DECODE_OK);
+    CHECK(s.has_ports);
+    CHECK(!s.dns_answer);
+
+    /* SCTP from port 53 has ports but is not DNS. */
+    p.len = 0;
+    eth(&p, 0x0800);
+    ipv4(&p, "198.19.0.53", "198.18.0.1", IPPROTO_SCTP, 12, 0, 5);
+    put16(&p, DECODE_DNS_PORT);
+    put16(&p, 40000);
+    zeros(&p, 8);
+    CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
+    CHECK(s.has_ports);
+    CHECK(!s.dns_answer);
+    CHECK_EQ(s.payload_offset, 0);
+}
+
 int main(void)
 {
     RUN(test_ethernet_ipv4_tcp);
@@ -350,5 +404,6 @@ int main(void)
     RUN(test_ipv4_options_fragments_and_bad_headers);
     RUN(test_ipv6_extension_headers);
     RUN(test_other_protocols);
+    RUN(test_dns_answers_and_payload_offset);
     return test_report();
 }
