@@ -49,7 +49,7 @@ static char *put_ipv6(char *p, const uint8_t *b)
     int best = -1, best_len = 0, cur = 0, cur_len = 0;
 
     for (int i = 0; i < 8; i++) {
-        words[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+        words[i] = (unsigned)b[2 * (size_t)i] << 8 | b[2 * (size_t)i + 1];
         if (words[i] != 0) {
             cur_len = 0;
             continue;

@@ -13,15 +13,13 @@
 #include "base/log.h"
 #include "base/retry.h"
 #include "base/url.h"
+#include "base/version.h"
 #include "base/xalloc.h"
 #include "export/gzip.h"
 #include "export/outqueue.h"
 #include "export/spool.h"
 #include "io/curlloop.h"
 
-#ifndef NSTATS_VERSION
-#define NSTATS_VERSION "0.0.0"
-#endif
 
 /* Server answers are read for their error message only. */
 #define RESPONSE_MAX 4096

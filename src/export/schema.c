@@ -123,6 +123,22 @@ size_t schema_write_capture(struct buf *b, const struct export_identity *id,
     return rc == -1;
 }
 
+size_t schema_write_export(struct buf *b, const struct export_identity *id,
+                           const struct influx_stats *st, uint64_t end_ms)
+{
+    struct lineproto_line l;
+
+    lineproto_begin(&l, b, "nstats_export");
+    lineproto_tag(&l, "host", id->host);
+    lineproto_tag(&l, "interface", id->interface);
+    lineproto_field_uint(&l, "batches_sent", st->batches_sent);
+    lineproto_field_uint(&l, "batches_retried", st->batches_retried);
+    lineproto_field_uint(&l, "batches_dropped", st->batches_dropped);
+    lineproto_field_uint(&l, "queue_bytes", st->queue_bytes);
+    lineproto_field_uint(&l, "queue_batches", st->queue_batches);
+    return lineproto_end(&l, end_ms * 1000000ULL) == -1;
+}
+
 bool schema_key_nameable(const struct flow_key *key)
 {
     return (key->kind == FLOW_KIND_NORMAL || key->kind == FLOW_KIND_FRAGMENT) &&

@@ -8,8 +8,15 @@
 
 #include "base/buf.h"
 #include "base/netaddr.h"
+#include "export/influx.h"
 #include "flow/meter.h"
 #include "names/names.h"
+
+/* Which rows an interval becomes (--schema). */
+enum schema_kind {
+    SCHEMA_DEFAULT, /* measurement nstats, one row per key */
+    SCHEMA_LEGACY,  /* the prototype's measurement nstat */
+};
 
 /* Who is reporting: tags on every row. Empty strings are omitted. */
 struct export_identity {
@@ -61,5 +68,10 @@ size_t schema_write_capture(struct buf *b, const struct export_identity *id,
 size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
                            const struct meter_snapshot *snap, const struct export_capture_stats *cs,
                            struct names *names);
+
+/* Appends the "nstats_export" row: the InfluxDB sink's own health at end_ms. Returns the
+ * lines that did not fit. */
+size_t schema_write_export(struct buf *b, const struct export_identity *id,
+                           const struct influx_stats *st, uint64_t end_ms);
 
 #endif

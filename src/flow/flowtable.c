@@ -318,10 +318,7 @@ static void expire(struct flow_table *t, uint32_t idx)
     uint32_t moved;
 
     remove_slot(t, find_slot(t, &e->key, c->hash));
-    t->stats.expired.bytes_in += c->total.bytes_in;
-    t->stats.expired.bytes_out += c->total.bytes_out;
-    t->stats.expired.packets_in += c->total.packets_in;
-    t->stats.expired.packets_out += c->total.packets_out;
+    flow_counters_add(&t->stats.expired, &c->total);
     t->stats.keys_expired++;
     if (e->key.kind == FLOW_KIND_OTHER)
         t->n_other--;
@@ -352,10 +349,7 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
 
         if (d.packets_in == 0 && d.packets_out == 0)
             continue;
-        c->total.bytes_in += d.bytes_in;
-        c->total.bytes_out += d.bytes_out;
-        c->total.packets_in += d.packets_in;
-        c->total.packets_out += d.packets_out;
+        flow_counters_add(&c->total, &d);
         rows[n].key = e->key;
         rows[n].delta = d;
         rows[n].total = c->total;
@@ -378,15 +372,9 @@ void flow_table_foreach(const struct flow_table *t, flow_table_visit_fn *fn, voi
     for (size_t i = 0; i < t->n_live; i++) {
         uint32_t idx = t->live[i];
         const struct entry *e = &t->pool[idx];
-        const struct flow_counters *total = &t->cold[idx].total;
-        struct flow_counters d = delta_of(t, idx);
-        struct flow_counters c = {
-            total->bytes_in + d.bytes_in,
-            total->bytes_out + d.bytes_out,
-            total->packets_in + d.packets_in,
-            total->packets_out + d.packets_out,
-        };
+        struct flow_counters c = delta_of(t, idx);
 
+        flow_counters_add(&c, &t->cold[idx].total);
         fn(arg, &e->key, &c);
     }
 }

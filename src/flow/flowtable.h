@@ -15,6 +15,24 @@ struct flow_counters {
     uint64_t packets_out;
 };
 
+/* a += b */
+static inline void flow_counters_add(struct flow_counters *a, const struct flow_counters *b)
+{
+    a->bytes_in += b->bytes_in;
+    a->bytes_out += b->bytes_out;
+    a->packets_in += b->packets_in;
+    a->packets_out += b->packets_out;
+}
+
+/* a -= b */
+static inline void flow_counters_sub(struct flow_counters *a, const struct flow_counters *b)
+{
+    a->bytes_in -= b->bytes_in;
+    a->bytes_out -= b->bytes_out;
+    a->packets_in -= b->packets_in;
+    a->packets_out -= b->packets_out;
+}
+
 /* One exported row: a key and what it counted in the interval. */
 struct flow_row {
     struct flow_key key;

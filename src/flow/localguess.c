@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/xalloc.h"
+#include "capture/capture.h"
 
 #define SLOTS 65536 /* a power of two */
 #define MAX_USED (SLOTS / 2)
@@ -84,4 +86,64 @@ int localguess_best(const struct localguess *g, struct netaddr *out, uint64_t *p
     *out = best->addr;
     *packets = best->packets;
     return 0;
+}
+
+struct file_guess {
+    struct localguess *g;
+    unsigned seen;
+};
+
+static void guess_packet(void *arg, const struct capture_packet *pkt)
+{
+    struct file_guess *fg = arg;
+
+    localguess_add(fg->g, pkt->sum);
+    fg->seen++;
+}
+
+int localguess_file(const char *path, unsigned max_packets, struct localguess_result *out)
+{
+    struct file_guess fg = {NULL, 0};
+    struct capture *c;
+    char err[512];
+    int rc;
+
+    c = capture_open_file(path, err, sizeof(err));
+    if (c == NULL)
+        return -1;
+    fg.g = localguess_new();
+    while (fg.seen < max_packets) {
+        unsigned left = max_packets - fg.seen;
+
+        if (capture_dispatch(c, left < 4096 ? (int)left : 4096, guess_packet, &fg, err,
+                             sizeof(err)) == -1 ||
+            capture_at_eof(c))
+            break;
+    }
+    capture_close(c);
+    rc = localguess_best(fg.g, &out->best, &out->packets);
+    out->seen = fg.seen;
+    localguess_free(fg.g);
+    return rc;
+}
+
+void localguess_apply(const char *path, unsigned max_packets, struct locality *loc)
+{
+    struct localguess_result r;
+    struct netprefix host;
+    char text[NETADDR_STRLEN];
+
+    if (strcmp(path, "-") == 0) {
+        log_warnx("reading stdin without --local-net: no address is local, rows are oriented "
+                  "by address order");
+        return;
+    }
+    if (localguess_file(path, max_packets, &r) == -1)
+        return;
+    memset(&host, 0, sizeof(host));
+    host.addr = r.best;
+    host.bits = r.best.family == 4 ? 32 : 128;
+    locality_add_net(loc, &host);
+    log_info("no --local-net given: taking %s (in %llu of the first %u packets) as the local host",
+             netaddr_format(&r.best, text, sizeof(text)), (unsigned long long)r.packets, r.seen);
 }

@@ -120,7 +120,7 @@ static void rearm(struct httpd *h)
     if (MHD_get_timeout(h->daemon, &ms) == MHD_YES)
         loop_timer_arm(h->timer, ms);
     else
-        loop_timer_arm(h->timer, CONNECTION_TIMEOUT_S * 1000);
+        loop_timer_arm(h->timer, (uint64_t)CONNECTION_TIMEOUT_S * 1000u);
 }
 
 static void on_epoll(void *arg, int fd, uint32_t events)

@@ -69,9 +69,12 @@ static int read_name(const uint8_t *msg, size_t len, size_t *off, char *out)
             out[n++] = '.';
         for (size_t i = 0; i < l; i++) {
             uint8_t c = msg[pos + 1 + i];
+            char shown = '?';
 
             /* Keep names printable; they end up in tags and labels. */
-            out[n++] = (c > 0x20 && c < 0x7f && c != '.') ? lower(c) : '?';
+            if (c > 0x20 && c < 0x7f && c != '.')
+                shown = lower(c);
+            out[n++] = shown;
         }
         pos += 1 + l;
     }

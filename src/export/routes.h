@@ -1,0 +1,42 @@
+/* The HTTP pages: /metrics, /healthz and an index at /. Reads what the wiring points it at;
+ * a request only reads, it never advances capture or counting. */
+#ifndef NSTATS_ROUTES_H
+#define NSTATS_ROUTES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture/capture.h"
+#include "capture/iface.h"
+#include "export/influx.h"
+#include "export/schema.h"
+#include "flow/meter.h"
+#include "io/httpd.h"
+#include "names/k8s.h"
+#include "names/names.h"
+#include "names/rdns.h"
+
+/* What the pages show. The wiring fills it as modules start; NULL parts are left out, and
+ * /metrics and /healthz answer 503 until meter is set. */
+struct routes {
+    const struct export_identity *id;
+    const char *source; /* the interface or file captured, for /healthz */
+    uint64_t max_flows;
+    struct meter *meter;
+    struct capture *capture;
+    const char *ifname;           /* whose counters /metrics compares against, or NULL */
+    struct iface_counters iface0; /* ifname's counters when capture started */
+    struct influx_sink *influx;
+    struct names *names;
+    struct rdns *rdns;
+    struct k8s *k8s;
+    char problem[512]; /* why /healthz fails (empty while healthy), via routes_set_problem */
+};
+
+/* Marks nstats unhealthy with a reason for /healthz ("" or NULL: healthy again). */
+void routes_set_problem(struct routes *r, const char *problem);
+
+/* The httpd handler (httpd_handler_fn); arg is a struct routes. */
+void routes_handle(void *arg, const char *path, struct httpd_reply *reply);
+
+#endif

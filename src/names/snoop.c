@@ -1,0 +1,94 @@
+/* DNS snooping: answers from the wire to the name cache, live and from files. */
+#include "snoop.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "base/log.h"
+#include "base/xalloc.h"
+
+/* Answers arrive far below the accounting rate; a small ring is plenty. */
+#define SNOOP_RING_BYTES (1u << 20)
+#define SNOOP_SNAPLEN 65535
+
+struct snoop {
+    struct capture *cap;
+    struct loop *loop;
+    struct names *names;
+    bool broken;
+};
+
+void snoop_packet(struct names *names, const struct capture_packet *pkt)
+{
+    const struct pktsummary *p = pkt->sum;
+
+    if (p->status != DECODE_OK || !p->dns_answer || pkt->data == NULL ||
+        p->payload_offset >= pkt->caplen)
+        return;
+    names_dns_message(names, pkt->data + p->payload_offset, pkt->caplen - p->payload_offset,
+                      p->proto == IPPROTO_TCP, pkt->ts_us / 1000u);
+}
+
+static void on_answer(void *arg, const struct capture_packet *pkt)
+{
+    struct snoop *s = arg;
+
+    snoop_packet(s->names, pkt);
+}
+
+void snoop_drain(struct snoop *s)
+{
+    char err[512];
+
+    if (s == NULL || s->broken)
+        return;
+    if (capture_dispatch(s->cap, 0, on_answer, s, err, sizeof(err)) == -1) {
+        log_warnx("DNS capture stopped: %s", err);
+        loop_unwatch(s->loop, capture_fd(s->cap));
+        s->broken = true;
+    }
+}
+
+static void on_readable(void *arg, int fd, uint32_t events)
+{
+    (void)fd;
+    (void)events;
+    snoop_drain(arg);
+}
+
+struct snoop *snoop_start(const char *ifname, struct loop *loop, struct names *names, char *errbuf,
+                          size_t errlen)
+{
+    struct snoop *s = xcalloc(1, sizeof(*s));
+    char filter[64];
+
+    s->loop = loop;
+    s->names = names;
+    errbuf[0] = '\0';
+    (void)snprintf(filter, sizeof(filter), "udp src port %d or tcp src port %d", DECODE_DNS_PORT,
+                   DECODE_DNS_PORT);
+    s->cap = capture_open_live(ifname, SNOOP_SNAPLEN, SNOOP_RING_BYTES, errbuf, errlen);
+    if (s->cap == NULL || capture_set_filter(s->cap, filter, errbuf, errlen) == -1 ||
+        loop_watch(loop, capture_fd(s->cap), EPOLLIN, on_readable, s) == -1) {
+        if (errbuf[0] == '\0')
+            (void)snprintf(errbuf, errlen, "%s", strerror(errno));
+        capture_close(s->cap);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void snoop_stop(struct snoop *s)
+{
+    if (s == NULL)
+        return;
+    if (!s->broken)
+        loop_unwatch(s->loop, capture_fd(s->cap));
+    capture_close(s->cap);
+    free(s);
+}
