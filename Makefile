@@ -2,13 +2,14 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+LINT_BUILD ?= build-lint
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 ARGS ?=
 
 SOURCES := $(shell find src tests bench -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all deps run check test asan fuzz format format-check bench clean
+.PHONY: all deps run check test asan fuzz lint format format-check bench clean
 
 all: $(BUILD)/nstats
 
@@ -25,11 +26,12 @@ $(BUILD)/nstats: $(BUILD)/Makefile $(SOURCES) CMakeLists.txt
 run: deps $(BUILD)/nstats
 	$(BUILD)/nstats $(ARGS)
 
-# The whole suite: formatting, the -Werror build's tests, the same tests under ASan+UBSan,
-# and a short libFuzzer run of every fuzz target.
+# The whole suite: formatting, static analysis, the -Werror build's tests, the same tests
+# under ASan+UBSan, and a short libFuzzer run of every fuzz target.
 check:
 	./scripts/install-deps.sh test
 	$(MAKE) format-check
+	$(MAKE) lint
 	$(MAKE) test
 	$(MAKE) asan
 	$(MAKE) fuzz
@@ -48,6 +50,10 @@ fuzz:
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_decode fuzz_lineproto fuzz_prom fuzz_dns fuzz_k8s
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# clang-tidy (.clang-tidy) and cppcheck over src/; any finding fails.
+lint:
+	./scripts/lint.sh $(LINT_BUILD)
+
 format:
 	clang-format -i $(SOURCES)
 
@@ -59,4 +65,4 @@ bench: $(BUILD)/nstats
 	./bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(LINT_BUILD)
