@@ -20,7 +20,6 @@
 #include "export/spool.h"
 #include "io/curlloop.h"
 
-
 /* Server answers are read for their error message only. */
 #define RESPONSE_MAX 4096
 /* How often a continuing outage, refusal, queue overflow or spool failure is logged again. */
