@@ -12,6 +12,7 @@
 #include "base/url.h"
 #include "base/xalloc.h"
 #include "capture/iface.h"
+#include "config/modules.h"
 #include "flow/flowkey.h"
 #include "io/httpd.h"
 #include "names/k8s.h"
@@ -889,6 +890,8 @@ static int check_spool_dir(const char *dir, char *errbuf, size_t errlen)
 /* The InfluxDB settings as influx_sink_new takes them, with its messages. */
 static int check_influx(const struct config *cfg, char *errbuf, size_t errlen)
 {
+    struct influx_config ic;
+
     if (cfg->influx_url == NULL) {
         if (cfg->influx_db != NULL || cfg->influx_bucket != NULL) {
             snprintf(errbuf, errlen, "an InfluxDB database or bucket needs --influx-url");
@@ -896,12 +899,9 @@ static int check_influx(const struct config *cfg, char *errbuf, size_t errlen)
         }
         return 0;
     }
-    if ((cfg->influx_bucket == NULL) == (cfg->influx_db == NULL)) {
-        snprintf(errbuf, errlen,
-                 "InfluxDB needs either a database (v1: --influx-db) or a "
-                 "bucket (v2: --influx-bucket, --influx-org), not both");
+    config_influx(cfg, &ic);
+    if (influx_config_check(&ic, errbuf, errlen) == -1)
         return -1;
-    }
     if (cfg->spool_dir != NULL)
         return check_spool_dir(cfg->spool_dir, errbuf, errlen);
     return 0;

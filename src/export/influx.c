@@ -282,6 +282,24 @@ static void load_spooled(void *arg, char *path, char *body, size_t len, bool gzi
     outqueue_push(&s->q, outbatch_new(body, len, gzipped, ts_ms, path), on_queue_drop, s);
 }
 
+int influx_config_check(const struct influx_config *cfg, char *errbuf, size_t errlen)
+{
+    char shown[512];
+
+    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
+        url_redact(cfg->url, "(redacted)", shown, sizeof(shown));
+        snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", shown);
+        return -1;
+    }
+    if ((cfg->bucket == NULL) == (cfg->db == NULL)) {
+        snprintf(errbuf, errlen,
+                 "InfluxDB needs either a database (v1: --influx-db) or a "
+                 "bucket (v2: --influx-bucket, --influx-org), not both");
+        return -1;
+    }
+    return 0;
+}
+
 struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop *loop,
                                     char *errbuf, size_t errlen)
 {
@@ -290,16 +308,8 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
     struct timespec now;
     char header[4096];
 
-    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
-        snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", cfg->url);
+    if (influx_config_check(cfg, errbuf, errlen) == -1)
         return NULL;
-    }
-    if ((cfg->bucket == NULL) == (cfg->db == NULL)) {
-        snprintf(errbuf, errlen,
-                 "InfluxDB needs either a database (v1: --influx-db) or a "
-                 "bucket (v2: --influx-bucket, --influx-org), not both");
-        return NULL;
-    }
     s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     s->loop = loop;

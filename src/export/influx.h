@@ -46,6 +46,10 @@ struct influx_stats {
 
 struct influx_sink;
 
+/* Checks what influx_sink_new would reject from the configuration alone (the URL's scheme,
+ * database or bucket). Pure. Returns 0, or -1 with a one-line reason in errbuf. */
+int influx_config_check(const struct influx_config *cfg, char *errbuf, size_t errlen);
+
 /* Returns NULL with a one-line reason in errbuf for a bad configuration. Loads spooled
  * batches. The loop must outlive the sink. */
 struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop *loop,
