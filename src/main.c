@@ -208,7 +208,8 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
         capture_failed(app, err);
     snoop_drain(app->snoop);
     loop_unwatch(app->loop, capture_fd(app->cap));
-    loop_timer_disarm(app->tick);
+    loop_timer_free(app->tick);
+    app->tick = NULL;
     meter_finish(app->meter, loop_wall_ms(), true);
     return 0;
 }
@@ -380,16 +381,19 @@ static int run(struct app *app)
 
     config_meter(&app->cfg, &mc);
     rc = app->cfg.read_file != NULL ? run_file(app, &mc, &seed) : run_live(app, &mc, &seed);
-    if (app->exporter != NULL && exporter_finish(app->exporter, &app->abandon) == -1)
+    /* Delivery waits only when something was counted (a failed open exits at once). */
+    if (app->meter != NULL && exporter_finish(app->exporter, &app->abandon) == -1)
         app->failed = true;
     if (app->exporter != NULL && exporter_broken(app->exporter))
         app->failed = true;
     return rc != 0 ? rc : app->failed ? 1 : 0;
 }
 
-/* Stops and frees in the reverse order of building; safe on a partly built app. */
+/* Stops and frees: the HTTP server first (nothing is served from half-freed state), then each
+ * module before what it points at, the loop last. Safe on a partly built app. */
 static void teardown(struct app *app)
 {
+    loop_timer_free(app->tick);
     httpd_stop(app->httpd);
     rdns_free(app->rdns);
     k8s_stop(app->k8s);

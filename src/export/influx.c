@@ -287,7 +287,7 @@ int influx_config_check(const struct influx_config *cfg, char *errbuf, size_t er
     char shown[512];
 
     if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
-        url_redact(cfg->url, "(redacted)", shown, sizeof(shown));
+        url_redact(cfg->url, "(redacted)@", shown, sizeof(shown));
         snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", shown);
         return -1;
     }
@@ -390,6 +390,7 @@ void influx_sink_free(struct influx_sink *s)
     if (s == NULL)
         return;
     curlloop_free(s->curl);
+    loop_timer_free(s->retry_timer);
     if (s->easy != NULL)
         curl_easy_cleanup(s->easy);
     curl_slist_free_all(s->headers_plain);

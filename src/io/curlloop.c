@@ -138,7 +138,7 @@ void curlloop_free(struct curlloop *cl)
     for (int i = 0; i < MAX_TRANSFERS; i++)
         if (cl->transfers[i].easy != NULL)
             curl_multi_remove_handle(cl->multi, cl->transfers[i].easy);
-    loop_timer_disarm(cl->timer);
+    loop_timer_free(cl->timer);
     curl_multi_cleanup(cl->multi);
     free(cl);
 }

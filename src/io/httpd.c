@@ -366,7 +366,7 @@ void httpd_stop(struct httpd *h)
     if (h == NULL)
         return;
     loop_unwatch(h->loop, h->epoll_fd);
-    loop_timer_disarm(h->timer);
+    loop_timer_free(h->timer);
     for (int i = 0; i < MAX_CACHED; i++)
         if (h->cache[i].response != NULL)
             MHD_destroy_response(h->cache[i].response);

@@ -13,7 +13,7 @@
 
 /* Events taken from the kernel per epoll_wait. */
 #define BATCH_EVENTS 16
-/* The watch table's first size; it doubles (or jumps to the fd) when a larger fd is watched. */
+/* The watch table's first size; it doubles until a larger fd fits. */
 #define MIN_WATCHES 64
 
 /* A watched descriptor; the table is indexed by fd, and fn == NULL marks a free entry. */

@@ -388,7 +388,7 @@ void k8s_stop(struct k8s *k)
         return;
     curlloop_free(k->curl);
     for (int i = 0; i < K8S_KINDS; i++) {
-        loop_timer_disarm(k->w[i].retry);
+        loop_timer_free(k->w[i].retry);
         curl_easy_cleanup(k->w[i].easy);
         curl_slist_free_all(k->w[i].headers);
         buf_free(&k->w[i].body);

@@ -226,7 +226,7 @@ void rdns_free(struct rdns *r)
     for (int i = 0; i < MAX_SOCKETS; i++)
         if (r->sockets[i] != -1)
             loop_unwatch(r->loop, r->sockets[i]);
-    loop_timer_disarm(r->timer);
+    loop_timer_free(r->timer);
     ares_library_cleanup();
     free(r->asking);
     free(r);
