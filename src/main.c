@@ -64,14 +64,6 @@ struct app {
     bool failed;   /* exit non-zero */
 };
 
-static void set_identity(struct app *app)
-{
-    app->id.host = app->cfg.host;
-    app->id.interface = app->cfg.ifname ? app->cfg.ifname : "";
-    app->id.namespace_ = app->cfg.namespace_ ? app->cfg.namespace_ : "";
-    app->id.node = app->cfg.node ? app->cfg.node : "";
-}
-
 static void refresh_live_facts(struct app *app)
 {
     struct netaddr addrs[LOCALITY_MAX_ADDRS];
@@ -171,9 +163,8 @@ static void start_counting(struct app *app, struct meter_config *mc, const struc
 
 static int run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
-    char err[512];
-
     const char *ifname = app->cfg.ifname;
+    char err[512];
 
     app->cap = capture_open_live(ifname, (unsigned)app->cfg.snaplen,
                                  (unsigned)app->cfg.buffer_bytes, err, sizeof(err));
@@ -197,19 +188,17 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     arm_tick(app);
     log_info("capturing on %s (snaplen %llu, interval %llums)", ifname,
              (unsigned long long)app->cfg.snaplen, (unsigned long long)app->cfg.interval_ms);
-    while (!app->stopping && !app->failed) {
+    while (!app->stopping && !app->failed && !exporter_broken(app->exporter)) {
         if (loop_run(app->loop) == -1) {
             log_warn("event loop");
             app->failed = true;
         }
-        app->failed |= exporter_broken(app->exporter);
     }
     if (!feed_broken(app->feed) && feed_drain_handed_over(app->feed, err, sizeof(err)) == -1)
         capture_failed(app, err);
     snoop_drain(app->snoop);
     loop_unwatch(app->loop, capture_fd(app->cap));
-    loop_timer_free(app->tick);
-    app->tick = NULL;
+    loop_timer_disarm(app->tick);
     meter_finish(app->meter, loop_wall_ms(), true);
     return 0;
 }
@@ -228,48 +217,42 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
      * decodes about four 64-byte records in the time a row takes), up to 16 MiB. */
     capture_set_readahead(app->cap, mc->max_flows < 65536 ? mc->max_flows * 256u : 16u << 20);
     start_counting(app, mc, seed, app->cfg.read_file, NULL, app->cfg.dns_snoop ? app->names : NULL);
-    while (more == 1 && !app->stopping && !app->failed) {
+    while (more == 1 && !app->stopping && !exporter_broken(app->exporter)) {
         more = feed_file_batch(app->feed, err, sizeof(err));
         if (more == -1)
             log_warnx("%s (everything before it was counted)", err);
         else if (more == 1)
             /* Signals, HTTP and InfluxDB progress between batches. */
             exporter_pace(app->exporter, &app->stopping);
-        app->failed |= exporter_broken(app->exporter);
     }
     /* Stopped by a signal: what was already read is counted too. */
-    if (app->stopping && !app->failed)
+    if (app->stopping && !exporter_broken(app->exporter))
         feed_file_rest(app->feed);
     meter_finish(app->meter, meter_last_packet_ms(app->meter), false);
     return more == -1 ? 1 : 0;
 }
 
-static int start_rdns(struct app *app)
+/* The names: CIDR labels, the cache, and where they are learned besides DNS answers (reverse
+ * DNS, Kubernetes). Returns 0, or -1 with the reason in errbuf. */
+static int start_names(struct app *app, const struct hash_key *seed, char *errbuf, size_t errlen)
 {
     struct rdns_config rc;
-    char err[512];
-
-    config_rdns(&app->cfg, &rc);
-    app->rdns = rdns_new(&rc, app->loop, app->names, err, sizeof(err));
-    if (app->rdns == NULL) {
-        log_warnx("%s", err);
-        return -1;
-    }
-    return 0;
-}
-
-static int start_k8s(struct app *app)
-{
     struct k8s_config kc;
-    char err[512];
 
+    netlabels_init(&app->labels);
+    if (config_labels(&app->cfg, &app->labels, errbuf, errlen) == -1)
+        return -1;
+    app->names =
+        names_new((size_t)app->cfg.name_cache_size, app->cfg.name_min_keep_ms, &app->labels, seed);
+    config_rdns(&app->cfg, &rc);
+    if (app->cfg.rdns && (app->rdns = rdns_new(&rc, app->loop, app->names, errbuf, errlen)) == NULL)
+        return -1;
+    if (!app->cfg.k8s)
+        return 0;
     config_k8s(&app->cfg, &kc);
     app->k8smap = k8smap_new(K8S_DEFAULT_MAP_ENTRIES);
-    app->k8s = k8s_start(&kc, app->k8smap, app->loop, err, sizeof(err));
-    if (app->k8s == NULL) {
-        log_warnx("%s", err);
+    if ((app->k8s = k8s_start(&kc, app->k8smap, app->loop, errbuf, errlen)) == NULL)
         return -1;
-    }
     names_set_k8s(app->names, app->k8smap);
     log_info("watching Kubernetes at %s%s%s", kc.api_url, kc.namespace_ ? " in namespace " : "",
              kc.namespace_ ? kc.namespace_ : "");
@@ -281,57 +264,31 @@ static int start_k8s(struct app *app)
     return 0;
 }
 
-static int start_influx(struct app *app)
+/* Where the numbers go besides stdout: InfluxDB, and the pages (which answer 503 until
+ * counting starts). Returns 0, or an exit status with the reason in errbuf. */
+static int start_sinks(struct app *app, char *errbuf, size_t errlen)
 {
     struct influx_config ic;
-    char err[512] = "";
 
     config_influx(&app->cfg, &ic);
-    app->influx = influx_sink_new(&ic, app->loop, err, sizeof(err));
-    if (app->influx == NULL) {
-        log_warnx("%s", err);
-        return -1;
+    if (app->cfg.influx_url != NULL) {
+        if ((app->influx = influx_sink_new(&ic, app->loop, errbuf, errlen)) == NULL)
+            return 2;
+        log_info("writing to InfluxDB at %s%s", influx_sink_endpoint(app->influx),
+                 ic.gzip ? " (gzip)" : "");
     }
-    log_info("writing to InfluxDB at %s%s", influx_sink_endpoint(app->influx),
-             ic.gzip ? " (gzip)" : "");
-    return 0;
-}
-
-static int start_http(struct app *app)
-{
-    char err[512];
-
-    app->httpd =
-        httpd_start(app->cfg.listen, app->loop, routes_handle, &app->routes, err, sizeof(err));
-    if (app->httpd == NULL) {
-        log_warnx("%s", err);
-        return -1;
-    }
-    log_info("serving /metrics and /healthz on %s (port %u)", app->cfg.listen,
-             httpd_port(app->httpd));
-    return 0;
-}
-
-/* The names: CIDR labels, the cache, and where they are learned (DNS answers, reverse DNS,
- * Kubernetes). Returns 0, or an exit status. */
-static int start_names(struct app *app, const struct hash_key *seed)
-{
-    char err[512];
-
-    netlabels_init(&app->labels);
-    if (config_labels(&app->cfg, &app->labels, err, sizeof(err)) == -1) {
-        log_warnx("%s", err);
-        return 2;
-    }
-    app->names =
-        names_new((size_t)app->cfg.name_cache_size, app->cfg.name_min_keep_ms, &app->labels, seed);
+    app->routes.influx = app->influx;
     app->routes.names = app->names;
-    if (app->cfg.rdns && start_rdns(app) == -1)
-        return 2;
     app->routes.rdns = app->rdns;
-    if (app->cfg.k8s && start_k8s(app) == -1)
-        return 2;
     app->routes.k8s = app->k8s;
+    if (app->cfg.listen != NULL) {
+        app->httpd =
+            httpd_start(app->cfg.listen, app->loop, routes_handle, &app->routes, errbuf, errlen);
+        if (app->httpd == NULL)
+            return 1;
+        log_info("serving /metrics and /healthz on %s (port %u)", app->cfg.listen,
+                 httpd_port(app->httpd));
+    }
     return 0;
 }
 
@@ -339,9 +296,9 @@ static int start_names(struct app *app, const struct hash_key *seed)
 static int run(struct app *app)
 {
     struct exporter_config ec;
-    struct exporter_links links;
     struct meter_config mc;
     struct hash_key seed;
+    char err[512];
     int rc;
 
     locality_init(&app->loc);
@@ -349,7 +306,7 @@ static int run(struct app *app)
         locality_add_net(&app->loc, &app->cfg.local_nets[i]);
     if (app->cfg.read_file != NULL && app->cfg.n_local_nets == 0)
         localguess_apply(app->cfg.read_file, GUESS_PACKETS, &app->loc);
-    set_identity(app);
+    config_identity(&app->cfg, &app->id);
     hash_key_random(&seed);
     app->routes.id = &app->id;
     app->routes.max_flows = app->cfg.max_flows;
@@ -362,30 +319,27 @@ static int run(struct app *app)
         log_warn("signal handling setup");
         return 1;
     }
-    if (app->cfg.influx_url != NULL && start_influx(app) == -1)
+    if (start_names(app, &seed, err, sizeof(err)) == -1) {
+        log_warnx("%s", err);
         return 2;
-    app->routes.influx = app->influx;
-    if ((rc = start_names(app, &seed)) != 0)
+    }
+    if ((rc = start_sinks(app, err, sizeof(err))) != 0) {
+        log_warnx("%s", err);
         return rc;
-    if (app->cfg.listen != NULL && start_http(app) == -1)
-        return 1;
-
+    }
     config_exporter(&app->cfg, &ec);
-    memset(&links, 0, sizeof(links));
-    links.id = &app->id;
-    links.loop = app->loop;
-    links.influx = app->influx;
-    links.names = app->names;
-    links.rdns = app->rdns;
-    app->exporter = exporter_new(&ec, &links);
+    app->exporter = exporter_new(&ec, &(struct exporter_links){.id = &app->id,
+                                                               .loop = app->loop,
+                                                               .influx = app->influx,
+                                                               .names = app->names,
+                                                               .rdns = app->rdns});
 
     config_meter(&app->cfg, &mc);
     rc = app->cfg.read_file != NULL ? run_file(app, &mc, &seed) : run_live(app, &mc, &seed);
     /* Delivery waits only when something was counted (a failed open exits at once). */
     if (app->meter != NULL && exporter_finish(app->exporter, &app->abandon) == -1)
         app->failed = true;
-    if (app->exporter != NULL && exporter_broken(app->exporter))
-        app->failed = true;
+    app->failed |= exporter_broken(app->exporter);
     return rc != 0 ? rc : app->failed ? 1 : 0;
 }
 

@@ -63,3 +63,11 @@ void config_exporter(const struct config *cfg, struct exporter_config *out)
     out->influx_queue_bytes = cfg->influx_queue_bytes;
     out->spool_dir = cfg->spool_dir;
 }
+
+void config_identity(const struct config *cfg, struct export_identity *out)
+{
+    out->host = cfg->host;
+    out->interface = cfg->ifname ? cfg->ifname : "";
+    out->namespace_ = cfg->namespace_ ? cfg->namespace_ : "";
+    out->node = cfg->node ? cfg->node : "";
+}

@@ -16,5 +16,7 @@ void config_k8s(const struct config *cfg, struct k8s_config *out);
 /* The link type is the capture's, set when it is open. */
 void config_meter(const struct config *cfg, struct meter_config *out);
 void config_exporter(const struct config *cfg, struct exporter_config *out);
+/* The identity tags; empty strings for what is not set. */
+void config_identity(const struct config *cfg, struct export_identity *out);
 
 #endif

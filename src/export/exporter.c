@@ -19,6 +19,7 @@
 struct exporter {
     struct exporter_config cfg;
     struct exporter_links links;
+    struct capture *capture; /* whose drop counters go in the capture row, or NULL */
     struct buf out;
     struct capture_stats last_capture; /* the capture's counters at the last interval */
     bool stdout_broken;
@@ -44,7 +45,7 @@ void exporter_free(struct exporter *e)
 
 void exporter_set_capture(struct exporter *e, struct capture *capture)
 {
-    e->links.capture = capture;
+    e->capture = capture;
 }
 
 bool exporter_broken(const struct exporter *e)
@@ -73,7 +74,7 @@ static void capture_delta(struct exporter *e, struct export_capture_stats *cs)
 
     cs->capture_drops = 0;
     cs->interface_drops = 0;
-    if (e->links.capture == NULL || capture_get_stats(e->links.capture, &now) == -1)
+    if (e->capture == NULL || capture_get_stats(e->capture, &now) == -1)
         return;
     cs->capture_drops = now.drops - e->last_capture.drops;
     cs->interface_drops = now.ifdrops - e->last_capture.ifdrops;

@@ -30,7 +30,6 @@ struct exporter_links {
     struct influx_sink *influx; /* the InfluxDB sink, if any */
     struct names *names;        /* names the rows' remotes */
     struct rdns *rdns;          /* asked to resolve each interval's remotes */
-    struct capture *capture;    /* whose drop counters go in the capture row */
 };
 
 struct exporter;

@@ -88,6 +88,13 @@ int localguess_best(const struct localguess *g, struct netaddr *out, uint64_t *p
     return 0;
 }
 
+/* What a file's first packets say: the busiest address, in how many of how many packets. */
+struct localguess_result {
+    struct netaddr best;
+    uint64_t packets;
+    unsigned seen;
+};
+
 struct file_guess {
     struct localguess *g;
     unsigned seen;
@@ -101,7 +108,9 @@ static void guess_packet(void *arg, const struct capture_packet *pkt)
     fg->seen++;
 }
 
-int localguess_file(const char *path, unsigned max_packets, struct localguess_result *out)
+/* Reads up to max_packets packets of the file at path and finds its busiest address. Returns
+ * 0, or -1 if the file cannot be read (opening it for real reports why) or holds no IP. */
+static int localguess_file(const char *path, unsigned max_packets, struct localguess_result *out)
 {
     struct file_guess fg = {NULL, 0};
     struct capture *c;

@@ -18,17 +18,6 @@ void localguess_add(struct localguess *g, const struct pktsummary *p);
 /* The address seen in the most packets and that count. Returns 0, or -1 if no IP was seen. */
 int localguess_best(const struct localguess *g, struct netaddr *out, uint64_t *packets);
 
-/* What localguess_file found: the busiest address, in how many of how many packets. */
-struct localguess_result {
-    struct netaddr best;
-    uint64_t packets;
-    unsigned seen;
-};
-
-/* Reads up to max_packets packets of the capture file at path and finds its busiest address.
- * Returns 0, or -1 if the file cannot be read (opening it for real reports why) or holds no
- * IP packet. */
-int localguess_file(const char *path, unsigned max_packets, struct localguess_result *out);
 /* Reading a file without --local-net: makes the busiest address of its first max_packets
  * packets local in loc, and says so on stderr (for stdin, which cannot be read twice, says
  * that nothing is local). */
