@@ -47,7 +47,6 @@ struct app {
     struct feed *feed;
     struct loop_timer *tick;
     /* Names for the far ends. */
-    struct netlabels labels;
     struct names *names;
     struct snoop *snoop;
     struct rdns *rdns;
@@ -232,18 +231,15 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
     return more == -1 ? 1 : 0;
 }
 
-/* The names: CIDR labels, the cache, and where they are learned besides DNS answers (reverse
- * DNS, Kubernetes). Returns 0, or -1 with the reason in errbuf. */
+/* The names: the cache over the configured CIDR labels, and where names are learned besides
+ * DNS answers (reverse DNS, Kubernetes). Returns 0, or -1 with the reason in errbuf. */
 static int start_names(struct app *app, const struct hash_key *seed, char *errbuf, size_t errlen)
 {
     struct rdns_config rc;
     struct k8s_config kc;
 
-    netlabels_init(&app->labels);
-    if (config_labels(&app->cfg, &app->labels, errbuf, errlen) == -1)
-        return -1;
-    app->names =
-        names_new((size_t)app->cfg.name_cache_size, app->cfg.name_min_keep_ms, &app->labels, seed);
+    app->names = names_new((size_t)app->cfg.name_cache_size, app->cfg.name_min_keep_ms,
+                           app->cfg.labels, seed);
     config_rdns(&app->cfg, &rc);
     if (app->cfg.rdns && (app->rdns = rdns_new(&rc, app->loop, app->names, errbuf, errlen)) == NULL)
         return -1;

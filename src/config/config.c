@@ -907,7 +907,8 @@ static int check_influx(const struct config *cfg, char *errbuf, size_t errlen)
     return 0;
 }
 
-int config_labels(const struct config *cfg, struct netlabels *out, char *errbuf, size_t errlen)
+/* Fills out from --label-net and --label-file: one table and its cap. Returns 0, or -1. */
+static int load_labels(const struct config *cfg, struct netlabels *out, char *errbuf, size_t errlen)
 {
     char reason[512];
 
@@ -954,9 +955,7 @@ static void resolve_host(struct config *cfg)
 static int config_check(struct config *cfg, const struct config_host *host, char *errbuf,
                         size_t errlen)
 {
-    struct netlabels *labels;
     char reason[512];
-    int rc;
 
     if (cfg->interface != NULL && cfg->read_file != NULL) {
         snprintf(errbuf, errlen, "--interface and --read cannot be used together");
@@ -977,12 +976,9 @@ static int config_check(struct config *cfg, const struct config_host *host, char
         return 0;
     if (check_influx(cfg, errbuf, errlen) == -1)
         return -1;
-    /* Labels from flags and from the file share one table and its cap. */
-    labels = xcalloc(1, sizeof(*labels));
-    netlabels_init(labels);
-    rc = config_labels(cfg, labels, errbuf, errlen);
-    free(labels);
-    if (rc == -1)
+    cfg->labels = xcalloc(1, sizeof(*cfg->labels));
+    netlabels_init(cfg->labels);
+    if (load_labels(cfg, cfg->labels, errbuf, errlen) == -1)
         return -1;
     resolve_k8s_api(cfg);
     if (cfg->k8s && cfg->k8s_api == NULL) {
@@ -994,8 +990,7 @@ static int config_check(struct config *cfg, const struct config_host *host, char
         rdns_check_server(cfg->dns_server, errbuf, errlen) == -1)
         return -1;
     resolve_host(cfg);
-    /* A probe captures nothing, so it needs no interface. */
-    if (cfg->read_file == NULL && cfg->probe == NULL) {
+    if (cfg->read_file == NULL) {
         if (cfg->interface != NULL) {
             cfg->ifname = xstrdup(cfg->interface);
         } else if (host->default_route(reason, sizeof(reason), errbuf, errlen) == 0) {
@@ -1041,6 +1036,8 @@ void config_free(struct config *cfg)
     }
     free(cfg->ifname);
     cfg->ifname = NULL;
+    free(cfg->labels);
+    cfg->labels = NULL;
 }
 
 void config_usage(FILE *out)

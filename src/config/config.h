@@ -62,6 +62,7 @@ struct config {
     char *listen;                  /* HTTP endpoint ADDR:PORT, NULL for none */
     char *probe;                   /* --probe URL: check an endpoint and exit */
     struct config_list label_nets; /* CIDR=LABEL, each checked by netlabels_parse_entry */
+    struct netlabels *labels;      /* label_nets and label_file's lines, built by config_parse */
     char *label_file;
     bool dns_snoop;
     uint64_t name_cache_size;
@@ -103,9 +104,6 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t
 /* config_parse with the host's facts from host. */
 int config_parse_with(struct config *cfg, int argc, char **argv, const struct config_host *host,
                       char *errbuf, size_t errlen);
-/* Fills out (netlabels_init first) from --label-net and --label-file. Returns 0, or -1 with a
- * message (already checked by config_parse; a label file can change in between). */
-int config_labels(const struct config *cfg, struct netlabels *out, char *errbuf, size_t errlen);
 void config_free(struct config *cfg);
 /* The --help text. */
 void config_usage(FILE *out);

@@ -273,7 +273,6 @@ static void test_enum(void)
 static void test_label_net(void)
 {
     struct config c;
-    struct netlabels *labels = calloc(1, sizeof(*labels));
     struct netaddr a;
     char *good[] = {"nstats",      "--label-net",       "10.0.0.0/8=cluster",
                     "--label-net", "2001:db8::/32=vpc", NULL};
@@ -287,11 +286,10 @@ static void test_label_net(void)
     clear_env();
     CHECK_EQ(parse(&c, good), 0);
     CHECK_EQ(c.label_nets.n, 2);
-    netlabels_init(labels);
-    CHECK_EQ(config_labels(&c, labels, err, sizeof(err)), 0);
-    CHECK_EQ(labels->n, 2);
+    CHECK(c.labels != NULL);
+    CHECK_EQ(c.labels->n, 2);
     netaddr_parse("10.1.2.3", &a);
-    CHECK_STR(netlabels_find(labels, &a), "cluster");
+    CHECK_STR(netlabels_find(c.labels, &a), "cluster");
     config_free(&c);
 
     CHECK_EQ(parse(&c, no_eq), -1);
@@ -321,7 +319,6 @@ static void test_label_net(void)
         config_free(&c);
     }
     unlink(path);
-    free(labels);
     clear_env();
 }
 
