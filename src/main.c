@@ -32,8 +32,15 @@
 #include "names/rdns.h"
 #include "names/snoop.h"
 
-/* Packets of a capture file read to guess its local host when --local-net is not given. */
+/* Packets of a capture file read to guess its local host when --local-net is not given, and
+ * how long a pipe may take to send them before the guess is made from fewer. */
 #define GUESS_PACKETS 100000
+#define GUESS_WAIT_MS 2000
+/* Read-ahead of the capture thread: 256 bytes (four records) a key, enough that reading goes
+ * on while an interval or a scrape is written out; files get at least enough for the guess. */
+#define READAHEAD_PER_KEY 256u
+#define READAHEAD_MAX ((size_t)16 << 20)
+#define FILE_READAHEAD_MIN ((size_t)8 << 20)
 
 struct app {
     struct config cfg;
@@ -160,6 +167,55 @@ static void start_counting(struct app *app, struct meter_config *mc, const struc
     app->routes.meter = app->meter;
 }
 
+static size_t readahead(uint64_t max_flows)
+{
+    return max_flows < READAHEAD_MAX / READAHEAD_PER_KEY ? (size_t)max_flows * READAHEAD_PER_KEY
+                                                         : READAHEAD_MAX;
+}
+
+static void on_header_ready(void *arg, int fd, uint32_t events)
+{
+    struct app *app = arg;
+
+    (void)fd;
+    (void)events;
+    loop_stop(app->loop);
+}
+
+/* A pipe's header may never come: waits for it on the loop, so signals and /healthz are
+ * answered. Returns 0 when there is something to read, -1 when stopped first. */
+static int wait_for_header(struct app *app)
+{
+    int fd = capture_wait_fd(app->cap);
+    int rc = 0;
+
+    if (fd == -1)
+        return 0;
+    if (loop_watch(app->loop, fd, EPOLLIN, on_header_ready, app) == -1) {
+        log_warn("event loop setup");
+        return -1;
+    }
+    if (loop_run(app->loop) == -1 || app->stopping)
+        rc = -1;
+    loop_unwatch(app->loop, fd);
+    return rc;
+}
+
+/* Without --local-net, guesses the local host from the first packets read ahead, waiting a
+ * little for a slow pipe to send them. */
+static void guess_local(struct app *app)
+{
+    uint64_t until = loop_now_ms() + GUESS_WAIT_MS;
+    char err[512];
+    int ready;
+
+    while ((ready = capture_wait_ahead(app->cap, GUESS_PACKETS, 100, err, sizeof(err))) == 0 &&
+           !app->stopping && loop_now_ms() < until)
+        loop_run_once(app->loop, 0);
+    if (ready != -1)
+        localguess_apply(app->cap, GUESS_PACKETS, &app->loc);
+}
+
 static int run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
     const char *ifname = app->cfg.ifname;
@@ -168,6 +224,10 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     app->cap = capture_open_live(ifname, (unsigned)app->cfg.snaplen,
                                  (unsigned)app->cfg.buffer_bytes, err, sizeof(err));
     if (app->cap == NULL) {
+        log_warnx("%s", err);
+        return 1;
+    }
+    if (capture_start_reader(app->cap, readahead(mc->max_flows), err, sizeof(err)) == -1) {
         log_warnx("%s", err);
         return 1;
     }
@@ -212,9 +272,21 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
         log_warnx("%s", err);
         return 1;
     }
-    /* Enough read-ahead that reading goes on while an interval is written out (the reader
-     * decodes about four 64-byte records in the time a row takes), up to 16 MiB. */
-    capture_set_readahead(app->cap, mc->max_flows < 65536 ? mc->max_flows * 256u : 16u << 20);
+    if (wait_for_header(app) == -1) {
+        log_info("stopped before %s sent a capture file header", app->cfg.read_file);
+        return 0;
+    }
+    if (capture_read_header(app->cap, err, sizeof(err)) == -1) {
+        log_warnx("%s", err);
+        return 1;
+    }
+    capture_set_readahead(app->cap, readahead(mc->max_flows) > FILE_READAHEAD_MIN
+                                        ? readahead(mc->max_flows)
+                                        : FILE_READAHEAD_MIN);
+    if (app->cfg.dns_snoop)
+        capture_keep_dns_answers(app->cap);
+    if (app->cfg.n_local_nets == 0)
+        guess_local(app);
     start_counting(app, mc, seed, app->cfg.read_file, NULL, app->cfg.dns_snoop ? app->names : NULL);
     while (more == 1 && !app->stopping && !exporter_broken(app->exporter)) {
         more = feed_file_batch(app->feed, err, sizeof(err));
@@ -300,8 +372,6 @@ static int run(struct app *app)
     locality_init(&app->loc);
     for (size_t i = 0; i < app->cfg.n_local_nets; i++)
         locality_add_net(&app->loc, &app->cfg.local_nets[i]);
-    if (app->cfg.read_file != NULL && app->cfg.n_local_nets == 0)
-        localguess_apply(app->cfg.read_file, GUESS_PACKETS, &app->loc);
     config_identity(&app->cfg, &app->id);
     hash_key_random(&seed);
     app->routes.id = &app->id;

@@ -1,4 +1,4 @@
-/* Thin wrapper over libpcap, with filereader.c the only files that include pcap.h (besides the
+/* Thin wrapper over libpcap, with reader.c the only files that include pcap.h (besides the
  * decoder's DLTs). */
 #include "capture.h"
 
@@ -10,14 +10,16 @@
 #include <string.h>
 
 #include "base/xalloc.h"
-#include "capture/filereader.h"
+#include "capture/reader.h"
 
 /* How long a file dispatch waits for the reading thread before returning to the loop. */
 #define FILE_WAIT_MS 100
 
 struct capture {
     pcap_t *pcap;
-    struct filereader *reader; /* files: started on the first dispatch */
+    struct reader *reader; /* files: started on the first dispatch; live: by capture_start_reader */
+    FILE *pending;         /* a pipe whose header has not been read yet */
+    char *path;
     bool started;
     bool keep_dns;
     size_t readahead_bytes;
@@ -84,37 +86,77 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
 
 struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
 {
-    char pcap_err[PCAP_ERRBUF_SIZE] = "";
-    struct filereader *reader;
+    struct reader *reader = reader_new();
     struct capture *c;
-    FILE *f;
-    pcap_t *p;
+    FILE *f = reader != NULL ? reader_fopen(reader, path) : NULL;
 
-    f = filereader_fopen(path, &reader);
     if (f == NULL) {
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
-    if (p == NULL) {
-        copy_pcap_error(errbuf, errlen, path, pcap_err);
-        fclose(f);
-        filereader_free(reader);
+        reader_free(reader);
         return NULL;
     }
     c = xcalloc(1, sizeof(*c));
-    c->pcap = p;
     c->reader = reader;
-    c->linktype = pcap_datalink(p);
+    c->pending = f;
+    c->path = xstrdup(path);
+    /* A regular file's header is there to read; a pipe's may come later (capture_wait_fd). */
+    if (reader_wait_fd(reader) == -1 && capture_read_header(c, errbuf, errlen) == -1) {
+        capture_close(c);
+        return NULL;
+    }
     return c;
+}
+
+int capture_wait_fd(const struct capture *c)
+{
+    return c->pending != NULL ? reader_wait_fd(c->reader) : -1;
+}
+
+int capture_read_header(struct capture *c, char *errbuf, size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+
+    if (c->pending == NULL)
+        return 0;
+    c->pcap =
+        pcap_fopen_offline_with_tstamp_precision(c->pending, PCAP_TSTAMP_PRECISION_MICRO, pcap_err);
+    if (c->pcap == NULL) {
+        copy_pcap_error(errbuf, errlen, c->path, pcap_err);
+        fclose(c->pending);
+        c->pending = NULL;
+        return -1;
+    }
+    c->pending = NULL;
+    c->linktype = pcap_datalink(c->pcap);
+    return 0;
+}
+
+int capture_start_reader(struct capture *c, size_t readahead_bytes, char *errbuf, size_t errlen)
+{
+    c->reader = reader_new();
+    if (c->reader == NULL) {
+        snprintf(errbuf, errlen, "cannot start the capture thread: %s", strerror(errno));
+        return -1;
+    }
+    if (reader_start_live(c->reader, c->pcap, c->linktype, readahead_bytes, errbuf, errlen) == -1) {
+        reader_free(c->reader);
+        c->reader = NULL;
+        return -1;
+    }
+    c->started = true;
+    return 0;
 }
 
 void capture_close(struct capture *c)
 {
     if (c == NULL)
         return;
-    filereader_free(c->reader);
-    pcap_close(c->pcap);
+    reader_free(c->reader);
+    if (c->pending != NULL)
+        fclose(c->pending);
+    if (c->pcap != NULL)
+        pcap_close(c->pcap);
+    free(c->path);
     free(c);
 }
 
@@ -138,7 +180,7 @@ int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t
 void capture_stop_reading(struct capture *c)
 {
     if (c->reader != NULL)
-        filereader_stop(c->reader);
+        reader_stop(c->reader);
 }
 
 void capture_keep_dns_answers(struct capture *c)
@@ -158,7 +200,40 @@ int capture_linktype(const struct capture *c)
 
 int capture_fd(const struct capture *c)
 {
-    return c->live ? pcap_get_selectable_fd(c->pcap) : -1;
+    if (!c->live)
+        return -1;
+    return c->reader != NULL ? reader_notify_fd(c->reader) : pcap_get_selectable_fd(c->pcap);
+}
+
+/* Files: the reading thread starts on the first look at the packets. */
+static int start_file(struct capture *c, char *errbuf, size_t errlen)
+{
+    if (c->started)
+        return 0;
+    if (c->pcap == NULL) {
+        snprintf(errbuf, errlen, "%s: the capture file header has not been read", c->path);
+        return -1;
+    }
+    if (reader_start(c->reader, c->pcap, c->linktype, c->keep_dns, c->readahead_bytes, errbuf,
+                     errlen) == -1)
+        return -1;
+    c->started = true;
+    return 0;
+}
+
+int capture_wait_ahead(struct capture *c, unsigned max_packets, unsigned wait_ms, char *errbuf,
+                       size_t errlen)
+{
+    if (c->live)
+        return 1;
+    if (start_file(c, errbuf, errlen) == -1)
+        return -1;
+    return reader_wait_ahead(c->reader, max_packets, wait_ms);
+}
+
+unsigned capture_peek(struct capture *c, unsigned max_packets, capture_packet_fn *fn, void *arg)
+{
+    return c->live || !c->started ? 0 : reader_peek(c->reader, max_packets, fn, arg);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -182,19 +257,17 @@ int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, 
 
     if (c->eof)
         return 0;
-    if (!c->live) {
-        if (!c->started && filereader_start(c->reader, c->pcap, c->linktype, c->keep_dns,
-                                            c->readahead_bytes, errbuf, errlen) == -1) {
+    if (c->reader != NULL) {
+        if (!c->live && start_file(c, errbuf, errlen) == -1) {
             c->eof = true;
             return -1;
         }
-        c->started = true;
-        n = filereader_dispatch(c->reader, max_packets, FILE_WAIT_MS, fn, arg, &eof, pcap_err,
-                                sizeof(pcap_err));
+        n = reader_dispatch(c->reader, max_packets, c->live ? 0 : FILE_WAIT_MS, fn, arg, &eof,
+                            pcap_err, sizeof(pcap_err));
         if (eof || n == -1)
             c->eof = true;
         if (n == -1)
-            copy_pcap_error(errbuf, errlen, "read", pcap_err);
+            copy_pcap_error(errbuf, errlen, c->live ? "capture" : "read", pcap_err);
         return n;
     }
     c->fn = fn;
@@ -221,6 +294,8 @@ int capture_get_stats(struct capture *c, struct capture_stats *out)
     memset(out, 0, sizeof(*out));
     if (!c->live)
         return 0;
+    if (c->reader != NULL)
+        return reader_live_stats(c->reader, out);
     if (pcap_stats(c->pcap, &ps) == -1)
         return -1;
     out->received = ps.ps_recv;

@@ -25,8 +25,8 @@ struct capture_packet {
     uint64_t ts_us;
     uint32_t len;                 /* bytes on the wire: what is counted */
     const struct pktsummary *sum; /* decode_packet's summary of the captured bytes */
-    /* The captured bytes: always from a live capture; from a file only for the DNS answers
-     * capture_keep_dns_answers asked for, else NULL with caplen 0. */
+    /* The captured bytes: from a live capture read on the loop thread; from a file only for the DNS
+     * answers capture_keep_dns_answers asked for, else NULL with caplen 0. */
     const uint8_t *data;
     uint32_t caplen;
 };
@@ -36,8 +36,28 @@ typedef void capture_packet_fn(void *arg, const struct capture_packet *pkt);
 /* Opens a live capture on ifname. Returns NULL with a one-line reason in errbuf. */
 struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
                                   char *errbuf, size_t errlen);
-/* Opens a pcap or pcapng file ("-" is stdin). Returns NULL with a reason in errbuf. */
+/* Live: reads the ring on a thread of its own from now on, about readahead_bytes ahead of the
+ * consumer, so that nothing the loop thread does (a scrape, a Kubernetes list) delays reading
+ * it; capture_fd then polls readable when packets were handed over. The captured bytes are not
+ * kept (pkt->data is NULL). Returns 0, or -1 with a reason in errbuf. */
+int capture_start_reader(struct capture *c, size_t readahead_bytes, char *errbuf, size_t errlen);
+
+/* Opens a pcap or pcapng file ("-" is stdin). A regular file's header is read at once; a
+ * pipe's when capture_read_header is called. Returns NULL with a reason in errbuf. */
 struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen);
+/* A pipe whose header has not been read: a descriptor that polls readable once there is data
+ * (or the writer is gone), so the caller can wait on its loop. Else -1. */
+int capture_wait_fd(const struct capture *c);
+/* Reads the file header if it has not been read. Returns 0, or -1 with a reason in errbuf. */
+int capture_read_header(struct capture *c, char *errbuf, size_t errlen);
+/* Files, before the first dispatch: waits up to wait_ms until max_packets packets are read
+ * ahead, the read-ahead is full or the file has ended. Returns 1 then, 0 on time out, -1 with
+ * a reason in errbuf if reading cannot start. */
+int capture_wait_ahead(struct capture *c, unsigned max_packets, unsigned wait_ms, char *errbuf,
+                       size_t errlen);
+/* Files, before the first dispatch: passes up to max_packets of the packets read ahead to fn
+ * (without their bytes), leaving them to be dispatched. Returns how many. */
+unsigned capture_peek(struct capture *c, unsigned max_packets, capture_packet_fn *fn, void *arg);
 void capture_close(struct capture *c);
 /* Installs a BPF filter. Returns 0, or -1 with a reason in errbuf. */
 int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t errlen);
@@ -61,12 +81,13 @@ int capture_fd(const struct capture *c);
  * -1 with a reason in errbuf (a truncated or corrupt file, a vanished interface). */
 int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, void *arg,
                      char *errbuf, size_t errlen);
-/* Files: stops reading ahead. Dispatches then deliver what was already read, then report the
- * end (capture_at_eof). */
+/* Files and a live capture on its own thread: stops reading. Dispatches then deliver what was
+ * already read, then report the end (capture_at_eof). */
 void capture_stop_reading(struct capture *c);
 /* True once a file has been read to its end. */
 int capture_at_eof(const struct capture *c);
-/* Cumulative kernel counters (live); zeros for files. Returns 0 or -1. */
+/* Cumulative kernel counters (live; with a reading thread, as of its last read); zeros for
+ * files. Returns 0 or -1. */
 int capture_get_stats(struct capture *c, struct capture_stats *out);
 
 #endif

@@ -84,7 +84,12 @@ int feed_drain_handed_over(struct feed *f, char *errbuf, size_t errlen)
             return -1;
         poll(&p, 1, 20);
     }
-    return feed_drain(f, errbuf, errlen);
+    /* The capture thread stops; what it read before is counted. */
+    capture_stop_reading(f->cap);
+    while (!f->broken && !capture_at_eof(f->cap))
+        if (feed_drain(f, errbuf, errlen) == -1)
+            return -1;
+    return 0;
 }
 
 int feed_file_batch(struct feed *f, char *errbuf, size_t errlen)

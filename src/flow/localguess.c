@@ -88,71 +88,31 @@ int localguess_best(const struct localguess *g, struct netaddr *out, uint64_t *p
     return 0;
 }
 
-/* What a file's first packets say: the busiest address, in how many of how many packets. */
-struct localguess_result {
-    struct netaddr best;
-    uint64_t packets;
-    unsigned seen;
-};
-
-struct file_guess {
-    struct localguess *g;
-    unsigned seen;
-};
-
 static void guess_packet(void *arg, const struct capture_packet *pkt)
 {
-    struct file_guess *fg = arg;
-
-    localguess_add(fg->g, pkt->sum);
-    fg->seen++;
+    localguess_add(arg, pkt->sum);
 }
 
-/* Reads up to max_packets packets of the file at path and finds its busiest address. Returns
- * 0, or -1 if the file cannot be read (opening it for real reports why) or holds no IP. */
-static int localguess_file(const char *path, unsigned max_packets, struct localguess_result *out)
+void localguess_apply(struct capture *c, unsigned max_packets, struct locality *loc)
 {
-    struct file_guess fg = {NULL, 0};
-    struct capture *c;
-    char err[512];
-    int rc;
-
-    c = capture_open_file(path, err, sizeof(err));
-    if (c == NULL)
-        return -1;
-    fg.g = localguess_new();
-    while (fg.seen < max_packets) {
-        unsigned left = max_packets - fg.seen;
-
-        if (capture_dispatch(c, left < 4096 ? (int)left : 4096, guess_packet, &fg, err,
-                             sizeof(err)) == -1 ||
-            capture_at_eof(c))
-            break;
-    }
-    capture_close(c);
-    rc = localguess_best(fg.g, &out->best, &out->packets);
-    out->seen = fg.seen;
-    localguess_free(fg.g);
-    return rc;
-}
-
-void localguess_apply(const char *path, unsigned max_packets, struct locality *loc)
-{
-    struct localguess_result r;
+    struct localguess *g = localguess_new();
     struct netprefix host;
+    struct netaddr best;
+    uint64_t packets;
     char text[NETADDR_STRLEN];
+    unsigned seen = capture_peek(c, max_packets, guess_packet, g);
+    int rc = localguess_best(g, &best, &packets);
 
-    if (strcmp(path, "-") == 0) {
-        log_warnx("reading stdin without --local-net: no address is local, rows are oriented "
-                  "by address order");
+    localguess_free(g);
+    if (rc == -1) {
+        log_warnx("no --local-net given and no IP packet read ahead to guess from: no address is "
+                  "local, rows are oriented by address order");
         return;
     }
-    if (localguess_file(path, max_packets, &r) == -1)
-        return;
     memset(&host, 0, sizeof(host));
-    host.addr = r.best;
-    host.bits = r.best.family == 4 ? 32 : 128;
+    host.addr = best;
+    host.bits = best.family == 4 ? 32 : 128;
     locality_add_net(loc, &host);
     log_info("no --local-net given: taking %s (in %llu of the first %u packets) as the local host",
-             netaddr_format(&r.best, text, sizeof(text)), (unsigned long long)r.packets, r.seen);
+             netaddr_format(&best, text, sizeof(text)), (unsigned long long)packets, seen);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "base/netaddr.h"
+#include "capture/capture.h"
 #include "capture/decode.h"
 #include "flow/locality.h"
 
@@ -18,9 +19,9 @@ void localguess_add(struct localguess *g, const struct pktsummary *p);
 /* The address seen in the most packets and that count. Returns 0, or -1 if no IP was seen. */
 int localguess_best(const struct localguess *g, struct netaddr *out, uint64_t *packets);
 
-/* Reading a file without --local-net: makes the busiest address of its first max_packets
- * packets local in loc, and says so on stderr (for stdin, which cannot be read twice, says
- * that nothing is local). */
-void localguess_apply(const char *path, unsigned max_packets, struct locality *loc);
+/* Reading a file without --local-net: makes the busiest address of the first max_packets
+ * packets read ahead (capture_peek: the file, or pipe, is read once) local in loc, and says
+ * so on stderr. */
+void localguess_apply(struct capture *c, unsigned max_packets, struct locality *loc);
 
 #endif

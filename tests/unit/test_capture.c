@@ -5,7 +5,10 @@
 
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,6 +202,9 @@ static void test_idle_pipe_stops_promptly(void)
     c = capture_open_file("-", err, sizeof(err));
     CHECK(c != NULL);
     if (c != NULL) {
+        CHECK(capture_wait_fd(c) != -1);
+        CHECK_EQ(capture_read_header(c, err, sizeof(err)), 0);
+        CHECK_EQ(capture_wait_fd(c), -1);
         t0 = now_s();
         CHECK_EQ(capture_dispatch(c, 0, check_packet, &s, err, sizeof(err)), 0);
         CHECK(!capture_at_eof(c));
@@ -212,11 +218,69 @@ static void test_idle_pipe_stops_promptly(void)
     close(saved_stdin);
 }
 
+/* A named pipe without a writer: opening does not wait for one, the descriptor polls readable
+ * only once the header comes, and a peek before counting leaves every packet to be counted. */
+static void test_fifo_opens_without_writer_and_peeks(void)
+{
+    char dir[] = "/tmp/nstats-test-fifo-XXXXXX", fifo[64], path[] = "/tmp/nstats-test-cap-XXXXXX";
+    char err[512], buf[4096];
+    struct seen peeked = {0}, s = {0};
+    struct pollfd p;
+    struct capture *c;
+    int fd = mkstemp(path), w, in, rounds = 0;
+    ssize_t n;
+    double t0;
+
+    close(fd);
+    write_capture(path);
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(fifo, sizeof(fifo), "%s/p", dir);
+    CHECK_EQ(mkfifo(fifo, 0600), 0);
+    t0 = now_s();
+    c = capture_open_file(fifo, err, sizeof(err));
+    CHECK(c != NULL);
+    CHECK(now_s() - t0 < 1.0);
+    if (c == NULL)
+        return;
+    p.fd = capture_wait_fd(c);
+    p.events = POLLIN;
+    CHECK(p.fd != -1);
+    CHECK_EQ(poll(&p, 1, 50), 0); /* no writer yet: not readable, not hung up */
+    w = open(fifo, O_WRONLY);
+    in = open(path, O_RDONLY);
+    /* Everything, then the writer is gone: the reader sees the end. */
+    if (fork() == 0) {
+        while ((n = read(in, buf, sizeof(buf))) > 0)
+            if (write(w, buf, (size_t)n) != n)
+                _exit(1);
+        _exit(0);
+    }
+    close(w);
+    close(in);
+    CHECK_EQ(poll(&p, 1, 2000), 1);
+    CHECK_EQ(capture_read_header(c, err, sizeof(err)), 0);
+    capture_set_readahead(c, (size_t)8 << 20);
+    CHECK_EQ(capture_wait_ahead(c, N_PACKETS, 5000, err, sizeof(err)), 1);
+    CHECK_EQ(capture_peek(c, N_PACKETS, check_packet, &peeked), N_PACKETS);
+    CHECK_EQ(peeked.bad_order + peeked.bad_len + peeked.bad_sum, 0);
+    while (!capture_at_eof(c) && rounds++ < 100000)
+        CHECK(capture_dispatch(c, 0, check_packet, &s, err, sizeof(err)) >= 0);
+    CHECK_EQ(s.n, N_PACKETS);
+    CHECK_EQ(s.bad_order + s.bad_len + s.bad_sum, 0);
+    capture_close(c);
+    while (wait(NULL) > 0) {
+    }
+    unlink(fifo);
+    rmdir(dir);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(test_every_record_in_order);
     RUN(test_truncated_after_what_came_before);
     RUN(test_close_midway);
     RUN(test_idle_pipe_stops_promptly);
+    RUN(test_fifo_opens_without_writer_and_peeks);
     return test_report();
 }

@@ -1,6 +1,6 @@
-/* File reading on its own thread: libpcap reads and the decoder summarizes into fixed chunks,
- * the loop thread drains them. */
-#include "filereader.h"
+/* Capture reading on its own thread: libpcap reads (a file, or a live ring) and the decoder
+ * summarizes into fixed chunks, the loop thread drains them. */
+#include "reader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,14 +68,17 @@ static size_t chunk_room(const struct chunk *c)
 struct stream {
     int fd;
     int stop_fd;
-    struct filereader *reader;
+    struct reader *reader;
 };
 
-struct filereader {
+struct reader {
     pcap_t *pcap;
     int linktype;
     bool keep_dns;
+    bool live;
     int stop_fd;
+    int notify_fd; /* live: counts published chunks, for the loop to poll */
+    int wait_fd;   /* a pipe's descriptor (owned by the stream), else -1 */
     atomic_bool stop;
     bool started;
     bool joined;
@@ -86,8 +89,9 @@ struct filereader {
     /* Under mu. Chunk i % n_chunks is published when filled > i and released when taken > i. */
     uint64_t filled;
     uint64_t taken;
-    bool done;  /* the reader has published its last chunk */
-    int status; /* then: 0 end of file, -1 error */
+    bool done;                  /* the reader has published its last chunk */
+    int status;                 /* then: 0 end of file, -1 error */
+    struct capture_stats stats; /* live: the kernel's counters after the last dispatch */
     char err[PCAP_ERRBUF_SIZE + 32];
     struct chunk *chunks;
     /* Reader thread only, on a cache line of its own. */
@@ -101,7 +105,7 @@ struct filereader {
     bool reported; /* the error or end was returned */
 };
 
-static void publish_partial(struct filereader *r);
+static void publish_partial(struct reader *r);
 
 static ssize_t stream_read(void *cookie, char *buf, size_t size)
 {
@@ -128,7 +132,7 @@ static ssize_t stream_read(void *cookie, char *buf, size_t size)
             return -1;
         }
         n = read(s->fd, buf, size);
-        if (n >= 0 || errno != EINTR)
+        if (n >= 0 || (errno != EINTR && errno != EAGAIN))
             return n;
     }
 }
@@ -145,7 +149,7 @@ static int stream_close(void *cookie)
 
 /* A stream whose reads wait on r's stop eventfd too, for pipes and terminals, where a read
  * can block for good. Takes fd. */
-static FILE *interruptible_stream(int fd, struct filereader *r)
+static FILE *interruptible_stream(int fd, struct reader *r)
 {
     cookie_io_functions_t io = {stream_read, NULL, NULL, stream_close};
     struct stream *s = xcalloc(1, sizeof(*s));
@@ -167,65 +171,84 @@ static FILE *interruptible_stream(int fd, struct filereader *r)
     return f;
 }
 
-FILE *filereader_fopen(const char *path, struct filereader **out)
+struct reader *reader_new(void)
 {
-    struct filereader *r;
-    struct stat st;
-    FILE *f = NULL;
-    int fd, saved;
+    struct reader *r = aligned_alloc(64, sizeof(*r));
+    pthread_condattr_t ca;
 
-    *out = NULL;
-    /* stdin too gets a descriptor of our own, which the stream closes. */
-    fd = strcmp(path, "-") == 0 ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
-                                : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
+    if (r == NULL)
         return NULL;
-    r = aligned_alloc(64, sizeof(*r));
-    if (r != NULL) {
-        pthread_condattr_t ca;
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_init(&r->mu, NULL);
+    /* Waits are timed on the monotonic clock: wall clock steps do not stretch them. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r->notify_fd = -1;
+    r->wait_fd = -1;
+    r->stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (r->stop_fd == -1) {
+        int saved = errno;
 
-        memset(r, 0, sizeof(*r));
-        pthread_mutex_init(&r->mu, NULL);
-        /* Waits are timed on the monotonic clock: wall clock steps do not stretch them. */
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&r->cv, &ca);
-        pthread_condattr_destroy(&ca);
-        r->stop_fd = eventfd(0, EFD_CLOEXEC);
-    }
-    if (r == NULL || r->stop_fd == -1) {
-        saved = r == NULL ? ENOMEM : errno;
-        close(fd);
-        filereader_free(r);
+        reader_free(r);
         errno = saved;
         return NULL;
     }
+    return r;
+}
+
+FILE *reader_fopen(struct reader *r, const char *path)
+{
+    struct stat st;
+    FILE *f = NULL;
+    int fd;
+
+    /* stdin too gets a descriptor of our own, which the stream closes. A named pipe is
+     * opened without waiting for a writer: reads poll first, so that wait can be stopped. */
+    fd = strcmp(path, "-") == 0 ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                                : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd == -1)
+        return NULL;
     /* A regular file's reads do not block for long: plain stdio is faster there. */
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         f = fdopen(fd, "r");
         if (f == NULL)
             close(fd);
     } else {
         f = interruptible_stream(fd, r);
+        if (f != NULL)
+            r->wait_fd = fd;
     }
-    if (f == NULL) {
-        saved = errno;
-        filereader_free(r);
-        errno = saved;
+    if (f == NULL)
         return NULL;
-    }
     /* libpcap reads each record with two small freads: large reads keep the system calls
      * few, and since only the reading thread touches the stream, stdio's lock (an atomic
      * operation on every fread) is skipped. */
     setvbuf(f, NULL, _IOFBF, 1u << 20);
     __fsetlocking(f, FSETLOCKING_BYCALLER);
-    *out = r;
     return f;
+}
+
+int reader_wait_fd(const struct reader *r)
+{
+    return r->wait_fd;
+}
+
+/* Live: wakes the loop thread, which polls notify_fd. */
+static void notify(struct reader *r)
+{
+    uint64_t one = 1;
+
+    if (r->notify_fd != -1 && write(r->notify_fd, &one, sizeof(one)) == -1) {
+        /* at its maximum count an eventfd is readable already */
+    }
 }
 
 /* Publishes the chunk being filled (if any) and waits for a free one. Returns it, or NULL
  * when asked to stop. */
-static struct chunk *next_chunk(struct filereader *r, bool publish)
+static struct chunk *next_chunk(struct reader *r, bool publish)
 {
     struct chunk *c = NULL;
 
@@ -233,6 +256,7 @@ static struct chunk *next_chunk(struct filereader *r, bool publish)
     if (publish) {
         r->filled++;
         pthread_cond_broadcast(&r->cv);
+        notify(r);
     }
     while (!atomic_load(&r->stop) && r->filled - r->taken >= r->n_chunks)
         pthread_cond_wait(&r->cv, &r->mu);
@@ -248,21 +272,21 @@ static struct chunk *next_chunk(struct filereader *r, bool publish)
 
 /* Reader thread, between records: publishes the chunk being filled if it holds any. Also
  * called while libpcap reads the file header on the loop thread, before there is a chunk. */
-static void publish_partial(struct filereader *r)
+static void publish_partial(struct reader *r)
 {
     if (r->fill != NULL && r->fill->n_records > 0)
         r->fill = next_chunk(r, true);
 }
 
 /* True for the packets whose bytes the loop thread asked to keep. */
-static bool wanted(const struct filereader *r, const struct pktsummary *sum)
+static bool wanted(const struct reader *r, const struct pktsummary *sum)
 {
     return r->keep_dns && sum->status == DECODE_OK && sum->dns_answer;
 }
 
 static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-    struct filereader *r = (struct filereader *)(void *)user;
+    struct reader *r = (struct reader *)(void *)user;
     struct pktsummary sum;
     struct record *rec;
     uint32_t keep = 0;
@@ -303,14 +327,9 @@ static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *b
     rec->sum = sum;
 }
 
-static void *reader_main(void *arg)
+/* Reader thread, at the end: publishes the last records and says why it stopped. */
+static void finish(struct reader *r, int rc)
 {
-    struct filereader *r = arg;
-    int rc = 0;
-
-    r->fill = next_chunk(r, false);
-    if (r->fill != NULL)
-        rc = pcap_loop(r->pcap, -1, on_record, (u_char *)r);
     pthread_mutex_lock(&r->mu);
     if (r->fill != NULL && r->fill->n_records > 0)
         r->filled++;
@@ -320,19 +339,54 @@ static void *reader_main(void *arg)
     if (r->status == -1)
         snprintf(r->err, sizeof(r->err), "%s", pcap_geterr(r->pcap));
     pthread_cond_broadcast(&r->cv);
+    notify(r);
     pthread_mutex_unlock(&r->mu);
+}
+
+static void *file_main(void *arg)
+{
+    struct reader *r = arg;
+    int rc = 0;
+
+    r->fill = next_chunk(r, false);
+    if (r->fill != NULL)
+        rc = pcap_loop(r->pcap, -1, on_record, (u_char *)r);
+    finish(r, rc);
     return NULL;
 }
 
-int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, bool keep_dns,
-                     size_t readahead_bytes, char *errbuf, size_t errlen)
+/* Live: reads the ring as the kernel hands blocks over, and publishes what each dispatch got
+ * at once, so the loop thread counts it within a block timeout. */
+static void *live_main(void *arg)
+{
+    struct reader *r = arg;
+    struct pcap_stat ps;
+    int rc = 0;
+
+    r->fill = next_chunk(r, false);
+    while (r->fill != NULL && !atomic_load(&r->stop)) {
+        rc = pcap_dispatch(r->pcap, -1, on_record, (u_char *)r);
+        if (rc == PCAP_ERROR || rc == PCAP_ERROR_BREAK)
+            break;
+        if (pcap_stats(r->pcap, &ps) == 0) {
+            pthread_mutex_lock(&r->mu);
+            r->stats.received = ps.ps_recv;
+            r->stats.drops = ps.ps_drop;
+            r->stats.ifdrops = ps.ps_ifdrop;
+            pthread_mutex_unlock(&r->mu);
+        }
+        publish_partial(r);
+    }
+    finish(r, rc);
+    return NULL;
+}
+
+static int start(struct reader *r, void *(*main_fn)(void *), size_t readahead_bytes, char *errbuf,
+                 size_t errlen)
 {
     sigset_t all, old;
     int rc;
 
-    r->pcap = pcap;
-    r->linktype = linktype;
-    r->keep_dns = keep_dns;
     r->n_chunks = readahead_bytes / CHUNK_BYTES;
     if (r->n_chunks < MIN_CHUNKS)
         r->n_chunks = MIN_CHUNKS;
@@ -344,7 +398,7 @@ int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, bool
     /* Signals stay with the loop thread (its signalfd). */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&r->thread, NULL, reader_main, r);
+    rc = pthread_create(&r->thread, NULL, main_fn, r);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         snprintf(errbuf, errlen, "cannot start the reading thread: %s", strerror(rc));
@@ -354,8 +408,51 @@ int filereader_start(struct filereader *r, struct pcap *pcap, int linktype, bool
     return 0;
 }
 
+int reader_start(struct reader *r, struct pcap *pcap, int linktype, bool keep_dns,
+                 size_t readahead_bytes, char *errbuf, size_t errlen)
+{
+    r->pcap = pcap;
+    r->linktype = linktype;
+    r->keep_dns = keep_dns;
+    return start(r, file_main, readahead_bytes, errbuf, errlen);
+}
+
+int reader_start_live(struct reader *r, struct pcap *pcap, int linktype, size_t readahead_bytes,
+                      char *errbuf, size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE];
+
+    r->pcap = pcap;
+    r->linktype = linktype;
+    r->live = true;
+    r->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (r->notify_fd == -1) {
+        snprintf(errbuf, errlen, "cannot make an eventfd: %s", strerror(errno));
+        return -1;
+    }
+    /* The thread waits in libpcap's poll; pcap_breakloop wakes it. */
+    if (pcap_setnonblock(pcap, 0, pcap_err) == -1) {
+        snprintf(errbuf, errlen, "%s", pcap_err);
+        return -1;
+    }
+    return start(r, live_main, readahead_bytes, errbuf, errlen);
+}
+
+int reader_notify_fd(const struct reader *r)
+{
+    return r->notify_fd;
+}
+
+int reader_live_stats(struct reader *r, struct capture_stats *out)
+{
+    pthread_mutex_lock(&r->mu);
+    *out = r->stats;
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
 /* Waits until a chunk is published or the reader is done, for at most wait_ms. Under mu. */
-static void wait_for_chunk(struct filereader *r, unsigned wait_ms)
+static void wait_for_chunk(struct reader *r, unsigned wait_ms)
 {
     struct timespec until;
 
@@ -371,13 +468,21 @@ static void wait_for_chunk(struct filereader *r, unsigned wait_ms)
             break;
 }
 
-int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
-                        capture_packet_fn *fn, void *arg, bool *eof, char *errbuf, size_t errlen)
+int reader_dispatch(struct reader *r, int max_packets, unsigned wait_ms, capture_packet_fn *fn,
+                    void *arg, bool *eof, char *errbuf, size_t errlen)
 {
     uint64_t last = UINT64_MAX; /* with max_packets <= 0: the chunks published at the start */
     int n = 0;
 
     *eof = false;
+    if (r->notify_fd != -1) {
+        uint64_t count;
+
+        /* Emptied before looking, so a chunk published after the look polls readable. */
+        if (read(r->notify_fd, &count, sizeof(count)) == -1) {
+            /* nothing published since the last drain */
+        }
+    }
     while (max_packets <= 0 || n < max_packets) {
         const struct record *rec;
         struct capture_packet pkt;
@@ -434,7 +539,63 @@ int filereader_dispatch(struct filereader *r, int max_packets, unsigned wait_ms,
     return n;
 }
 
-void filereader_stop(struct filereader *r)
+/* Records published and not yet taken. Under mu. */
+static uint64_t published_records(const struct reader *r)
+{
+    uint64_t n = 0;
+
+    for (uint64_t i = r->taken; i < r->filled; i++)
+        n += r->chunks[i % r->n_chunks].n_records;
+    return n;
+}
+
+int reader_wait_ahead(struct reader *r, unsigned max_packets, unsigned wait_ms)
+{
+    struct timespec until;
+    bool ready;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += wait_ms / 1000u;
+    until.tv_nsec += (long)(wait_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        ready =
+            r->done || r->filled - r->taken >= r->n_chunks || published_records(r) >= max_packets;
+        if (ready || pthread_cond_timedwait(&r->cv, &r->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return ready ? 1 : 0;
+}
+
+unsigned reader_peek(struct reader *r, unsigned max_packets, capture_packet_fn *fn, void *arg)
+{
+    uint64_t first, last;
+    unsigned n = 0;
+
+    pthread_mutex_lock(&r->mu);
+    first = r->taken;
+    last = r->filled;
+    pthread_mutex_unlock(&r->mu);
+    /* Published chunks stay put until taken, and only this thread takes them. */
+    for (uint64_t i = first; i < last && n < max_packets; i++) {
+        struct chunk *c = &r->chunks[i % r->n_chunks];
+
+        for (uint32_t j = 0; j < c->n_records && n < max_packets; j++, n++) {
+            const struct record *rec = record_at(c, j);
+            struct capture_packet pkt = {rec->ts_us, rec->len, &rec->sum, NULL, 0};
+
+            fn(arg, &pkt);
+        }
+    }
+    return n;
+}
+
+void reader_stop(struct reader *r)
 {
     uint64_t one = 1;
 
@@ -444,21 +605,25 @@ void filereader_stop(struct filereader *r)
     atomic_store(&r->stop, true);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
-    /* Wakes a read blocked on an idle pipe. */
+    /* Wakes a read blocked on an idle pipe, or libpcap's wait for a ring block. */
     if (write(r->stop_fd, &one, sizeof(one)) == -1) {
         /* an eventfd only fails to take a write at its maximum count: already signalled */
     }
+    if (r->live)
+        pcap_breakloop(r->pcap);
     pthread_join(r->thread, NULL);
     r->joined = true;
 }
 
-void filereader_free(struct filereader *r)
+void reader_free(struct reader *r)
 {
     if (r == NULL)
         return;
-    filereader_stop(r);
+    reader_stop(r);
     if (r->stop_fd != -1)
         close(r->stop_fd);
+    if (r->notify_fd != -1)
+        close(r->notify_fd);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r->chunks);
