@@ -354,6 +354,7 @@ static int start_sinks(struct app *app, char *errbuf, size_t errlen)
             httpd_start(app->cfg.listen, app->loop, routes_handle, &app->routes, errbuf, errlen);
         if (app->httpd == NULL)
             return 1;
+        app->routes.httpd = app->httpd;
         log_info("serving /metrics and /healthz on %s (port %u)", app->cfg.listen,
                  httpd_port(app->httpd));
     }

@@ -14,6 +14,9 @@ void buf_init(struct buf *b, size_t max_bytes)
     b->len = 0;
     b->cap = 0;
     b->max_bytes = max_bytes;
+    b->drain = NULL;
+    b->drain_arg = NULL;
+    b->drain_at = 0;
 }
 
 void buf_free(struct buf *b)
@@ -58,6 +61,30 @@ char *buf_space(struct buf *b, size_t extra)
     return b->data + b->len;
 }
 
+void buf_set_drain(struct buf *b, size_t at, buf_drain_fn *fn, void *arg)
+{
+    b->drain = fn;
+    b->drain_arg = arg;
+    b->drain_at = at;
+}
+
+int buf_flush(struct buf *b)
+{
+    int rc;
+
+    if (b->drain == NULL || b->len == 0)
+        return 0;
+    rc = b->drain(b->drain_arg, b->data, b->len);
+    b->len = 0;
+    b->data[0] = '\0';
+    return rc;
+}
+
+static int drained(struct buf *b)
+{
+    return b->drain != NULL && b->len >= b->drain_at ? buf_flush(b) : 0;
+}
+
 int buf_commit(struct buf *b, size_t n)
 {
     if (n > b->max_bytes || b->len > b->max_bytes - n) {
@@ -66,7 +93,7 @@ int buf_commit(struct buf *b, size_t n)
     }
     b->len += n;
     b->data[b->len] = '\0';
-    return 0;
+    return drained(b);
 }
 
 int buf_append(struct buf *b, const void *data, size_t len)
@@ -77,7 +104,7 @@ int buf_append(struct buf *b, const void *data, size_t len)
         memcpy(b->data + b->len, data, len);
     b->len += len;
     b->data[b->len] = '\0';
-    return 0;
+    return drained(b);
 }
 
 int buf_append_str(struct buf *b, const char *s)
@@ -109,5 +136,5 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
-    return 0;
+    return drained(b);
 }

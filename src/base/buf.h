@@ -4,11 +4,19 @@
 
 #include <stddef.h>
 
+/* Takes len bytes the buffer passes on. Returns 0, or -1 to fail the append that passed them. */
+typedef int buf_drain_fn(void *arg, const char *data, size_t len);
+
 struct buf {
     char *data; /* owned; always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
     size_t max_bytes; /* appends that would pass this fail */
+    /* With a drain, the contents are passed on and dropped once they reach drain_at bytes,
+     * so a long text is written in slices without being held whole. */
+    buf_drain_fn *drain;
+    void *drain_arg;
+    size_t drain_at;
 };
 
 void buf_init(struct buf *b, size_t max_bytes);
@@ -30,6 +38,13 @@ static inline int buf_append_char(struct buf *b, char c)
     return buf_append_char_slow(b, c);
 }
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* From now on, passes the contents to fn whenever they reach at bytes (appends of single
+ * characters are passed with the next longer append or buf_flush). Callers must not keep
+ * pointers into the contents across appends. */
+void buf_set_drain(struct buf *b, size_t at, buf_drain_fn *fn, void *arg);
+/* Passes whatever is buffered to the drain. Returns 0, or -1 if it failed. */
+int buf_flush(struct buf *b);
 
 /* For writers that know an upper bound: returns where up to extra bytes may be written. The
  * cap is not checked here but by buf_commit, against what was actually written, so room is

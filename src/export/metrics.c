@@ -257,6 +257,25 @@ static int render_k8s(struct buf *b, const struct k8s_stats *s)
                   "Failed Kubernetes requests and malformed answers.", s->errors);
 }
 
+static int render_http(struct buf *b, const struct httpd_stats *s)
+{
+    struct prom_label evicted = {"reason", "evicted"}, deadline = {"reason", "deadline"};
+
+    if (s == NULL)
+        return 0;
+    return single(b, "nstats_http_connections_total", "counter", "HTTP connections accepted.",
+                  s->accepted) ||
+           single(b, "nstats_http_connections_open", "gauge", "HTTP connections open now.",
+                  s->open) ||
+           prom_family(b, "nstats_http_connections_closed_total", "counter",
+                       "HTTP connections nstats closed: for a newer one past the connection "
+                       "limit (evicted), or past the request deadline.") ||
+           prom_sample_u64(b, "nstats_http_connections_closed_total", &evicted, 1, s->evicted) ||
+           prom_sample_u64(b, "nstats_http_connections_closed_total", &deadline, 1, s->timed_out) ||
+           single(b, "nstats_http_busy_total", "counter",
+                  "Requests answered 503: too many uncompressed answers at once.", s->busy);
+}
+
 static int render_process(struct buf *b, const struct metrics_sources *src)
 {
     const struct procstat *p = &src->process;
@@ -291,7 +310,7 @@ int metrics_render(struct buf *b, const struct metrics_sources *src)
     if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
         render_capture(b, src, &totals) || render_export(b, src->influx) ||
         render_names(b, src->names) || render_rdns(b, src->rdns) || render_k8s(b, src->k8s) ||
-        render_process(b, src))
+        render_http(b, src->http) || render_process(b, src))
         return -1;
     return 0;
 }

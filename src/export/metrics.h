@@ -11,6 +11,7 @@
 #include "export/procstat.h"
 #include "export/schema.h"
 #include "flow/meter.h"
+#include "io/httpd.h"
 #include "names/k8s.h"
 #include "names/names.h"
 #include "names/rdns.h"
@@ -33,6 +34,7 @@ struct metrics_sources {
     const struct k8s_stats
         *k8s;        /* may be NULL; also adds the remote_kind/namespace/workload labels */
     uint64_t now_ms; /* wall clock, for name expiry */
+    const struct httpd_stats *http; /* may be NULL */
 };
 
 /* Appends the exposition text. Returns 0, or -1 if b's cap was reached. */

@@ -19,6 +19,7 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     struct influx_stats ist;
     struct rdns_stats rst;
     struct k8s_stats kst;
+    struct httpd_stats hst;
     struct iface_counters now;
 
     memset(&src, 0, sizeof(src));
@@ -50,13 +51,14 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
         k8s_get_stats(r->k8s, &kst);
         src.k8s = &kst;
     }
+    if (r->httpd != NULL) {
+        httpd_get_stats(r->httpd, &hst);
+        src.http = &hst;
+    }
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
-    if (metrics_render(&reply->body, &src) == -1) {
-        buf_reset(&reply->body);
-        buf_append_str(&reply->body, "metrics page over its size cap\n");
-        reply->status = 500;
-    }
+    if (metrics_render(&reply->body, &src) == -1)
+        reply->failed = true;
 }
 
 static void render_health(const struct routes *r, struct httpd_reply *reply)

@@ -30,6 +30,7 @@ struct routes {
     struct names *names;
     struct rdns *rdns;
     struct k8s *k8s;
+    const struct httpd *httpd;
     char problem[512]; /* why /healthz fails (empty while healthy), via routes_set_problem */
 };
 

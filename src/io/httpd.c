@@ -1,7 +1,17 @@
 /* HTTP endpoint on libmicrohttpd in "external epoll" mode: MHD exposes one epoll descriptor,
- * which our loop watches; MHD_run does the work on our thread. Responses for a path are cached
- * for a second and shared (MHD reference-counts them), so many slow readers of /metrics cost
- * one rendered body, not one each. */
+ * which our loop watches; MHD_run does the work on our thread.
+ *
+ * Bounded by construction:
+ * - A page is rendered in 64 KiB slices straight into gzip, so a large page is never held as
+ *   text; the compressed body is cached for a second and shared by every request for the path
+ *   (reference-counted), so many clients cost one body. A client that does not take gzip gets
+ *   the text inflated from that body as it reads (about 11 KiB each, at most
+ *   HTTPD_PLAIN_STREAMS at once; more get 503 with Retry-After).
+ * - Connections: past HTTPD_SOFT_LIMIT, a new connection closes the oldest one still sending
+ *   its request (or else the oldest one), so a flood of slow clients cannot keep /healthz
+ *   from answering. A request's headers must
+ *   arrive within HTTPD_HEADER_DEADLINE_MS and its answer be read within
+ *   HTTPD_REQUEST_DEADLINE_MS, however it trickles. */
 #include "httpd.h"
 
 #include <arpa/inet.h>
@@ -13,37 +23,80 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <zlib.h>
 
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "export/gzip.h"
 
-#define CONNECTION_LIMIT 1024
-#define CONNECTION_TIMEOUT_S 10
-#define CONNECTION_MEMORY 16384 /* per connection; bounds request headers */
+#define CONNECTION_LIMIT (HTTPD_SOFT_LIMIT + 64) /* MHD's own; ours evicts before it */
+#define CONNECTION_TIMEOUT_S 10                  /* idle, between requests */
+#define CONNECTION_MEMORY 16384                  /* per connection; bounds request headers */
+#define SWEEP_MS 500
 #define CACHE_MS 1000
 #define MAX_CACHED 4
+#define PATH_MAX_LEN 512
+#define SLICE_BYTES ((size_t)64 << 10)
+#define BODY_MAX_BYTES ((size_t)256 << 20) /* compressed */
+/* A 4 KiB window: a reader inflating it needs about 11 KiB; metrics lines repeat within it. */
+#define GZIP_WINDOW_LOG 12
+#define STREAM_BLOCK 8192
+
+/* A rendered page: its text if short, else only its gzip form; shared by the cache and every
+ * response made from it. */
+struct body {
+    unsigned refs;
+    unsigned status;
+    bool cacheable;
+    const char *content_type;
+    char *plain; /* NULL when only the gzip form was kept */
+    size_t text_len;
+    char *gz;
+    size_t gz_len;
+};
 
 struct cached {
     char path[32];
-    bool gzip;
-    unsigned status;
     uint64_t made_ms;
-    struct MHD_Response *response;
+    struct body *body;
+};
+
+/* One connection, oldest first in the server's list. */
+struct conn {
+    struct conn *prev, *next;
+    int fd;
+    uint64_t since_ms; /* accepted, or its last request answered */
+    bool in_request;   /* headers complete, answering */
+    bool closing;      /* shut down by us; MHD closes it */
+};
+
+/* One request: its path as sent (not unescaped), for routing. */
+struct request {
+    char path[PATH_MAX_LEN];
+    bool seen;
+};
+
+struct plain_stream {
+    struct httpd *h;
+    struct body *body;
+    struct gunzip *z;
 };
 
 struct httpd {
     struct MHD_Daemon *daemon;
     struct loop *loop;
     struct loop_timer *timer;
+    struct loop_timer *sweep;
     int epoll_fd;
     httpd_handler_fn *handler;
     void *arg;
     unsigned port;
     struct cached cache[MAX_CACHED];
+    struct conn *oldest, *newest;
+    unsigned plain_streams;
+    struct httpd_stats stats;
 };
 
 int httpd_parse_listen(const char *listen, void *sockaddr_out, size_t *len_out)
@@ -141,60 +194,339 @@ static void on_timer(void *arg)
     rearm(h);
 }
 
-static bool wants_gzip(struct MHD_Connection *conn)
+/* Ends a connection MHD holds: its next read sees the end and MHD closes it. */
+static void close_conn(struct conn *c)
 {
-    const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
-
-    return ae != NULL && strstr(ae, "gzip") != NULL;
+    if (!c->closing) {
+        c->closing = true;
+        shutdown(c->fd, SHUT_RDWR);
+    }
 }
 
-static struct MHD_Response *make_response(struct httpd_reply *r, bool gzip)
+/* Closes connections past their deadline. */
+static void on_sweep(void *arg)
 {
-    struct MHD_Response *resp;
-    struct buf z;
-    void *data = r->body.data ? r->body.data : xcalloc(1, 1);
-    size_t len = r->body.len;
+    struct httpd *h = arg;
+    uint64_t now = loop_now_ms();
 
-    if (gzip && len > 0) {
-        buf_init(&z, len + len / 2 + 1024);
-        if (gzip_compress(data, len, &z) == 0) {
-            free(data);
-            data = z.data;
-            len = z.len;
-        } else {
-            buf_free(&z);
-            gzip = false;
+    for (struct conn *c = h->oldest; c != NULL; c = c->next) {
+        uint64_t limit = c->in_request ? HTTPD_REQUEST_DEADLINE_MS : HTTPD_HEADER_DEADLINE_MS;
+
+        if (!c->closing && now - c->since_ms > limit) {
+            h->stats.timed_out++;
+            close_conn(c);
         }
-    } else {
-        gzip = false;
     }
-    r->body.data = NULL;
-    resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    if (resp == NULL) {
-        free(data);
+    loop_timer_arm(h->sweep, SWEEP_MS);
+    MHD_run(h->daemon);
+    rearm(h);
+}
+
+/* Past the soft limit: the oldest connection still sending its request goes, else the oldest. */
+static void evict_one(struct httpd *h)
+{
+    struct conn *victim = NULL;
+
+    for (struct conn *c = h->oldest; c != NULL; c = c->next) {
+        if (c->closing)
+            continue;
+        if (!c->in_request) {
+            victim = c;
+            break;
+        }
+        if (victim == NULL)
+            victim = c;
+    }
+    if (victim != NULL) {
+        h->stats.evicted++;
+        close_conn(victim);
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct httpd *h = cls;
+    struct conn *c = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        c = xcalloc(1, sizeof(*c));
+        c->fd = info != NULL ? info->connect_fd : -1;
+        c->since_ms = loop_now_ms();
+        c->prev = h->newest;
+        if (h->newest != NULL)
+            h->newest->next = c;
+        else
+            h->oldest = c;
+        h->newest = c;
+        *socket_context = c;
+        h->stats.accepted++;
+        if (++h->stats.open > HTTPD_SOFT_LIMIT)
+            evict_one(h);
+        return;
+    }
+    if (c == NULL)
+        return;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        h->oldest = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else
+        h->newest = c->prev;
+    h->stats.open--;
+    free(c);
+    *socket_context = NULL;
+}
+
+static struct conn *conn_of(struct MHD_Connection *connection)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return info != NULL ? info->socket_context : NULL;
+}
+
+/* The request line is in: keep its path as sent, before MHD unescapes it. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+    struct request *r = xcalloc(1, sizeof(*r));
+    size_t n = strcspn(uri, "?#");
+
+    (void)cls;
+    (void)connection;
+    if (n >= sizeof(r->path))
+        n = 0; /* too long to be one of ours: routed as "" */
+    memcpy(r->path, uri, n);
+    r->path[n] = '\0';
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    struct conn *c = conn_of(connection);
+
+    (void)cls;
+    (void)code;
+    free(*req_cls);
+    *req_cls = NULL;
+    if (c != NULL) {
+        c->in_request = false;
+        c->since_ms = loop_now_ms();
+    }
+}
+
+bool httpd_accepts_gzip(const char *accept_encoding)
+{
+    const char *p = accept_encoding;
+    bool star = false, gzip = false, gzip_named = false;
+
+    while (p != NULL && *p != '\0') {
+        size_t len = strcspn(p, ",");
+        const char *end = p + len, *name = p, *semi;
+        size_t name_len;
+        double q = 1.0;
+
+        while (name < end && (*name == ' ' || *name == '\t'))
+            name++;
+        semi = memchr(name, ';', (size_t)(end - name));
+        name_len = (size_t)((semi != NULL ? semi : end) - name);
+        while (name_len > 0 && (name[name_len - 1] == ' ' || name[name_len - 1] == '\t'))
+            name_len--;
+        if (semi != NULL) {
+            const char *qp = semi + 1;
+
+            while (qp < end && (*qp == ' ' || *qp == '\t'))
+                qp++;
+            if (qp + 1 < end && (qp[0] == 'q' || qp[0] == 'Q') && qp[1] == '=')
+                q = strtod(qp + 2, NULL);
+        }
+        if ((name_len == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+            (name_len == 6 && strncasecmp(name, "x-gzip", 6) == 0)) {
+            gzip_named = true;
+            gzip = q > 0;
+        } else if (name_len == 1 && name[0] == '*') {
+            star = q > 0;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return gzip_named ? gzip : star;
+}
+
+static void body_unref(void *arg)
+{
+    struct body *b = arg;
+
+    if (b == NULL || --b->refs > 0)
+        return;
+    free(b->plain);
+    free(b->gz);
+    free(b);
+}
+
+/* Renders a page: slices of text go to gzip as they are written, unless it is short. */
+struct render {
+    struct buf gz;
+    struct gzip_stream *z;
+    size_t text_len;
+};
+
+static int on_slice(void *arg, const char *data, size_t len)
+{
+    struct render *r = arg;
+
+    if (r->z == NULL && (r->z = gzip_stream_new(GZIP_WINDOW_LOG, &r->gz)) == NULL)
+        return -1;
+    r->text_len += len;
+    return gzip_stream_write(r->z, data, len);
+}
+
+static struct body *render(struct httpd *h, const char *path)
+{
+    struct httpd_reply reply;
+    struct render r;
+    struct body *b = xcalloc(1, sizeof(*b));
+    bool failed;
+
+    memset(&reply, 0, sizeof(reply));
+    memset(&r, 0, sizeof(r));
+    reply.status = 200;
+    reply.content_type = "text/plain; charset=utf-8";
+    buf_init(&reply.body, SLICE_BYTES * 2);
+    buf_init(&r.gz, BODY_MAX_BYTES);
+    buf_set_drain(&reply.body, SLICE_BYTES, on_slice, &r);
+    h->handler(h->arg, path, &reply);
+    b->refs = 1;
+    b->status = reply.status;
+    b->content_type = reply.content_type;
+    if (r.z == NULL) {
+        /* Short: the text is kept, and compressed only if someone asks. */
+        failed = reply.failed;
+        b->text_len = reply.body.len;
+        b->plain = reply.body.data != NULL ? reply.body.data : xcalloc(1, 1);
+        reply.body.data = NULL;
+    } else {
+        failed = reply.failed || buf_flush(&reply.body) == -1 || gzip_stream_finish(r.z) == -1;
+        b->text_len = r.text_len;
+        b->gz = r.gz.data;
+        b->gz_len = r.gz.len;
+        r.gz.data = NULL;
+    }
+    gzip_stream_free(r.z);
+    buf_free(&reply.body);
+    buf_free(&r.gz);
+    if (failed) {
+        static const char over[] = "page over its size cap\n";
+
+        free(b->plain);
+        free(b->gz);
+        b->gz = NULL;
+        b->gz_len = 0;
+        b->status = 500;
+        b->content_type = "text/plain; charset=utf-8";
+        b->plain = xstrdup(over);
+        b->text_len = sizeof(over) - 1;
+    }
+    b->cacheable = reply.cacheable && !failed;
+    return b;
+}
+
+static ssize_t read_plain(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct plain_stream *ps = cls;
+    long n = gunzip_read(ps->z, out, max);
+
+    (void)pos;
+    if (n > 0)
+        return (ssize_t)n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void free_plain(void *cls)
+{
+    struct plain_stream *ps = cls;
+
+    ps->h->plain_streams--;
+    gunzip_free(ps->z);
+    body_unref(ps->body);
+    free(ps);
+}
+
+/* The text inflated as the client reads it, from the shared gzip body. */
+static struct MHD_Response *stream_plain(struct httpd *h, struct body *b)
+{
+    struct plain_stream *ps = xcalloc(1, sizeof(*ps));
+    struct MHD_Response *resp;
+
+    ps->h = h;
+    ps->body = b;
+    ps->z = gunzip_new(b->gz, b->gz_len, GZIP_WINDOW_LOG);
+    if (ps->z == NULL) {
+        free(ps);
         return NULL;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    h->plain_streams++;
+    b->refs++; /* the stream's, dropped by free_plain */
+    resp = MHD_create_response_from_callback(b->text_len, STREAM_BLOCK, read_plain, ps, free_plain);
+    if (resp == NULL)
+        free_plain(ps);
+    return resp;
+}
+
+static struct MHD_Response *from_body(struct httpd *h, struct body *b, bool gzip)
+{
+    struct MHD_Response *resp;
+
+    if (gzip && b->gz == NULL && b->text_len > 0) {
+        struct buf z;
+
+        buf_init(&z, BODY_MAX_BYTES);
+        if (gzip_compress(b->plain, b->text_len, &z) == 0) {
+            b->gz = z.data;
+            b->gz_len = z.len;
+        } else {
+            buf_free(&z);
+        }
+    }
+    if (gzip && b->gz != NULL) {
+        resp =
+            MHD_create_response_from_buffer_with_free_callback_cls(b->gz_len, b->gz, body_unref, b);
+    } else if (b->plain != NULL) {
+        gzip = false;
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(b->text_len, b->plain,
+                                                                      body_unref, b);
+    } else {
+        gzip = false;
+        resp = stream_plain(h, b);
+    }
+    if (resp == NULL)
+        return NULL;
+    if (b->plain != NULL || gzip)
+        b->refs++; /* the buffer response's, dropped by body_unref */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, b->content_type);
     if (gzip)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     return resp;
 }
 
-static struct cached *find_cached(struct httpd *h, const char *path, bool gzip, uint64_t now)
+static struct body *find_cached(struct httpd *h, const char *path, uint64_t now)
 {
     for (int i = 0; i < MAX_CACHED; i++) {
         struct cached *c = &h->cache[i];
 
-        if (c->response != NULL && c->gzip == gzip && strcmp(c->path, path) == 0 &&
-            now - c->made_ms < CACHE_MS)
-            return c;
+        if (c->body != NULL && strcmp(c->path, path) == 0 && now - c->made_ms < CACHE_MS)
+            return c->body;
     }
     return NULL;
 }
 
-static void remember(struct httpd *h, const char *path, bool gzip, unsigned status,
-                     struct MHD_Response *resp, uint64_t now)
+static void remember(struct httpd *h, const char *path, struct body *b, uint64_t now)
 {
     struct cached *slot = &h->cache[0];
 
@@ -203,21 +535,18 @@ static void remember(struct httpd *h, const char *path, bool gzip, unsigned stat
     for (int i = 0; i < MAX_CACHED; i++) {
         struct cached *c = &h->cache[i];
 
-        if (c->response == NULL || (c->gzip == gzip && strcmp(c->path, path) == 0)) {
+        if (c->body == NULL || strcmp(c->path, path) == 0) {
             slot = c;
             break;
         }
         if (c->made_ms < slot->made_ms)
             slot = c;
     }
-    if (slot->response != NULL)
-        MHD_destroy_response(slot->response);
+    body_unref(slot->body);
     snprintf(slot->path, sizeof(slot->path), "%s", path);
-    slot->gzip = gzip;
-    slot->status = status;
     slot->made_ms = now;
-    /* Our reference keeps the response for later requests; MHD takes its own per queueing. */
-    slot->response = resp;
+    slot->body = b;
+    b->refs++;
 }
 
 static enum MHD_Result send_simple(struct MHD_Connection *conn, unsigned status, const char *text)
@@ -231,6 +560,8 @@ static enum MHD_Result send_simple(struct MHD_Connection *conn, unsigned status,
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     rc = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -240,20 +571,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
-    static int first_call_marker;
     struct httpd *h = cls;
-    struct httpd_reply reply;
+    struct request *req = *req_cls;
+    struct conn *c = conn_of(conn);
     struct MHD_Response *resp;
-    bool gzip = wants_gzip(conn);
+    struct body *b;
+    bool gzip;
+    unsigned status;
     uint64_t now = loop_now_ms();
-    struct cached *c;
     enum MHD_Result rc;
 
+    (void)url;
     (void)version;
     (void)upload_data;
-    if (*req_cls == NULL) {
+    if (req == NULL)
+        return MHD_NO;
+    if (!req->seen) {
         /* MHD calls twice: once with headers, once more when the body (if any) has come. */
-        *req_cls = &first_call_marker;
+        req->seen = true;
+        if (c != NULL) {
+            c->in_request = true;
+            c->since_ms = now;
+        }
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
@@ -262,23 +601,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return send_simple(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
-    c = find_cached(h, url, gzip, now);
-    if (c != NULL)
-        return MHD_queue_response(conn, c->status, c->response);
-    memset(&reply, 0, sizeof(reply));
-    reply.status = 200;
-    reply.content_type = "text/plain; charset=utf-8";
-    buf_init(&reply.body, 512u << 20);
-    h->handler(h->arg, url, &reply);
-    resp = make_response(&reply, gzip);
-    buf_free(&reply.body);
+    gzip = httpd_accepts_gzip(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    b = find_cached(h, req->path, now);
+    if (b != NULL) {
+        b->refs++;
+    } else {
+        b = render(h, req->path);
+        if (b->cacheable)
+            remember(h, req->path, b, now);
+    }
+    if (!gzip && b->plain == NULL && h->plain_streams >= HTTPD_PLAIN_STREAMS) {
+        h->stats.busy++;
+        body_unref(b);
+        return send_simple(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           "busy: too many uncompressed answers at once; retry, or ask with "
+                           "Accept-Encoding: gzip\n");
+    }
+    status = b->status;
+    resp = from_body(h, b, gzip);
+    body_unref(b);
     if (resp == NULL)
         return MHD_NO;
-    rc = MHD_queue_response(conn, reply.status, resp);
-    if (reply.cacheable)
-        remember(h, url, gzip, reply.status, resp, now);
-    else
-        MHD_destroy_response(resp);
+    rc = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
     return rc;
 }
 
@@ -309,7 +655,9 @@ static struct MHD_Daemon *start_daemon(struct httpd *h, const struct sockaddr_st
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
 }
 
 struct httpd *httpd_start(const char *listen, struct loop *loop, httpd_handler_fn *handler,
@@ -351,8 +699,12 @@ struct httpd *httpd_start(const char *listen, struct loop *loop, httpd_handler_f
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info ? info->port : 0;
     h->timer = loop_timer_new(loop, on_timer, h);
+    h->sweep = loop_timer_new(loop, on_sweep, h);
+    loop_timer_arm(h->sweep, SWEEP_MS);
     if (h->epoll_fd == -1 || loop_watch(loop, h->epoll_fd, EPOLLIN, on_epoll, h) == -1) {
         snprintf(errbuf, errlen, "cannot watch the HTTP server's descriptor");
+        loop_timer_free(h->timer);
+        loop_timer_free(h->sweep);
         MHD_stop_daemon(h->daemon);
         free(h);
         return NULL;
@@ -367,11 +719,18 @@ void httpd_stop(struct httpd *h)
         return;
     loop_unwatch(h->loop, h->epoll_fd);
     loop_timer_free(h->timer);
-    for (int i = 0; i < MAX_CACHED; i++)
-        if (h->cache[i].response != NULL)
-            MHD_destroy_response(h->cache[i].response);
+    loop_timer_free(h->sweep);
+    /* Connections close first: their responses drop their references to the bodies. */
     MHD_stop_daemon(h->daemon);
+    for (int i = 0; i < MAX_CACHED; i++)
+        body_unref(h->cache[i].body);
     free(h);
+}
+
+void httpd_get_stats(const struct httpd *h, struct httpd_stats *out)
+{
+    *out = h->stats;
+    out->plain_streams = h->plain_streams;
 }
 
 unsigned httpd_port(const struct httpd *h)
