@@ -3,6 +3,7 @@
 #define NSTATS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
@@ -11,7 +12,9 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
-/* Messages are one line each, prefixed with "nstats: ". */
+/* Messages are one line each, prefixed with "nstats: ". Control characters and bytes that are
+ * not UTF-8 are printed as \xHH (see log_escape), so text from a server cannot forge lines or
+ * drive a terminal. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -33,5 +36,10 @@ bool log_warn_limited(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms,
                       ...) __attribute__((format(printf, 4, 5)));
 bool log_warnx_limited(struct log_limit *lim, uint64_t now_ms, uint64_t every_ms, const char *fmt,
                        ...) __attribute__((format(printf, 4, 5)));
+
+/* Copies s into out (always terminated, cut to fit len) with trailing newlines dropped and
+ * every control character (C0, DEL, C1) and every byte that is not part of well-formed UTF-8
+ * written as \xHH. Returns the length written. Pure. */
+size_t log_escape(const char *s, char *out, size_t len);
 
 #endif

@@ -7,9 +7,11 @@ enum retry_verdict retry_classify(long status)
 {
     if (status >= 200 && status < 300)
         return RETRY_DONE;
-    if (status == 0 || status >= 500 || status == 408 || status == 429)
-        return RETRY_AGAIN;
-    return RETRY_DROP;
+    /* Only a refusal is final; a redirect that was not followed, or anything unexpected,
+     * may be over by the next attempt, and a batch is never dropped on a guess. */
+    if (status >= 400 && status < 500 && status != 408 && status != 429)
+        return RETRY_DROP;
+    return RETRY_AGAIN;
 }
 
 uint64_t retry_backoff_ms(unsigned attempts, uint64_t base_ms, uint64_t cap_ms, double rand01,

@@ -12,7 +12,8 @@ enum retry_verdict {
 };
 
 /* The verdict for an HTTP status; status 0 means the request failed below HTTP (connection
- * refused, timeout, TLS). 2xx is done; 5xx, 408 and 429 are transient; other 4xx are final. */
+ * refused, timeout, TLS). 2xx is done; 4xx but 408 and 429 are final; everything else (5xx,
+ * 408, 429, a 3xx that was not followed, 1xx) is transient. */
 enum retry_verdict retry_classify(long status);
 
 /* Milliseconds to wait before attempt number attempts+1 (attempts >= 1): base_ms doubled per

@@ -10,6 +10,7 @@
 
 #include "base/parse.h"
 #include "base/url.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "capture/iface.h"
 #include "config/modules.h"
@@ -74,11 +75,22 @@ static int check_listen(const char *value, char *errbuf, size_t errlen)
 
 static int check_http_url(const char *value, char *errbuf, size_t errlen)
 {
-    char shown[512];
+    char shown[512], reason[128];
 
-    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+    if (url_check_http(value, reason, sizeof(reason)) == -1) {
         url_redact(value, "(redacted)@", shown, sizeof(shown));
-        snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", shown);
+        snprintf(errbuf, errlen, "InfluxDB URL '%s' %s", shown, reason);
+        return -1;
+    }
+    return 0;
+}
+
+/* Identity values become tags and /metrics labels on every row: one stray byte would make
+ * every line of a scrape invalid, so they must be UTF-8 text. The value is not echoed. */
+static int check_identity(const char *value, char *errbuf, size_t errlen)
+{
+    if (!utf8_printable(value)) {
+        snprintf(errbuf, errlen, "not UTF-8 text, or holds a control character");
         return -1;
     }
     return 0;
@@ -99,6 +111,7 @@ static const struct option_def options[] = {
      .alt_env = "IFACE",
      .type = OPT_STRING,
      .metavar = "IFACE",
+     .check = check_identity,
      .offset = OFF(interface),
      .help = "capture live on IFACE (default: the interface of the default route)"},
     {.name = "read",
@@ -180,6 +193,7 @@ static const struct option_def options[] = {
      .alt_env = "POD_NAME",
      .type = OPT_STRING,
      .metavar = "NAME",
+     .check = check_identity,
      .offset = OFF(host),
      .help = "the host tag (default: $POD_NAME, else the hostname)"},
     {.name = "namespace",
@@ -187,6 +201,7 @@ static const struct option_def options[] = {
      .alt_env = "POD_NAMESPACE",
      .type = OPT_STRING,
      .metavar = "NS",
+     .check = check_identity,
      .offset = OFF(namespace_),
      .help = "the namespace tag: where nstats runs (default: $POD_NAMESPACE)"},
     {.name = "node",
@@ -194,6 +209,7 @@ static const struct option_def options[] = {
      .alt_env = "NODE_NAME",
      .type = OPT_STRING,
      .metavar = "NAME",
+     .check = check_identity,
      .offset = OFF(node),
      .help = "the node tag (default: $NODE_NAME)"},
     {.name = "schema",
@@ -902,6 +918,12 @@ static int check_influx(const struct config *cfg, char *errbuf, size_t errlen)
     config_influx(cfg, &ic);
     if (influx_config_check(&ic, errbuf, errlen) == -1)
         return -1;
+    /* libcurl would only fail each request, and every request would be retried forever. */
+    if (cfg->influx_ca_file != NULL && access(cfg->influx_ca_file, R_OK) == -1) {
+        snprintf(errbuf, errlen, "--influx-ca-file: cannot read %s: %s", cfg->influx_ca_file,
+                 strerror(errno));
+        return -1;
+    }
     if (cfg->spool_dir != NULL)
         return check_spool_dir(cfg->spool_dir, errbuf, errlen);
     return 0;

@@ -156,13 +156,18 @@ int exporter_finish(struct exporter *e, const bool *abandon)
         loop_run_once(e->links.loop, WAIT_STEP_MS);
     influx_sink_get_stats(influx, &st);
     if (st.queue_batches > 0)
-        log_warnx("InfluxDB: %llu batches (%llu bytes) not delivered%s%s",
+        log_warnx("InfluxDB: %llu batches (%llu bytes) not delivered (last error: %s)%s%s",
                   (unsigned long long)st.queue_batches, (unsigned long long)st.queue_bytes,
+                  st.last_error[0] ? st.last_error : "none, delivery was still under way",
                   spool ? "; kept in " : " and lost", spool ? spool : "");
-    if (st.batches_dropped > 0 || st.lines_dropped > 0)
-        log_warnx("InfluxDB: %llu batches dropped during the run (last error: %s)",
-                  (unsigned long long)st.batches_dropped,
-                  st.last_error[0] ? st.last_error : "queue full");
+    /* Why the last batch was dropped, not the latest error: that one may be long over. */
+    if (st.batches_dropped > 0)
+        log_warnx("InfluxDB: %llu batches dropped during the run (the last: %s)%s",
+                  (unsigned long long)st.batches_dropped, st.last_drop,
+                  st.batches_sent > st.sent_at_last_drop ? "; later batches were delivered" : "");
+    if (st.lines_dropped > 0)
+        log_warnx("InfluxDB: %llu lines could not be batched (compression failed)",
+                  (unsigned long long)st.lines_dropped);
     if (st.batches_dropped > 0 || st.lines_dropped > 0 || (st.queue_batches > 0 && spool == NULL))
         return -1;
     return 0;

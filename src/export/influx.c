@@ -26,6 +26,8 @@
 #define LOG_EVERY_MS 60000
 /* Statuses whose refusals are rate-limited apart; more share the last slot. */
 #define DROP_LOG_SLOTS 8
+/* 307 and 308 are followed this many times per request; the body is sent again each time. */
+#define MAX_REDIRECTS 3
 
 struct influx_sink {
     struct influx_config cfg;
@@ -37,6 +39,10 @@ struct influx_sink {
     struct curl_slist *headers_gzip;
     char *write_url;
     char endpoint[512];
+    char *url_user; /* from the URL's user information, percent-decoded, or NULL */
+    char *url_password;
+    int spool_lock;        /* the spool directory's lock, or -1 */
+    long refused_redirect; /* a 3xx other than 307/308 that ended the request, or 0 */
     struct outqueue q;
     struct outbatch *in_flight;
     struct buf response;
@@ -77,6 +83,23 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
 
+    /* Each response's status line: a redirect other than 307 or 308 would turn the POST into
+     * a GET, so it is not followed but ends the request, to be retried. */
+    if (n > 12 && strncmp(data, "HTTP/", 5) == 0) {
+        const char *sp = memchr(data, ' ', n);
+        long status = 0;
+
+        if (sp != NULL && sp + 3 < data + n && sp[1] >= '1' && sp[1] <= '5' && sp[2] >= '0' &&
+            sp[2] <= '9' && sp[3] >= '0' && sp[3] <= '9')
+            status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+
+        s->retry_after_ms = 0;
+        if (status >= 300 && status < 400 && status != 307 && status != 308) {
+            s->refused_redirect = status;
+            return 0;
+        }
+        return n;
+    }
     if (n > sizeof(name) - 1 && n < 128 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
         char value[128];
 
@@ -102,6 +125,9 @@ static void on_queue_drop(struct outbatch *b, void *arg)
     struct influx_sink *s = arg;
 
     s->stats.batches_dropped++;
+    snprintf(s->stats.last_drop, sizeof(s->stats.last_drop), "the queue was over %zu bytes",
+             s->cfg.queue_bytes);
+    s->stats.sent_at_last_drop = s->stats.batches_sent;
     log_warnx_limited(&s->queue_log, loop_now_ms(), LOG_EVERY_MS,
                       "InfluxDB export queue over %zu bytes: dropped the oldest batch "
                       "(interval %llu)",
@@ -114,6 +140,13 @@ static void describe_failure(struct influx_sink *s, long status, CURLcode rc)
 {
     if (status == 0) {
         snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", curl_easy_strerror(rc));
+        return;
+    }
+    if (status >= 300 && status < 400 && status != 307 && status != 308) {
+        snprintf(s->stats.last_error, sizeof(s->stats.last_error),
+                 "HTTP %ld: a redirect nstats does not follow (only 307 and 308 keep the "
+                 "POST; point --influx-url at the new address)",
+                 status);
         return;
     }
     snprintf(s->stats.last_error, sizeof(s->stats.last_error), "HTTP %ld%s%.200s", status,
@@ -175,6 +208,8 @@ static void finish(struct influx_sink *s, long status, CURLcode rc)
         describe_failure(s, status, rc);
         outqueue_pop(&s->q);
         s->stats.batches_dropped++;
+        memcpy(s->stats.last_drop, s->stats.last_error, sizeof(s->stats.last_drop));
+        s->stats.sent_at_last_drop = s->stats.batches_sent;
         log_warnx_limited(drop_log_limit(s, status), now, LOG_EVERY_MS,
                           "InfluxDB at %s refused a batch (%s); dropping it, since retrying "
                           "cannot fix this (further refusals with HTTP %ld are logged at most "
@@ -193,6 +228,8 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
 
     if (rc == CURLE_OK)
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    else if (s->refused_redirect != 0)
+        status = s->refused_redirect;
     if (s->in_flight != NULL)
         finish(s, status, rc);
 }
@@ -212,6 +249,7 @@ static void start_next(struct influx_sink *s)
     b->attempts++;
     s->in_flight = b;
     s->retry_after_ms = 0;
+    s->refused_redirect = 0;
     buf_reset(&s->response);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, b->body);
     curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
@@ -235,41 +273,54 @@ static char *query_escape(CURL *easy, const char *s)
     return copy;
 }
 
+/* The write URL: the base URL's path and query kept, the endpoint's path inserted before the
+ * query and the parameters added after it; user information becomes libcurl's credentials. */
 static int build_url(struct influx_sink *s, char *errbuf, size_t errlen)
 {
     const struct influx_config *c = &s->cfg;
-    size_t base_len = strlen(c->url);
-    struct buf u;
+    char query[8192];
+    const char *path;
+    struct url_parts u;
 
-    while (base_len > 0 && c->url[base_len - 1] == '/')
-        base_len--;
-    buf_init(&u, 8192);
-    buf_append(&u, c->url, base_len);
     if (c->bucket != NULL) {
         char *org = query_escape(s->easy, c->org ? c->org : "");
         char *bucket = query_escape(s->easy, c->bucket);
 
-        buf_printf(&u, "/api/v2/write?org=%s&bucket=%s&precision=ns", org, bucket);
+        path = "/api/v2/write";
+        snprintf(query, sizeof(query), "org=%s&bucket=%s&precision=ns", org, bucket);
         free(org);
         free(bucket);
     } else {
         char *db = query_escape(s->easy, c->db);
+        char *rp = c->rp != NULL ? query_escape(s->easy, c->rp) : NULL;
 
-        buf_printf(&u, "/write?db=%s&precision=ns", db);
+        path = "/write";
+        snprintf(query, sizeof(query), "db=%s&precision=ns%s%s", db, rp ? "&rp=" : "",
+                 rp ? rp : "");
         free(db);
-        if (c->rp != NULL) {
-            char *rp = query_escape(s->easy, c->rp);
-
-            buf_printf(&u, "&rp=%s", rp);
-            free(rp);
-        }
+        free(rp);
     }
-    if (u.data == NULL) {
+    s->write_url = url_endpoint(c->url, path, query);
+    if (s->write_url == NULL || strlen(query) + 1 >= sizeof(query)) {
         snprintf(errbuf, errlen, "InfluxDB URL too long");
         return -1;
     }
-    s->write_url = u.data;
-    /* For logs: the URL with any user:password@ removed. */
+    url_split(c->url, &u);
+    if (u.userinfo.p != NULL) {
+        const char *colon = memchr(u.userinfo.p, ':', u.userinfo.len);
+        size_t ulen = colon ? (size_t)(colon - u.userinfo.p) : u.userinfo.len;
+        char user[1024], password[1024] = "";
+
+        if (url_decode(u.userinfo.p, ulen, user, sizeof(user)) == -1 ||
+            (colon != NULL &&
+             url_decode(colon + 1, u.userinfo.len - ulen - 1, password, sizeof(password)) == -1)) {
+            snprintf(errbuf, errlen, "InfluxDB URL: the user name or password is too long");
+            return -1;
+        }
+        s->url_user = xstrdup(user);
+        s->url_password = xstrdup(password);
+    }
+    /* For logs: query credentials (u=..&p=..) redacted. */
     url_redact(s->write_url, "", s->endpoint, sizeof(s->endpoint));
     return 0;
 }
@@ -284,11 +335,11 @@ static void load_spooled(void *arg, char *path, char *body, size_t len, bool gzi
 
 int influx_config_check(const struct influx_config *cfg, char *errbuf, size_t errlen)
 {
-    char shown[512];
+    char shown[512], reason[128];
 
-    if (strncmp(cfg->url, "http://", 7) != 0 && strncmp(cfg->url, "https://", 8) != 0) {
+    if (url_check_http(cfg->url, reason, sizeof(reason)) == -1) {
         url_redact(cfg->url, "(redacted)@", shown, sizeof(shown));
-        snprintf(errbuf, errlen, "InfluxDB URL '%s' must start with http:// or https://", shown);
+        snprintf(errbuf, errlen, "InfluxDB URL '%s' %s", shown, reason);
         return -1;
     }
     if ((cfg->bucket == NULL) == (cfg->db == NULL)) {
@@ -313,6 +364,7 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
     s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     s->loop = loop;
+    s->spool_lock = -1;
     if (s->cfg.retry_base_ms == 0)
         s->cfg.retry_base_ms = INFLUX_DEFAULT_RETRY_BASE_MS;
     /* Nanoseconds, so sidecars started in the same second do not retry in step. */
@@ -355,9 +407,19 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
     curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
+    /* A moved InfluxDB answers 307 or 308, which keep the POST. libcurl sends the credentials
+     * (user and password, the Authorization header) to the first host only. */
+    curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(s->easy, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
+    curl_easy_setopt(s->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(s->easy, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    /* The flags win over the URL's user information. */
     if (cfg->user != NULL) {
         curl_easy_setopt(s->easy, CURLOPT_USERNAME, cfg->user);
         curl_easy_setopt(s->easy, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
+    } else if (s->url_user != NULL) {
+        curl_easy_setopt(s->easy, CURLOPT_USERNAME, s->url_user);
+        curl_easy_setopt(s->easy, CURLOPT_PASSWORD, s->url_password);
     }
     if (cfg->ca_file != NULL)
         curl_easy_setopt(s->easy, CURLOPT_CAINFO, cfg->ca_file);
@@ -366,12 +428,18 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
         curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (cfg->spool_dir != NULL) {
+        unsigned tmp_removed = 0;
         int n;
 
-        if (spool_prepare(cfg->spool_dir, errbuf, errlen) == -1) {
+        s->spool_lock = spool_prepare(cfg->spool_dir, &tmp_removed, errbuf, errlen);
+        if (s->spool_lock == -1) {
             influx_sink_free(s);
             return NULL;
         }
+        if (tmp_removed > 0)
+            log_info("InfluxDB: removed %u unfinished spool files (.tmp-*) an earlier run left "
+                     "in %s",
+                     tmp_removed, cfg->spool_dir);
         n = spool_load(cfg->spool_dir, cfg->queue_bytes, load_spooled, s, errbuf, errlen);
         if (n == -1) {
             influx_sink_free(s);
@@ -398,6 +466,12 @@ void influx_sink_free(struct influx_sink *s)
     outqueue_clear(&s->q);
     buf_free(&s->response);
     free(s->write_url);
+    free(s->url_user);
+    if (s->url_password != NULL) {
+        explicit_bzero(s->url_password, strlen(s->url_password));
+        free(s->url_password);
+    }
+    spool_release(s->spool_lock);
     free(s);
 }
 

@@ -40,14 +40,16 @@ struct influx_stats {
     uint64_t bytes_sent;      /* request bodies, as sent */
     uint64_t queue_bytes;
     uint64_t queue_batches;
-    long last_status;     /* last HTTP status, 0 for a transport error */
-    char last_error[256]; /* empty when the last attempt succeeded */
+    long last_status;           /* last HTTP status, 0 for a transport error */
+    char last_error[256];       /* the last failed attempt's error; empty once one succeeds */
+    char last_drop[256];        /* why the last dropped batch was dropped; empty if none was */
+    uint64_t sent_at_last_drop; /* batches_sent then: later deliveries succeeded if less */
 };
 
 struct influx_sink;
 
 /* Checks what influx_sink_new would reject from the configuration alone (the URL's scheme,
- * database or bucket). Pure. Returns 0, or -1 with a one-line reason in errbuf. */
+ * host and port, database or bucket). Pure. Returns 0, or -1 with a one-line reason in errbuf. */
 int influx_config_check(const struct influx_config *cfg, char *errbuf, size_t errlen);
 
 /* Returns NULL with a one-line reason in errbuf for a bad configuration. Loads spooled

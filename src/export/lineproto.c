@@ -269,7 +269,7 @@ int lineproto_end(struct lineproto_line *l, uint64_t ts_ns)
         char *start = buf_space(l->b, 22), *w = start;
 
         *w++ = ' ';
-        w = put_u64(w, ts_ns);
+        w = put_u64(w, ts_ns > LINEPROTO_MAX_TS_NS ? LINEPROTO_MAX_TS_NS : ts_ns);
         *w++ = '\n';
         check(l, buf_commit(l->b, (size_t)(w - start)));
     }

@@ -41,8 +41,19 @@ void lineproto_field_int(struct lineproto_line *l, const char *key, int64_t valu
 void lineproto_field_uint(struct lineproto_line *l, const char *key, uint64_t value);
 void lineproto_field_float(struct lineproto_line *l, const char *key, double value);
 void lineproto_field_string(struct lineproto_line *l, const char *key, const char *value);
-/* Appends the timestamp and newline. Returns 0, or -1 if the line was dropped: the buffer's
- * cap was reached or no field was added. */
+/* The latest timestamp InfluxDB stores (2262-04-11T23:47:16.854775806Z); line protocol
+ * timestamps are signed 64-bit nanoseconds. */
+#define LINEPROTO_MAX_TS_NS 9223372036854775806ULL
+
+/* Milliseconds as a line-protocol timestamp, held at LINEPROTO_MAX_TS_NS. */
+static inline uint64_t lineproto_ts_ms(uint64_t ms)
+{
+    return ms > LINEPROTO_MAX_TS_NS / 1000000u ? LINEPROTO_MAX_TS_NS : ms * 1000000u;
+}
+
+/* Appends the timestamp (held at LINEPROTO_MAX_TS_NS, so never out of range or negative)
+ * and newline. Returns 0, or -1 if the line was dropped: the buffer's cap was reached or no
+ * field was added. */
 int lineproto_end(struct lineproto_line *l, uint64_t ts_ns);
 
 /* Escapers, exposed for tests and fuzzing. Tag keys, tag values and field keys escape comma,

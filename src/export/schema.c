@@ -118,7 +118,7 @@ size_t schema_write_capture(struct buf *b, const struct export_identity *id,
     lineproto_field_uint(&l, "folded_packets", snap->table_delta.folded_packets);
     lineproto_field_uint(&l, "folded_bytes", snap->table_delta.folded_bytes);
     lineproto_field_uint(&l, "interval_ms", snap->end_ms - snap->start_ms);
-    rc = lineproto_end(&l, snap->end_ms * 1000000ULL);
+    rc = lineproto_end(&l, lineproto_ts_ms(snap->end_ms));
     buf_free(&it.text);
     return rc == -1;
 }
@@ -136,7 +136,7 @@ size_t schema_write_export(struct buf *b, const struct export_identity *id,
     lineproto_field_uint(&l, "batches_dropped", st->batches_dropped);
     lineproto_field_uint(&l, "queue_bytes", st->queue_bytes);
     lineproto_field_uint(&l, "queue_batches", st->queue_batches);
-    return lineproto_end(&l, end_ms * 1000000ULL) == -1;
+    return lineproto_end(&l, lineproto_ts_ms(end_ms)) == -1;
 }
 
 bool schema_key_nameable(const struct flow_key *key)
@@ -149,7 +149,7 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
                          const struct meter_snapshot *snap, size_t from, size_t to,
                          struct names *names)
 {
-    uint64_t ts_ns = snap->end_ms * 1000000ULL;
+    uint64_t ts_ns = lineproto_ts_ms(snap->end_ms);
     struct identity_text it;
     struct lineproto_line l;
     size_t dropped = 0;
@@ -246,7 +246,7 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
                            const struct meter_snapshot *snap, const struct export_capture_stats *cs,
                            struct names *names)
 {
-    uint64_t ts_ns = snap->end_ms * 1000000ULL;
+    uint64_t ts_ns = lineproto_ts_ms(snap->end_ms);
     uint64_t span_ms = snap->end_ms > snap->start_ms ? snap->end_ms - snap->start_ms : 1;
     double bits_per_byte_per_s = 8.0 * 1000.0 / (double)span_ms;
     struct legacy_row *rows = calloc(snap->n_rows ? snap->n_rows : 1, sizeof(*rows));

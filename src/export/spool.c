@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +15,37 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
-int spool_prepare(const char *dir, char *errbuf, size_t errlen)
+/* Removes the .tmp-* files of writes that never reached their rename: the process died
+ * between open and rename. Only the lock holder calls this, so none is being written. */
+static unsigned remove_unfinished(const char *dir)
 {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned n = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+
+        if (strncmp(e->d_name, ".tmp-", 5) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0)
+            n++;
+        else
+            log_warn("removing unfinished spool file %s", path);
+    }
+    closedir(d);
+    return n;
+}
+
+int spool_prepare(const char *dir, unsigned *tmp_removed, char *errbuf, size_t errlen)
+{
+    char path[4096];
+    int fd;
+
+    *tmp_removed = 0;
     if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
         snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
         return -1;
@@ -24,7 +54,26 @@ int spool_prepare(const char *dir, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
         return -1;
     }
-    return 0;
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        snprintf(errbuf, errlen, "spool directory %s: %s: %s", dir, path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+        snprintf(errbuf, errlen, "spool directory %s: %s", dir,
+                 errno == EWOULDBLOCK ? "in use by another nstats" : strerror(errno));
+        close(fd);
+        return -1;
+    }
+    *tmp_removed = remove_unfinished(dir);
+    return fd;
+}
+
+void spool_release(int lock)
+{
+    if (lock != -1)
+        close(lock);
 }
 
 char *spool_write(const char *dir, uint64_t ts_ms, unsigned seq, bool gzipped, const void *body,

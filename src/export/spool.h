@@ -6,8 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Creates dir if missing and checks it is writable. Returns 0, or -1 with errbuf filled. */
-int spool_prepare(const char *dir, char *errbuf, size_t errlen);
+/* Creates dir if missing, checks it is writable and locks it (a second nstats on the same
+ * directory is refused, since both would send its batches), then removes the temporary files
+ * of writes an earlier run did not finish, counting them in *tmp_removed. Returns the lock's
+ * descriptor for spool_release, or -1 with errbuf filled. */
+int spool_prepare(const char *dir, unsigned *tmp_removed, char *errbuf, size_t errlen);
+/* Unlocks the directory; lock may be -1. */
+void spool_release(int lock);
 /* Writes a batch durably (temporary file, fsync, rename). Returns the file's path (malloc'd),
  * or NULL with errno set. */
 char *spool_write(const char *dir, uint64_t ts_ms, unsigned seq, bool gzipped, const void *body,

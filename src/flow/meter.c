@@ -30,6 +30,8 @@ struct meter {
     uint64_t packets;
     uint64_t bytes;
     uint64_t last_packet_ms;
+    uint64_t last_end_ms; /* the last emitted interval's stamp, or 0 */
+    uint64_t limit_ms;    /* packets from here on have times no store can hold */
     uint64_t total_packets;
     uint64_t total_bytes;
     struct flow_table_stats prev_stats;
@@ -53,6 +55,8 @@ struct meter *meter_new(const struct meter_config *cfg, const struct locality *l
     m->rows = xcalloc(flow_table_capacity(m->table), sizeof(*m->rows));
     m->emit = emit;
     m->arg = arg;
+    /* The last interval that ends within METER_MAX_MS; later times are not counted as such. */
+    m->limit_ms = METER_MAX_MS / m->cfg.interval_ms * m->cfg.interval_ms;
     return m;
 }
 
@@ -97,6 +101,12 @@ static void close_interval(struct meter *m, uint64_t end_ms)
     struct meter_snapshot snap;
 
     flush_batch(m);
+    /* One stamp per interval: a later point with the same tags and timestamp would replace
+     * this one in InfluxDB. Boundaries only grow; an early close (finish) is moved past the
+     * last stamp if it would meet it. */
+    if (m->last_end_ms != 0 && end_ms <= m->last_end_ms)
+        end_ms = m->last_end_ms + 1;
+    m->last_end_ms = end_ms;
 
     snap.start_ms = m->start_ms;
     snap.end_ms = end_ms;
@@ -133,8 +143,18 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
 
 void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, uint32_t len)
 {
+    struct pktsummary beyond;
     struct pending *q;
 
+    if (__builtin_expect(ts_ms >= m->limit_ms, 0)) {
+        /* A time past what line protocol can carry (a corrupt record, a negative ts_sec read
+         * as unsigned): counted as malformed where the clock already is, moving no interval. */
+        beyond = *p;
+        beyond.status = DECODE_MALFORMED;
+        p = &beyond;
+        ts_ms = m->open ? (m->last_packet_ms > m->start_ms ? m->last_packet_ms : m->start_ms)
+                        : m->last_packet_ms;
+    }
     if (m->open && ts_ms >= m->end_ms)
         close_interval(m, m->end_ms);
     if (!m->open)
@@ -190,7 +210,13 @@ void meter_finish(struct meter *m, uint64_t end_ms, bool always_emit)
 {
     if (!m->open)
         return;
+    /* Within the interval: at least its start (close_interval keeps it past the previous
+     * stamp), at most its boundary. */
+    if (end_ms < m->start_ms)
+        end_ms = m->start_ms;
+    if (end_ms > m->end_ms)
+        end_ms = m->end_ms;
     if (m->packets > 0 || always_emit)
-        close_interval(m, end_ms < m->start_ms ? m->start_ms : end_ms);
+        close_interval(m, end_ms);
     m->open = false;
 }

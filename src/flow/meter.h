@@ -19,10 +19,15 @@ struct meter_config {
     int linktype;        /* pcap DLT_* of the capture */
 };
 
+/* The latest time an interval may end: InfluxDB's last nanosecond (2262-04-11, just under
+ * 2^63 ns) in whole milliseconds. Packets stamped later count as malformed, at the time of
+ * the packet before them. */
+#define METER_MAX_MS 9223372036854ULL
+
 /* One closed interval, valid until the next meter call. */
 struct meter_snapshot {
     uint64_t start_ms;
-    uint64_t end_ms; /* the rows' timestamp */
+    uint64_t end_ms; /* the rows' timestamp: always past the previous interval's */
     const struct flow_row *rows;
     size_t n_rows;
     uint64_t packets; /* captured in this interval; equals the sum over rows */
@@ -67,7 +72,8 @@ void meter_read(struct meter *m, struct meter_totals *totals, flow_table_visit_f
 /* The latest packet timestamp seen, or 0. */
 uint64_t meter_last_packet_ms(const struct meter *m);
 /* Closes the open interval early at end_ms (end of file, shutdown), if it counted anything
- * or always_emit is set. */
+ * or always_emit is set. Its stamp is end_ms held within the interval, and at least 1 ms
+ * past the previous interval's, so the two never share a timestamp. */
 void meter_finish(struct meter *m, uint64_t end_ms, bool always_emit);
 
 #endif

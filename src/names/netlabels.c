@@ -48,17 +48,52 @@ int netlabels_add(struct netlabels *l, const char *spec, char *errbuf, size_t er
     return 0;
 }
 
+/* A label file is a short list: reading stops here, so a device or a huge file (--label-file
+ * /dev/zero) is refused instead of read forever. */
+#define LABEL_FILE_MAX_BYTES (16u << 20)
+
+/* Reads one line into line (len bytes, terminated, newline dropped). Returns 1, 0 at the end of
+ * the file, or -1 with a reason: a line longer than len - 1, a NUL byte, past max_bytes. */
+static int read_line(FILE *f, char *line, size_t len, size_t *total, const char **why)
+{
+    size_t n = 0;
+    int c;
+
+    while ((c = getc(f)) != EOF) {
+        if (++*total > LABEL_FILE_MAX_BYTES) {
+            *why = "the file is over 16 MiB";
+            return -1;
+        }
+        if (c == '\n')
+            break;
+        if (c == '\0') {
+            *why = "a NUL byte: not a text file";
+            return -1;
+        }
+        if (n + 1 >= len) {
+            *why = "the line is longer than 511 bytes";
+            return -1;
+        }
+        line[n++] = (char)c;
+    }
+    line[n] = '\0';
+    return c == EOF && n == 0 ? 0 : 1;
+}
+
 int netlabels_load_file(struct netlabels *l, const char *path, char *errbuf, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char line[512];
     unsigned lineno = 0;
+    size_t total = 0;
+    const char *why = NULL;
+    int rc;
 
     if (f == NULL) {
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    while (fgets(line, sizeof(line), f) != NULL) {
+    while ((rc = read_line(f, line, sizeof(line), &total, &why)) == 1) {
         char *p = line, *end;
         char reason[256];
 
@@ -66,7 +101,7 @@ int netlabels_load_file(struct netlabels *l, const char *path, char *errbuf, siz
         while (*p == ' ' || *p == '\t')
             p++;
         end = p + strlen(p);
-        while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+        while (end > p && (end[-1] == '\r' || end[-1] == ' '))
             *--end = '\0';
         if (*p == '\0' || *p == '#')
             continue;
@@ -76,8 +111,13 @@ int netlabels_load_file(struct netlabels *l, const char *path, char *errbuf, siz
             return -1;
         }
     }
+    if (rc == -1)
+        snprintf(errbuf, errlen, "%s:%u: %s", path, lineno + 1, why);
+    else if (ferror(f))
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+    rc = rc == -1 || ferror(f) ? -1 : 0;
     fclose(f);
-    return 0;
+    return rc;
 }
 
 const char *netlabels_find(const struct netlabels *l, const struct netaddr *a)

@@ -272,11 +272,56 @@ void rdns_get_stats(const struct rdns *r, struct rdns_stats *out)
     *out = r->stats;
 }
 
+/* The port of each ADDR[:PORT] or [V6ADDR]:PORT in a comma-separated list is in 1-65535:
+ * c-ares keeps a port's low 16 bits, so 99999 would quietly become 34463. */
+static bool ports_ok(const char *server)
+{
+    for (const char *p = server; *p != '\0';) {
+        size_t n = strcspn(p, ","), colons = 0;
+        const char *port = NULL, *close;
+
+        if (p[0] == '[') {
+            close = memchr(p, ']', n);
+            if (close != NULL && close + 1 < p + n && close[1] == ':')
+                port = close + 2;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                if (p[i] == ':')
+                    colons++, port = p + i + 1;
+            if (colons != 1)
+                port = NULL; /* no port, or a bare IPv6 address */
+        }
+        if (port != NULL) {
+            unsigned long v = 0;
+            size_t len = (size_t)(p + n - port);
+
+            if (len == 0 || len > 5)
+                return false;
+            for (size_t i = 0; i < len; i++) {
+                if (port[i] < '0' || port[i] > '9')
+                    return false;
+                v = v * 10 + (unsigned long)(port[i] - '0');
+            }
+            if (v == 0 || v > 65535)
+                return false;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return true;
+}
+
 int rdns_check_server(const char *server, char *errbuf, size_t errlen)
 {
     struct ares_options opts;
     ares_channel channel = NULL;
     int rc;
+
+    if (!ports_ok(server)) {
+        snprintf(errbuf, errlen, "reverse DNS via %s: a port must be in 1-65535", server);
+        return -1;
+    }
 
     /* The same c-ares parser as rdns_new: a look-alike could accept what c-ares refuses. */
     memset(&opts, 0, sizeof(opts));

@@ -111,6 +111,28 @@ CHECK_ROWS = [
       os.path.join(tmp, "no-such-dir", "spool")], {}, "spool directory "),
     ("bad --dns-server", [*NOFILE, "--rdns", "--dns-server", "resolver.example"], {},
      "reverse DNS via resolver.example"),
+    # Values that used to be accepted, then failed every request, spun or broke output.
+    ("missing --influx-ca-file",
+     [*NOFILE, "--influx-url", "https://127.0.0.1:1", "--influx-db", "d", "--influx-ca-file",
+      "/nonexistent/ca.pem"], {}, "--influx-ca-file: cannot read /nonexistent/ca.pem: "),
+    ("INFLUX with a space", NOFILE, {"INFLUX": "junk value", "IDB": "x"},
+     "bad value for INFLUX: InfluxDB URL 'http://junk value' holds a space"),
+    ("InfluxDB URL port out of range", NOFILE,
+     {"NSTATS_INFLUX_URL": "http://u:s3/cr@t@db:99999", "IDB": "x"},
+     "bad value for NSTATS_INFLUX_URL: InfluxDB URL 'http://(redacted)@db:99999' has a bad "
+     "port (1-65535)"),
+    ("--listen port out of range", [*NOFILE, "--listen", "1.2.3.4:99999"], {},
+     "bad value for --listen: '1.2.3.4:99999'"),
+    ("--dns-server port out of range", [*NOFILE, "--rdns", "--dns-server", "1.2.3.4:99999"], {},
+     "reverse DNS via 1.2.3.4:99999: a port must be in 1-65535"),
+    ("--label-file /dev/zero", [*NOFILE, "--label-file", "/dev/zero"], {},
+     "--label-file: /dev/zero:1: a NUL byte: not a text file"),
+    ("non-UTF-8 --host", [*NOFILE, "--host", "web-\udcff"], {},
+     "bad value for --host: not UTF-8 text, or holds a control character"),
+    ("non-UTF-8 POD_NAME", NOFILE, {"POD_NAME": "web-\udcc0\udcaf"},
+     "bad value for POD_NAME: not UTF-8 text"),
+    ("control characters in NODE_NAME", NOFILE, {"NODE_NAME": "n\x1b[2J"},
+     "bad value for NODE_NAME: not UTF-8 text"),
 ]
 
 for what, argv, env, status, text in ROWS:
@@ -126,6 +148,23 @@ for what, argv, env, text in CHECK_ROWS:
 c.ok("hunter2" not in "".join(run([NSTATS, *NOFILE, "--influx-url", "ftp://u:hunter2@x"],
                                    env=clean_env({})).stderr),
      "a rejected URL is shown without its password")
+c.ok("s3/cr" not in run([NSTATS, *NOFILE], env=clean_env(
+    {"NSTATS_INFLUX_URL": "http://u:s3/cr@t@db:99999", "IDB": "x"})).stderr,
+     "a rejected URL is shown without a password holding '/' and '@'")
+# Passwords holding '@' or '/' and query-string credentials: in no log line and not in
+# --check-config.
+SECRET_URL = "http://admin:p@ss/w0rd@127.0.0.1:1/?u=me&p=q-secret"
+r = run([NSTATS, *NOFILE, "--influx-url", SECRET_URL, "--influx-db", "d", "-v"],
+        env=clean_env({}))
+c.ok(r.returncode == 1 and "p=(redacted)" in r.stderr and "p@ss" not in r.stderr and
+     "w0rd" not in r.stderr and "q-secret" not in r.stderr,
+     f"URL secrets never logged: {r.stderr.strip()!r}")
+r = run([NSTATS, *NOFILE, "--influx-url", SECRET_URL, "--influx-db", "d", "--check-config"],
+        env=clean_env({}))
+c.ok(r.returncode == 0 and
+     "influx-url           = http://(redacted)@127.0.0.1:1/?u=me&p=(redacted)  (flag)" in r.stdout
+     and "p@ss" not in r.stdout and "w0rd" not in r.stdout and "q-secret" not in r.stdout,
+     f"URL secrets not in --check-config: {r.stdout!r}")
 
 # Help and version go to stdout with status 0.
 r = run([NSTATS, "--help"])

@@ -2,8 +2,10 @@
 """InfluxDB sink against real servers: InfluxDB 1.x (v1 /write), VictoriaMetrics (v2
 /api/v2/write), nginx for TLS; and a scripted HTTP server for 500, 429, 4xx and hangs.
 Everything is checked by querying the data back, not by trusting a 204."""
+import base64
 import collections
 import os
+import struct
 import tempfile
 import time
 
@@ -25,6 +27,151 @@ def generate(name, *args):
     pcap, ledger = os.path.join(tmp, name + ".pcap"), os.path.join(tmp, name + ".csv")
     run([PCAPGEN, "--out", pcap, "--ledger", ledger, *args], check=True)
     return pcap, ledger
+
+
+def write_pcap(name, records):
+    """A capture of UDP frames from 198.18.0.1 to 198.19.0.2:53, one per (ts_sec, ts_usec,
+    wire length), captured whole. Returns its path and the sum of the lengths."""
+    path = os.path.join(tmp, name + ".pcap")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for ts_sec, ts_usec, length in records:
+            payload = length - 42
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + payload, 1, 0, 64, 17, 0,
+                             bytes([198, 18, 0, 1]), bytes([198, 19, 0, 2]))
+            udp = struct.pack("!HHHH", 40000, 53, 8 + payload, 0)
+            frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip + udp + bytes(payload)
+            f.write(struct.pack("<IIII", ts_sec, ts_usec, len(frame), len(frame)) + frame)
+    return path, sum(r[2] for r in records)
+
+
+def stored_bytes(influx, db):
+    """(sum of nstats_capture bytes, sum of the nstats rows' bytes) queried back."""
+    cap = influx.series('SELECT sum("bytes") FROM "nstats_capture"', db)
+    rows = influx.series('SELECT sum("bytes_in"), sum("bytes_out") FROM "nstats"', db)
+    return (cap[0][1]["sum"] if cap else 0,
+            rows[0][1]["sum"] + rows[0][1]["sum_1"] if rows else 0)
+
+
+def check_boundary(influx):
+    """A capture whose last packet falls exactly on an interval boundary: that packet's
+    interval must get a timestamp of its own, or InfluxDB keeps one of the two points."""
+    influx.query("CREATE DATABASE boundary")
+    t0 = 1700000000  # a multiple of 10 s
+    pcap, want = write_pcap("boundary", [(t0 + 1, 0, 200), (t0 + 5, 250000, 184),
+                                         (t0 + 10, 0, 46)])
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", influx.url, "--influx-db", "boundary",
+             "--stdout"])
+    c.eq(r.returncode, 0, f"boundary: exit status ({r.stderr.strip()[-300:]})")
+    stamps = [ts for m, _, _, ts in parse_output(r.stdout) if m == "nstats_capture"]
+    c.ok(len(stamps) == 2 and stamps[1] > stamps[0],
+         f"boundary: two intervals with different timestamps: {stamps}")
+    got = stored_bytes(influx, "boundary")
+    print(f"boundary: {want} bytes in the capture, InfluxDB holds {got} "
+          "(nstats_capture, nstats rows)", flush=True)
+    c.eq(got, (want, want), "boundary: InfluxDB holds every byte (capture row, flow rows)")
+
+    # A record stamped ts_sec=0xffffffff (read as -1 s): counted as malformed at the time of
+    # the packet before it; no timestamp InfluxDB refuses is written, so nothing is lost.
+    influx.query("CREATE DATABASE farfuture")
+    pcap, want = write_pcap("farfuture", [(t0 + 1, 0, 300), (0xffffffff, 0, 77),
+                                          (0xffffffff, 999999, 88), (t0 + 2, 0, 100)])
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", influx.url, "--influx-db",
+             "farfuture", "--stdout"])
+    c.eq(r.returncode, 0, f"ts_sec 0xffffffff: exit status ({r.stderr.strip()[-300:]})")
+    stamps = [ts for _, _, _, ts in parse_output(r.stdout)]
+    c.ok(stamps and max(stamps) <= 2**63 - 2, f"ts_sec 0xffffffff: timestamps in range {stamps}")
+    c.eq(stored_bytes(influx, "farfuture"), (want, want), "ts_sec 0xffffffff: every byte stored")
+    mal = influx.series('SELECT sum("bytes_in") FROM "nstats" WHERE "proto" = \'malformed\'',
+                        "farfuture")
+    c.eq(mal[0][1]["sum"] if mal else 0, 165, "ts_sec 0xffffffff: in the malformed row")
+
+
+def check_redirects(influx):
+    """InfluxDB moved: 307 and 308 are followed with the POST and its body, credentials stay
+    with the first host; any other 3xx is retried with the status logged, never dropped,
+    spooled batches included."""
+    influx.query("CREATE DATABASE moved")
+    pcap, ledger = generate("moved", "--packets", "3000", "--peers", "30", "--seed", "25",
+                            "--duration", "30")
+    want = sum(v[0] + v[1] for v in read_ledger(ledger).values())
+    target = influx.url + "/write?db=moved&precision=ns"
+    spool = os.path.join(tmp, "moved-spool")
+    # First run: InfluxDB unreachable, the batches stay in the spool.
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", "http://127.0.0.1:1", "--influx-db",
+             "moved", "--spool-dir", spool, "--shutdown-timeout", "1s", "--host", "spooled"])
+    spooled = [f for f in os.listdir(spool) if f.endswith(".lp.gz")]
+    c.ok(r.returncode == 0 and spooled, f"307: batches spooled first ({len(spooled)})")
+    # Second run: through a 307, the spooled batches go first, then this run's.
+    for status in (307, 308):
+        fake = FakeInflux([(status, {"Location": target}, "")])
+        r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", fake.url, "--influx-db", "moved",
+                 "--spool-dir", spool, "--host", f"moved{status}"])
+        c.eq(r.returncode, 0, f"{status}: exit status ({r.stderr.strip()[-300:]})")
+        c.ok("dropp" not in r.stderr, f"{status}: nothing dropped")
+        fake.stop()
+    c.eq([f for f in os.listdir(spool) if not f.startswith(".")], [], "307: spool emptied")
+    for host in ("spooled", "moved307", "moved308"):
+        got = influx.series(f'SELECT sum("bytes") FROM "nstats_capture" WHERE "host" = '
+                            f"'{host}'", "moved")
+        c.eq(got[0][1]["sum"] if got else 0, want, f"307/308: every byte of {host} stored")
+
+    # Credentials go to the first host only; the POST and its body reach the second.
+    second = FakeInflux([(204, {}, "")])
+    first = FakeInflux([(307, {"Location": second.url + "/write?db=x"}, "")])
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", first.url, "--influx-db", "x",
+             "--influx-user", "u", "--influx-password", "pw-secret"])
+    c.eq(r.returncode, 0, f"307 to another host: exit status ({r.stderr.strip()[-300:]})")
+    c.ok(first.requests and all("Authorization" in h for _, _, h, _ in first.requests),
+         "307: the first host gets the credentials")
+    c.ok(second.requests and not any("Authorization" in h for _, _, h, _ in second.requests),
+         "307: the other host does not")
+    c.eq(len(second.requests), len(first.requests), "307: every body re-sent (as a POST)")
+    c.ok(all(body for _, _, _, body in second.requests), "307: bodies not empty")
+    first.stop()
+    second.stop()
+
+    # 302 would turn the POST into a GET: not followed, retried with the status named.
+    fake = FakeInflux([(302, {"Location": target}, "")] * 2 + [(204, {}, "")])
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", fake.url, "--influx-db", "x",
+             "--influx-retry-max", "1s"], timeout=120)
+    c.eq(r.returncode, 0, f"302: exit status ({r.stderr.strip()[-300:]})")
+    c.ok("HTTP 302" in r.stderr and "retrying" in r.stderr, f"302: logged: {r.stderr[-400:]}")
+    c.ok(all(path.startswith("/write?") for _, path, _, _ in fake.requests),
+         "302: never followed")
+    bodies = {body for _, _, _, body in fake.requests}
+    c.eq(sum(f["bytes"] for b in bodies for m, _, f, _ in parse_output(b.decode())
+             if m == "nstats_capture"), want, "302: every interval delivered, none dropped")
+    fake.stop()
+
+
+def check_url_shapes(influx):
+    """Passwords holding '@' and '/', and InfluxDB 1.x credentials in the query string: the
+    request goes where it should, with the right credentials, and no secret is logged."""
+    influx.query("CREATE DATABASE shapes")
+    pcap, ledger = generate("shapes", "--packets", "2000", "--peers", "20", "--seed", "26")
+    want = sum(v[0] + v[1] for v in read_ledger(ledger).values())
+    fake = FakeInflux([(204, {}, "")])
+    url = fake.url.replace("http://", "http://admin:p@ss/w0rd@") + "/?u=me&p=q-secret"
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", url, "--influx-db", "x", "-v"])
+    c.eq(r.returncode, 0, f"URL shapes: exit status ({r.stderr.strip()[-300:]})")
+    path = fake.requests[0][1] if fake.requests else ""
+    c.eq(path, "/write?u=me&p=q-secret&db=x&precision=ns", "URL shapes: the write URL")
+    auth = fake.requests[0][2].get("Authorization") if fake.requests else None
+    c.eq(auth, "Basic " + base64.b64encode(b"admin:p@ss/w0rd").decode(),
+         "URL shapes: the user information as credentials")
+    c.ok("p@ss" not in r.stderr and "w0rd" not in r.stderr and "q-secret" not in r.stderr,
+         f"URL shapes: no secret logged: {r.stderr[-400:]}")
+    c.ok("p=(redacted)" in r.stderr, "URL shapes: the endpoint logged with p redacted")
+    r = run([NSTATS, "--check-config", "-r", pcap, "--influx-url", url, "--influx-db", "x"])
+    c.ok(r.returncode == 0 and "p@ss" not in r.stdout and "w0rd" not in r.stdout and
+         "q-secret" not in r.stdout, f"URL shapes: --check-config redacts: {r.stdout}")
+    fake.stop()
+    # And against InfluxDB itself (no authentication: credentials are ignored).
+    url = influx.url.replace("http://", "http://admin:p@ss/w0rd@") + "/?u=me&p=q-secret"
+    r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", url, "--influx-db", "shapes"])
+    c.eq(r.returncode, 0, f"URL shapes to InfluxDB: exit status ({r.stderr.strip()[-300:]})")
+    c.eq(stored_bytes(influx, "shapes"), (want, want), "URL shapes: every byte stored")
 
 
 def per_key(rows, names=("bytes_in", "bytes_out", "packets_in", "packets_out")):
@@ -174,6 +321,28 @@ def check_failures():
         c.eq(r.stderr.count(f"nope {status}"), 2, f"{status}: message logged once (+ summary)")
         fake.stop()
 
+    # A server's message with terminal escapes: logged with them escaped, on one line.
+    fake = FakeInflux([(400, {}, "bad\x1b[2J\x1b]0;title\x07\rnstats: forged")])
+    r = nstats_to(fake)
+    c.ok("\x1b" not in r.stderr and "\x07" not in r.stderr and "\r" not in r.stderr and
+         "bad\\x1b[2J\\x1b]0;title\\x07" in r.stderr and
+         not any(l.startswith("nstats: forged") for l in r.stderr.splitlines()),
+         f"control characters from the server escaped in the log: {r.stderr[-300:]!r}")
+    fake.stop()
+
+    # A refusal, then an outage, then recovery: the summary names the refusal that dropped
+    # the batch, not the outage long over, nor a full queue that never happened.
+    fake = FakeInflux([(400, {}, '{"error":"bad point"}'), (503, {}, "busy"), (204, {}, "")])
+    r = nstats_to(fake)
+    summary = [l for l in r.stderr.splitlines() if "during the run" in l]
+    c.eq(r.returncode, 1, "400 then recovery: exit status")
+    c.ok(len(summary) == 1 and "HTTP 400" in summary[0] and "bad point" in summary[0] and
+         "503" not in summary[0] and "queue" not in summary[0] and
+         "later batches were delivered" in summary[0],
+         f"400 then recovery: the summary names the refusal: {summary}")
+    c.ok("not delivered" not in r.stderr, "400 then recovery: nothing left undelivered")
+    fake.stop()
+
     # A server that hangs: the request times out and is retried.
     fake = FakeInflux(["hang", (204, {}, "")])
     r = nstats_to(fake, "--influx-timeout", "500ms")
@@ -230,6 +399,9 @@ try:
     check_v2(vm)
     check_tls(influx)
     check_failures()
+    check_boundary(influx)
+    check_redirects(influx)
+    check_url_shapes(influx)
 finally:
     for stop in reversed(cleanup):
         stop()

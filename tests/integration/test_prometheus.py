@@ -25,7 +25,9 @@ c = Checks()
 tmp = tempfile.mkdtemp(prefix="nstats-prom-")
 host = TestHost("prm")
 PORT = free_port()
-HOST_TAG = 'pod "a"\\b\nc'  # a host name that needs every escape
+# A host name that needs the exposition's escapes (quote, backslash); control characters such
+# as a newline are refused at start (every sink gets the same identity).
+HOST_TAG = 'pod "a"\\b'
 
 SPRAY = r'''
 import socket, struct, sys
@@ -137,7 +139,7 @@ scrape_configs:
     c.eq(check.returncode, 0, f"promtool check metrics: {check.stdout}{check.stderr}")
     keys = sum(1 for k in samples(text) if k.startswith('nstats_bytes_total{direction="in"'))
     c.ok(keys >= 3000, f"thousands of keys exposed: {keys}")
-    c.ok('host="pod \\"a\\"\\\\b\\nc"' in text, "label values escaped")
+    c.ok('host="pod \\"a\\"\\\\b"' in text, "label values escaped")
     kernel_bytes, kernel_packets = delta(before, after)
     flows = total(text, "nstats_bytes_total") + total(text, "nstats_expired_bytes_total")
     c.eq(int(flows), kernel_bytes, "sum of flow series = the veth's rx+tx bytes")

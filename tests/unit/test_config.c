@@ -439,8 +439,12 @@ static void test_url_redaction(void)
     CHECK_STR(out, "http://(redacted)@h:1/x");
     url_redact("http://u:p@w@h:1/write?db=x", "", out, sizeof(out));
     CHECK_STR(out, "http://h:1/write?db=x");
-    url_redact("http://h:1/a@b", "", out, sizeof(out));
-    CHECK_STR(out, "http://h:1/a@b");
+    /* The last '@' before the query ends the user information, so a password may hold '/'
+     * and '@' (an '@' in a path must be written %40). */
+    url_redact("http://u:pa/ss@h:1/a", "", out, sizeof(out));
+    CHECK_STR(out, "http://h:1/a");
+    url_redact("http://h:1/a%40b", "", out, sizeof(out));
+    CHECK_STR(out, "http://h:1/a%40b");
     url_redact("http://h:1?q=a@b", "", out, sizeof(out));
     CHECK_STR(out, "http://h:1?q=a@b");
     url_redact("user@host", "", out, sizeof(out));
@@ -480,6 +484,25 @@ static void test_check_rows(void)
         {{"--k8s"}, "--k8s: no --k8s-api"},
         {{"--k8s", "--k8s-api", "https://k:6443"}, NULL},
         {{"--label-net", "x=y"}, "bad value for --label-net: 'x' is not a network"},
+        {{"--influx-url", "http://x", "--influx-db", "a", "--influx-ca-file", "/nonexistent/ca"},
+         "--influx-ca-file: cannot read /nonexistent/ca: "},
+        {{"--influx-url", "http://junk value", "--influx-db", "a"},
+         "bad value for --influx-url: InfluxDB URL 'http://junk value' holds a space"},
+        {{"--influx-url", "http://u:p@w@x:99999", "--influx-db", "a"},
+         "bad value for --influx-url: InfluxDB URL 'http://(redacted)@x:99999' has a bad port"},
+        {{"--influx-url", "http://u:p@ss/w@x:8086", "--influx-db", "a"}, NULL},
+        {{"--listen", "1.2.3.4:99999"}, "bad value for --listen: '1.2.3.4:99999' is not ADDR:PORT"},
+        {{"--rdns", "--dns-server", "1.2.3.4:99999"},
+         "reverse DNS via 1.2.3.4:99999: a port must be in 1-65535"},
+        {{"--rdns", "--dns-server", "127.0.0.1:53,[::1]:70000"},
+         "reverse DNS via 127.0.0.1:53,[::1]:70000: a port must be in 1-65535"},
+        {{"--rdns", "--dns-server", "[::1]:5353"}, NULL},
+        {{"--label-file", "/dev/zero"}, "--label-file: /dev/zero:1: a NUL byte"},
+        {{"--host", "web\xff"
+                    "1"},
+         "bad value for --host: not UTF-8 text"},
+        {{"--node", "n\x1b[2J"}, "bad value for --node: not UTF-8 text"},
+        {{"--namespace", "caf\xc3\xa9"}, NULL},
     };
     char *argv[10];
 
@@ -563,6 +586,31 @@ static void test_secrets_redacted(void)
     CHECK(strstr(text, "influx-password      = (redacted)  (flag)") != NULL);
     free(text);
     config_free(&c);
+    /* Passwords holding '@' or '/', and InfluxDB 1.x credentials in the query string. */
+    argv[2] = "https://admin:s3@cr/t@h:8086/?u=admin&p=q-secret";
+    CHECK_EQ(parse(&c, argv), 0);
+    text = printed(&c);
+    CHECK(strstr(text, "s3@cr") == NULL && strstr(text, "cr/t") == NULL &&
+          strstr(text, "q-secret") == NULL);
+    CHECK(strstr(text, "influx-url           = https://(redacted)@h:8086/?u=admin&p=(redacted)  "
+                       "(flag)") != NULL);
+    free(text);
+    config_free(&c);
+}
+
+/* Identity from the Downward API is checked like the flags: a byte that is not UTF-8 in a
+ * tag would make every /metrics page invalid. */
+static void test_identity_text(void)
+{
+    struct config c;
+    char *argv[] = {"nstats", "-r", "x.pcap", NULL};
+
+    clear_env();
+    setenv("POD_NAME", "web-\xc0\xaf", 1);
+    CHECK_EQ(parse(&c, argv), -1);
+    CHECK_STR(err, "bad value for POD_NAME: not UTF-8 text, or holds a control character");
+    config_free(&c);
+    clear_env();
 }
 
 int main(void)
@@ -581,5 +629,6 @@ int main(void)
     RUN(test_check_rows);
     RUN(test_resolved_interface);
     RUN(test_secrets_redacted);
+    RUN(test_identity_text);
     return test_report();
 }

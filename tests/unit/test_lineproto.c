@@ -79,11 +79,38 @@ static void test_large_values(void)
     buf_free(&b);
 }
 
+/* Line protocol timestamps are signed 64-bit nanoseconds, and InfluxDB stores up to
+ * 2^63 - 2: nothing later, and nothing that reads as negative, is ever written. */
+static void test_timestamp_range(void)
+{
+    struct lineproto_line l;
+    struct buf b;
+
+    buf_init(&b, 1 << 16);
+    lineproto_begin(&l, &b, "m");
+    lineproto_field_int(&l, "v", 1);
+    CHECK_EQ(lineproto_end(&l, UINT64_MAX), 0);
+    lineproto_begin(&l, &b, "m");
+    lineproto_field_int(&l, "v", 2);
+    CHECK_EQ(lineproto_end(&l, (uint64_t)INT64_MAX + 1), 0);
+    lineproto_begin(&l, &b, "m");
+    lineproto_field_int(&l, "v", 3);
+    CHECK_EQ(lineproto_end(&l, lineproto_ts_ms(18446744073708551ULL)), 0);
+    CHECK_STR(b.data, "m v=1i 9223372036854775806\n"
+                      "m v=2i 9223372036854775806\n"
+                      "m v=3i 9223372036854775806\n");
+    CHECK_EQ(lineproto_ts_ms(1700000000000ULL), 1700000000000000000ULL);
+    CHECK_EQ(lineproto_ts_ms(9223372036854ULL), 9223372036854000000ULL);
+    CHECK_EQ(lineproto_ts_ms(9223372036855ULL), LINEPROTO_MAX_TS_NS);
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_exact_line);
     RUN(test_escaping);
     RUN(test_cap_drops_whole_lines);
     RUN(test_large_values);
+    RUN(test_timestamp_range);
     return test_report();
 }

@@ -14,6 +14,14 @@ static void test_retry_policy(void)
     CHECK_EQ(retry_classify(401), RETRY_DROP);
     CHECK_EQ(retry_classify(404), RETRY_DROP);
     CHECK_EQ(retry_classify(413), RETRY_DROP);
+    /* A redirect that reached the sink was not followed (307 and 308 are, by libcurl): the
+     * batch waits for the next attempt, never dropped. */
+    CHECK_EQ(retry_classify(301), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(302), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(307), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(308), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(100), RETRY_AGAIN);
+    CHECK_EQ(retry_classify(499), RETRY_DROP);
     /* Doubling, capped, jittered within [wait/2, wait). */
     CHECK_EQ(retry_backoff_ms(1, 500, 60000, 0.0, 0), 250);
     CHECK_EQ(retry_backoff_ms(2, 500, 60000, 0.0, 0), 500);

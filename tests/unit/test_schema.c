@@ -118,9 +118,42 @@ static void test_legacy_schema(void)
     buf_free(&b);
 }
 
+/* An interval end past the year 2262 (a corrupt capture time) never becomes a timestamp
+ * InfluxDB refuses: it is held at the last one it stores. */
+static void test_timestamp_held_in_range(void)
+{
+    struct flow_row rows[1];
+    struct meter_snapshot snap;
+    struct export_identity id = {"pod-a", "", NULL, NULL};
+    struct export_capture_stats cs = {0, 0};
+    struct influx_stats st;
+    struct buf b;
+
+    rows[0] = row(FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);
+    memset(&snap, 0, sizeof(snap));
+    memset(&st, 0, sizeof(st));
+    snap.end_ms = UINT64_MAX / 1000u;
+    snap.rows = rows;
+    snap.n_rows = 1;
+    buf_init(&b, 1 << 20);
+    CHECK_EQ(schema_write_default(&b, &id, &snap, &cs, NULL), 0);
+    CHECK_EQ(schema_write_legacy(&b, &id, &snap, &cs, NULL), 0);
+    CHECK_EQ(schema_write_export(&b, &id, &st, snap.end_ms), 0);
+    for (char *line = b.data; line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n'), *sp = nl;
+
+        while (sp > line && sp[-1] != ' ')
+            sp--;
+        CHECK(strncmp(sp, "9223372036854775806\n", 20) == 0);
+        line = nl ? nl + 1 : NULL;
+    }
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(test_default_rows);
     RUN(test_legacy_schema);
+    RUN(test_timestamp_held_in_range);
     return test_report();
 }

@@ -31,12 +31,16 @@ static void on_load(void *arg, char *path, char *body, size_t len, bool gzipped,
 
 static void test_spool_round_trip(void)
 {
-    char dir[] = "/tmp/nstats-spool-XXXXXX", err[256];
+    char dir[] = "/tmp/nstats-spool-XXXXXX", err[256], lock_path[64];
     struct loaded l = {0};
     char *p1, *p2, *p3;
+    unsigned removed = 99;
+    int lock;
 
     CHECK(mkdtemp(dir) != NULL);
-    CHECK_EQ(spool_prepare(dir, err, sizeof(err)), 0);
+    lock = spool_prepare(dir, &removed, err, sizeof(err));
+    CHECK(lock != -1);
+    CHECK_EQ(removed, 0);
     p2 = spool_write(dir, 2000, 1, false, "second\n", 7);
     p1 = spool_write(dir, 1000, 7, true, "first", 5);
     p3 = spool_write(dir, 2000, 2, false, "third\n", 6);
@@ -54,13 +58,72 @@ static void test_spool_round_trip(void)
     free(p1);
     free(p2);
     free(p3);
+    spool_release(lock);
+    snprintf(lock_path, sizeof(lock_path), "%s/.lock", dir);
+    unlink(lock_path);
     rmdir(dir);
     CHECK_EQ(spool_load("/nonexistent/nstats", 1 << 20, on_load, &l, err, sizeof(err)), -1);
     CHECK(strstr(err, "/nonexistent/nstats") != NULL);
 }
 
+static void touch(const char *dir, const char *name)
+{
+    char path[256];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        fputs("partial", f);
+        fclose(f);
+    }
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
+/* A run that died between a spool file's open and its rename left .tmp-* behind: the next
+ * start removes them and says how many; a second nstats on the same directory is refused. */
+static void test_spool_leftovers_and_lock(void)
+{
+    char dir[] = "/tmp/nstats-spool-XXXXXX", err[256] = "", path[256];
+    unsigned removed = 0;
+    struct loaded l = {0};
+    int lock, second;
+
+    CHECK(mkdtemp(dir) != NULL);
+    touch(dir, ".tmp-00000000001700000000-000001");
+    touch(dir, ".tmp-00000000001700000010-000002");
+    touch(dir, "00000000001700000000-000000.lp");
+    lock = spool_prepare(dir, &removed, err, sizeof(err));
+    CHECK(lock != -1);
+    CHECK_EQ(removed, 2);
+    CHECK(!exists(dir, ".tmp-00000000001700000000-000001"));
+    CHECK(!exists(dir, ".tmp-00000000001700000010-000002"));
+    CHECK(exists(dir, "00000000001700000000-000000.lp"));
+    second = spool_prepare(dir, &removed, err, sizeof(err));
+    CHECK_EQ(second, -1);
+    CHECK(strstr(err, "in use by another nstats") != NULL);
+    CHECK_EQ(spool_load(dir, 1 << 20, on_load, &l, err, sizeof(err)), 1);
+    spool_release(lock);
+    /* Once released, the directory can be taken again. */
+    lock = spool_prepare(dir, &removed, err, sizeof(err));
+    CHECK(lock != -1);
+    spool_release(lock);
+    snprintf(path, sizeof(path), "%s/.lock", dir);
+    unlink(path);
+    CHECK_EQ(rmdir(dir), 0);
+}
+
 int main(void)
 {
     RUN(test_spool_round_trip);
+    RUN(test_spool_leftovers_and_lock);
     return test_report();
 }
