@@ -61,6 +61,7 @@ static enum decode_status decode_l4(struct cursor *c, uint32_t payload_len, stru
                 out->payload_offset = c->off + header_len;
         }
         out->dns_answer = out->sport == DECODE_DNS_PORT && out->payload_offset != 0;
+        out->dns_query = out->dport == DECODE_DNS_PORT && out->payload_offset != 0;
         break;
     default:
         break;

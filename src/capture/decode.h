@@ -22,6 +22,7 @@ struct pktsummary {
     bool has_ports : 1;  /* sport and dport are valid (TCP, UDP, SCTP, UDP-Lite, DCCP) */
     bool fragment : 1;   /* a non-first fragment: protocol known, ports not */
     bool dns_answer : 1; /* TCP or UDP from DECODE_DNS_PORT with a known payload offset */
+    bool dns_query : 1;  /* TCP or UDP to DECODE_DNS_PORT with a known payload offset */
     uint8_t tcp_flags;   /* TCP only, 0 if not captured */
     uint16_t sport;      /* host byte order */
     uint16_t dport;      /* host byte order */
@@ -31,8 +32,8 @@ struct pktsummary {
     uint32_t payload_offset;
 };
 
-/* The port DNS answers come from: how the decoder flags them, and how the live DNS snoop
- * filters its capture. */
+/* The port DNS servers listen on: how the decoder flags queries and answers, and how the
+ * live DNS snoop filters its capture. */
 #define DECODE_DNS_PORT 53
 
 #define TCP_FLAG_FIN 0x01

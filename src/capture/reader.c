@@ -281,7 +281,7 @@ static void publish_partial(struct reader *r)
 /* True for the packets whose bytes the loop thread asked to keep. */
 static bool wanted(const struct reader *r, const struct pktsummary *sum)
 {
-    return r->keep_dns && sum->status == DECODE_OK && sum->dns_answer;
+    return r->keep_dns && sum->status == DECODE_OK && (sum->dns_answer || sum->dns_query);
 }
 
 static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)

@@ -28,9 +28,9 @@ FILE *reader_fopen(struct reader *r, const char *path);
 int reader_wait_fd(const struct reader *r);
 
 /* Starts the reading thread on pcap, opened with pcap_fopen_offline on the stream from
- * reader_fopen. Records keep their captured bytes only for the packets the decoder flags as DNS
- * answers, if keep_dns. The thread reads up to about readahead_bytes ahead (at least 2 MiB).
- * It owns pcap until reader_free, which the caller must call before pcap_close. */
+ * reader_fopen. Records keep their captured bytes only for the packets the decoder flags as
+ * DNS queries or answers, if keep_dns. The thread reads up to about readahead_bytes ahead (at
+ * least 2 MiB). It owns pcap until reader_free, which the caller must call before pcap_close. */
 int reader_start(struct reader *r, struct pcap *pcap, int linktype, bool keep_dns,
                  size_t readahead_bytes, char *errbuf, size_t errlen);
 /* Starts the reading thread on an activated live pcap: it waits for the ring's blocks, decodes

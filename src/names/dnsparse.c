@@ -118,6 +118,7 @@ int dns_parse_response(const uint8_t *msg, size_t len, struct dns_response *out)
 
     /* The header fields only: clearing all 1.3 KB of out cost more than parsing most
      * messages, which are rejected in the next lines. Answers past n_answers are undefined. */
+    out->id = 0;
     out->qname[0] = '\0';
     out->qtype = 0;
     out->rcode = 0;
@@ -126,6 +127,7 @@ int dns_parse_response(const uint8_t *msg, size_t len, struct dns_response *out)
     out->ptr_ttl_s = 0;
     if (len < 12 || !(msg[2] & 0x80)) /* too short, or a query */
         return -1;
+    out->id = rd16(msg);
     out->rcode = msg[3] & 0x0f;
     qdcount = rd16(msg + 4);
     ancount = rd16(msg + 6);
@@ -189,5 +191,22 @@ int dns_parse_response(const uint8_t *msg, size_t len, struct dns_response *out)
             }
         }
     }
+    return 0;
+}
+
+int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *out)
+{
+    size_t off = 12;
+
+    out->id = 0;
+    out->qtype = 0;
+    out->qname[0] = '\0';
+    /* QR clear and opcode 0 (QUERY): notifies, updates and responses ask nothing to answer. */
+    if (len < 12 || (msg[2] & 0xf8) != 0 || rd16(msg + 4) != 1)
+        return -1;
+    if (read_name(msg, len, &off, out->qname) == -1 || off + 4 > len)
+        return -1;
+    out->id = rd16(msg);
+    out->qtype = rd16(msg + off);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* A strict DNS response parser: which addresses a response gives for the name asked. Pure. */
+/* A strict DNS parser: which addresses a response gives for the name asked, and what a query
+ * asked. Pure. */
 #ifndef NSTATS_DNSPARSE_H
 #define NSTATS_DNSPARSE_H
 
@@ -16,6 +17,7 @@ struct dns_answer {
 };
 
 struct dns_response {
+    uint16_t id;              /* the query's ID, which the response repeats */
     char qname[DNS_NAME_MAX]; /* the name the application asked for, lower case */
     uint16_t qtype;
     uint8_t rcode;
@@ -30,5 +32,16 @@ struct dns_response {
  * CNAME chain starting at it. Compression pointers must point backwards, so loops cannot
  * occur. Returns 0, or -1 if the message is not a well-formed response. */
 int dns_parse_response(const uint8_t *msg, size_t len, struct dns_response *out);
+
+/* A standard query's question: what a response to it must repeat. */
+struct dns_question {
+    uint16_t id;
+    uint16_t qtype;
+    char qname[DNS_NAME_MAX]; /* lower case, as dns_parse_response writes it */
+};
+
+/* Parses a DNS query (QR clear, opcode QUERY, one question; framed as for
+ * dns_parse_response). Returns 0, or -1 if the message is not such a query. */
+int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *out);
 
 #endif

@@ -1,5 +1,8 @@
-/* Name cache: open addressing with a short probe window; when the window is full, the entry
- * expiring first makes room. Memory is fixed at creation. */
+/* Name cache: open addressing with a short probe window; when the window is full, an entry
+ * never looked up since it was written makes room before one that was, and among those the
+ * one expiring first. Names are looked up for the traffic being written out, so a flood of
+ * answers for addresses nobody talks to pushes out its own entries, not the names in use.
+ * Memory is fixed at creation. */
 #include "namecache.h"
 
 #include <stdlib.h>
@@ -13,6 +16,7 @@ struct slot {
     struct netaddr addr; /* family 0: empty */
     uint8_t source;
     bool negative;
+    bool used; /* looked up (and found) since the address took this slot */
     uint64_t expires_ms;
     char name[NAMECACHE_NAME_MAX];
 };
@@ -45,6 +49,14 @@ void namecache_free(struct namecache *c)
     free(c);
 }
 
+/* True if s should make room before v (both hold an address). */
+static bool evicts_before(const struct slot *s, const struct slot *v)
+{
+    if (s->used != v->used)
+        return !s->used;
+    return s->expires_ms < v->expires_ms;
+}
+
 static struct slot *find(struct namecache *c, const struct netaddr *a, struct slot **victim)
 {
     size_t i = hash_bytes(&c->seed, a, sizeof(*a)) & c->mask;
@@ -60,8 +72,7 @@ static struct slot *find(struct namecache *c, const struct netaddr *a, struct sl
         }
         if (netaddr_equal(&s->addr, a))
             return s;
-        if (*victim == NULL ||
-            ((*victim)->addr.family != 0 && s->expires_ms < (*victim)->expires_ms))
+        if (*victim == NULL || ((*victim)->addr.family != 0 && evicts_before(s, *victim)))
             *victim = s;
     }
     return NULL;
@@ -95,6 +106,8 @@ void namecache_put(struct namecache *c, const struct netaddr *a, const char *nam
         }
     }
     c->stats.inserts++;
+    if (!netaddr_equal(&s->addr, a))
+        s->used = false;
     s->addr = *a;
     s->source = (uint8_t)source;
     s->negative = name == NULL;
@@ -123,6 +136,7 @@ const char *namecache_get(struct namecache *c, const struct netaddr *a, uint64_t
         return NULL;
     }
     c->stats.hits++;
+    s->used = true;
     *source = (enum name_source)s->source;
     *expired = s->expires_ms <= now_ms;
     return s->name;

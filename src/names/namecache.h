@@ -1,4 +1,5 @@
-/* A bounded cache of names for addresses, with the source that named each and an expiry. */
+/* A bounded cache of names for addresses, with the source that named each and an expiry;
+ * names in use are kept over names never looked up. */
 #ifndef NSTATS_NAMECACHE_H
 #define NSTATS_NAMECACHE_H
 
@@ -17,7 +18,7 @@ enum name_source { NAME_SOURCE_NONE = 0, NAME_SOURCE_K8S, NAME_SOURCE_DNS, NAME_
 struct namecache_stats {
     uint64_t entries;
     uint64_t inserts;
-    uint64_t evictions; /* live entries pushed out by a full neighbourhood */
+    uint64_t evictions; /* live entries pushed out by a full neighbourhood (unused first) */
     uint64_t hits;
     uint64_t misses;
 };
@@ -33,7 +34,8 @@ void namecache_free(struct namecache *c);
 void namecache_put(struct namecache *c, const struct netaddr *a, const char *name,
                    enum name_source source, uint64_t expires_ms, uint64_t now_ms);
 /* The name for a, or NULL. An expired name is still returned (the last name known is better
- * than none) and *expired says so; *source is set either way. */
+ * than none) and *expired says so; *source is set either way. A name found is marked used,
+ * which shields it from eviction by names never looked up. */
 const char *namecache_get(struct namecache *c, const struct netaddr *a, uint64_t now_ms,
                           enum name_source *source, bool *expired);
 /* True if a has an entry (negative ones included) that has not expired. */

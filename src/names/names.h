@@ -1,5 +1,7 @@
 /* Naming the far end: the best name for an address from DNS answers seen on the wire, static
- * network labels, or the address itself. Lookups never block and never allocate. */
+ * network labels, or the address itself. Lookups never block and never allocate. A label the
+ * user gave one address (a /32 or /128 --label-net) names it before any DNS source; wider
+ * labels are a network's class, and its name only when nothing better is known. */
 #ifndef NSTATS_NAMES_H
 #define NSTATS_NAMES_H
 
@@ -14,10 +16,20 @@
 #include "names/netlabels.h"
 
 struct names_stats {
-    uint64_t dns_responses; /* DNS responses parsed */
-    uint64_t dns_rejected;  /* messages that were not well-formed responses */
-    uint64_t dns_addresses; /* addresses named from them */
+    uint64_t dns_responses;   /* DNS responses parsed */
+    uint64_t dns_rejected;    /* messages that were neither a well-formed response nor query */
+    uint64_t dns_addresses;   /* addresses named from them */
+    uint64_t dns_queries;     /* queries seen, whose answers are awaited */
+    uint64_t dns_unsolicited; /* responses to no query seen: not used */
     struct namecache_stats cache;
+};
+
+/* The two ends of a DNS message as captured: who sent it (src, sport) to whom. */
+struct dns_endpoints {
+    struct netaddr src;
+    struct netaddr dst;
+    uint16_t sport;
+    uint16_t dport;
 };
 
 /* One address's naming, valid until the next names call. */
@@ -40,8 +52,12 @@ struct names *names_new(size_t cache_entries, uint64_t min_keep_ms, const struct
 void names_free(struct names *n);
 
 /* Feeds a DNS message seen on the wire (UDP payload, or a TCP payload with its 2-byte length
- * prefix when tcp is set). */
-void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp, uint64_t now_ms);
+ * prefix when tcp is set), sent between the endpoints ends. A query is remembered for a few
+ * seconds; a response names addresses only if it answers such a query: the same ID and
+ * question, from the address the query went to, back to the address and port it came from.
+ * Each query lets one response through. */
+void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp,
+                       const struct dns_endpoints *ends, uint64_t now_ms);
 /* The best name for a, valid until the next names call. addr_text, a's text if the caller has
  * it (else NULL), is the name when nothing better names a. */
 void names_lookup(struct names *n, const struct netaddr *a, const char *addr_text, uint64_t now_ms,

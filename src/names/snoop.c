@@ -1,4 +1,4 @@
-/* DNS snooping: answers from the wire to the name cache, live and from files. */
+/* DNS snooping: queries and answers from the wire to the names, live and from files. */
 #include "snoop.h"
 
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 
-/* Answers arrive far below the accounting rate; a small ring is plenty. */
+/* DNS arrives far below the accounting rate; a small ring is plenty. */
 #define SNOOP_RING_BYTES (1u << 20)
 #define SNOOP_SNAPLEN 65535
 
@@ -25,15 +25,20 @@ struct snoop {
 void snoop_packet(struct names *names, const struct capture_packet *pkt)
 {
     const struct pktsummary *p = pkt->sum;
+    struct dns_endpoints ends;
 
-    if (p->status != DECODE_OK || !p->dns_answer || pkt->data == NULL ||
+    if (p->status != DECODE_OK || !(p->dns_answer || p->dns_query) || pkt->data == NULL ||
         p->payload_offset >= pkt->caplen)
         return;
+    ends.src = p->src;
+    ends.dst = p->dst;
+    ends.sport = p->sport;
+    ends.dport = p->dport;
     names_dns_message(names, pkt->data + p->payload_offset, pkt->caplen - p->payload_offset,
-                      p->proto == IPPROTO_TCP, pkt->ts_us / 1000u);
+                      p->proto == IPPROTO_TCP, &ends, pkt->ts_us / 1000u);
 }
 
-static void on_answer(void *arg, const struct capture_packet *pkt)
+static void on_message(void *arg, const struct capture_packet *pkt)
 {
     struct snoop *s = arg;
 
@@ -46,7 +51,7 @@ void snoop_drain(struct snoop *s)
 
     if (s == NULL || s->broken)
         return;
-    if (capture_dispatch(s->cap, 0, on_answer, s, err, sizeof(err)) == -1) {
+    if (capture_dispatch(s->cap, 0, on_message, s, err, sizeof(err)) == -1) {
         log_warnx("DNS capture stopped: %s", err);
         loop_unwatch(s->loop, capture_fd(s->cap));
         s->broken = true;
@@ -69,7 +74,8 @@ struct snoop *snoop_start(const char *ifname, struct loop *loop, struct names *n
     s->loop = loop;
     s->names = names;
     errbuf[0] = '\0';
-    (void)snprintf(filter, sizeof(filter), "udp src port %d or tcp src port %d", DECODE_DNS_PORT,
+    /* Both ways: an answer counts only if its query was seen. */
+    (void)snprintf(filter, sizeof(filter), "udp port %d or tcp port %d", DECODE_DNS_PORT,
                    DECODE_DNS_PORT);
     s->cap = capture_open_live(ifname, SNOOP_SNAPLEN, SNOOP_RING_BYTES, errbuf, errlen);
     if (s->cap == NULL || capture_set_filter(s->cap, filter, errbuf, errlen) == -1 ||

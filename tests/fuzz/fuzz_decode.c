@@ -26,9 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (s.has_ports && s.fragment)
             abort();
-        /* A DNS answer's payload starts after its ports, and only TCP and UDP carry one. */
-        if (s.dns_answer && (s.sport != DECODE_DNS_PORT || s.payload_offset < 8 ||
-                             (s.proto != IPPROTO_TCP && s.proto != IPPROTO_UDP)))
+        /* A DNS message's payload starts after its ports, and only TCP and UDP carry one. */
+        if ((s.dns_answer || s.dns_query) &&
+            (s.payload_offset < 8 || (s.proto != IPPROTO_TCP && s.proto != IPPROTO_UDP)))
+            abort();
+        if ((s.dns_answer && s.sport != DECODE_DNS_PORT) ||
+            (s.dns_query && s.dport != DECODE_DNS_PORT))
             abort();
     }
     return 0;

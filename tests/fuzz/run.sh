@@ -1,11 +1,13 @@
 #!/bin/sh
-# Runs every libFuzzer target for a while on a copy of its corpus; a crash fails the run and
-# leaves the input in tests/fuzz/artifacts/.
+# Runs every libFuzzer target for a while on a copy of its corpus and states the coverage each
+# reached (libFuzzer's last "cov:" and "ft:": edges and features of the instrumented library);
+# a crash fails the run and leaves the input in tests/fuzz/artifacts/.
 set -eu
 build=$1
 seconds=${2:-60}
 root=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$root/artifacts"
+summary=""
 for target in decode lineproto prom dns k8s; do
     work=$(mktemp -d)
     cp "$root/corpus/$target/"* "$work/"
@@ -17,6 +19,14 @@ for target in decode lineproto prom dns k8s; do
         exit 1
     fi
     tail -n 8 "$work.log"
+    # The last status line, e.g. "#1234567  DONE   cov: 155 ft: 549 corp: 232/10919b ...".
+    cov=$(grep -E '^#[0-9]+.* cov: [0-9]+ ft: [0-9]+' "$work.log" | tail -n 1 |
+        sed -E 's/^#([0-9]+).* cov: ([0-9]+) ft: ([0-9]+) corp: ([0-9]+).*/runs \1, cov \2, ft \3, corpus \4/')
+    line="fuzz_$target: ${cov:-no coverage reported} (seeds $(ls "$root/corpus/$target" | wc -l))"
+    echo "$line"
+    summary="$summary$line
+"
     rm -rf "$work" "$work.log"
 done
+printf '%s' "$summary"
 echo "fuzz: no crashes"

@@ -43,6 +43,7 @@ static void test_ethernet_ipv4_tcp(void)
     CHECK_EQ(s.tcp_flags, 0x02);
     CHECK_EQ(s.payload_offset, 34 + 20);
     CHECK(!s.dns_answer);
+    CHECK(!s.dns_query);
     CHECK_EQ(s.ethertype, 0x0800);
 }
 
@@ -340,7 +341,8 @@ static void test_other_protocols(void)
     CHECK(!s.has_ports);
 }
 
-/* The decoder flags DNS answers (TCP or UDP from port 53) and where their message starts. */
+/* The decoder flags DNS answers (TCP or UDP from port 53), queries (to port 53), and where
+ * their message starts. */
 static void test_dns_answers_and_payload_offset(void)
 {
     struct pkt p = {.len = 0};
@@ -351,6 +353,7 @@ static void test_dns_answers_and_payload_offset(void)
     zeros(&p, 12);
     CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
     CHECK(s.dns_answer);
+    CHECK(!s.dns_query);
     CHECK_EQ(s.payload_offset, 14 + 20 + 8);
 
     /* A query is not an answer. */
@@ -360,6 +363,7 @@ static void test_dns_answers_and_payload_offset(void)
     udp(&p, 40000, DECODE_DNS_PORT, 0);
     CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
     CHECK(!s.dns_answer);
+    CHECK(s.dns_query);
     CHECK_EQ(s.payload_offset, 14 + 20 + 8);
 
     /* TCP: the payload starts after the header's data offset. */
@@ -370,15 +374,25 @@ static void test_dns_answers_and_payload_offset(void)
     CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
     CHECK(s.dns_answer);
     CHECK_EQ(s.payload_offset, 14 + 20 + 20);
+    /* A TCP query: to port 53. */
+    p.b[14 + 20] = 40000 >> 8;
+    p.b[14 + 20 + 1] = 40000 & 0xff;
+    p.b[14 + 20 + 2] = 0;
+    p.b[14 + 20 + 3] = DECODE_DNS_PORT;
+    CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
+    CHECK(!s.dns_answer);
+    CHECK(s.dns_query);
     /* A data offset below the header's own size gives no payload. */
     p.b[14 + 20 + 12] = 0x40;
     CHECK_EQ(dec(DLT_EN10MB, &p), DECODE_OK);
     CHECK(!s.dns_answer);
+    CHECK(!s.dns_query);
     CHECK_EQ(s.payload_offset, 0);
     /* Cut before the data offset: ports, but no payload offset. */
     CHECK_EQ(decode_packet(DLT_EN10MB, p.b, 14 + 20 + 12, &s), DECODE_OK);
     CHECK(s.has_ports);
     CHECK(!s.dns_answer);
+    CHECK(!s.dns_query);
 
     /* SCTP from port 53 has ports but is not DNS. */
     p.len = 0;

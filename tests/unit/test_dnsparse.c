@@ -1,4 +1,4 @@
-/* DNS response parser tests: compression, CNAME chains, AAAA, and hostile messages. */
+/* DNS parser tests: compression, CNAME chains, AAAA, hostile messages, and queries. */
 #include "dnsbuild.h"
 #include "names/dnsparse.h"
 #include "test.h"
@@ -24,6 +24,8 @@ static void test_a_with_compression(void)
     dm_a(&m, "198.19.0.13");
     CHECK_EQ(dns_parse_response(m.b, m.len, &r), 0);
     CHECK_STR(r.qname, "db.prod.svc.cluster.local");
+    CHECK_EQ(r.id, 0x1234);
+    CHECK_EQ(r.qtype, 1);
     CHECK_EQ(r.n_answers, 2);
     check_addr(&r.answers[0].addr, "198.19.0.12");
     CHECK_EQ(r.answers[0].ttl_s, 30);
@@ -101,10 +103,48 @@ static void test_malicious(void)
     CHECK_EQ(r.n_answers, 0);
 }
 
+/* Queries: the ID and the question an answer must repeat; anything else is refused. */
+static void test_queries(void)
+{
+    struct dnsmsg m;
+    struct dns_question q;
+    struct dns_response r;
+
+    dm_response(&m, "API.Example.test", 28, 0);
+    m.b[0] = 0xbe;
+    m.b[1] = 0xef;
+    m.b[2] = 0x01; /* RD */
+    m.b[3] = 0x00;
+    CHECK_EQ(dns_parse_query(m.b, m.len, &q), 0);
+    CHECK_EQ(q.id, 0xbeef);
+    CHECK_EQ(q.qtype, 28);
+    CHECK_STR(q.qname, "api.example.test");
+    CHECK_EQ(dns_parse_response(m.b, m.len, &r), -1);
+    /* Every truncation fails cleanly. */
+    for (size_t n = 0; n < m.len; n++)
+        CHECK_EQ(dns_parse_query(m.b, n, &q), -1);
+    /* A response, a NOTIFY (opcode 4) and two questions are not queries to answer. */
+    m.b[2] = 0x81;
+    CHECK_EQ(dns_parse_query(m.b, m.len, &q), -1);
+    m.b[2] = 0x20;
+    CHECK_EQ(dns_parse_query(m.b, m.len, &q), -1);
+    m.b[2] = 0x01;
+    m.b[5] = 2;
+    CHECK_EQ(dns_parse_query(m.b, m.len, &q), -1);
+    /* A pointer in the question may only point backwards: here there is nothing before. */
+    m.len = 12;
+    m.b[5] = 1;
+    dm_ptr(&m, 12);
+    dm_u16(&m, 1);
+    dm_u16(&m, 1);
+    CHECK_EQ(dns_parse_query(m.b, m.len, &q), -1);
+}
+
 int main(void)
 {
     RUN(test_a_with_compression);
     RUN(test_cname_chain_and_aaaa);
     RUN(test_malicious);
+    RUN(test_queries);
     return test_report();
 }

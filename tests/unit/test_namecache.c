@@ -1,4 +1,5 @@
-/* Name cache tests: the entry bound, source priority, expiry, and negative answers. */
+/* Name cache tests: the entry bound, source priority, expiry, negative answers, and names in
+ * use surviving a flood. */
 #include "names/namecache.h"
 #include "test.h"
 
@@ -65,9 +66,53 @@ static void test_negative_rule(void)
     namecache_free(c);
 }
 
+/* A flood of names nobody looks up pushes out its own kind, not the names in use. */
+static void test_flood_spares_names_in_use(void)
+{
+    struct namecache *c = namecache_new(64, &seed);
+    enum name_source src;
+    bool expired;
+    struct netaddr a;
+    unsigned kept = 0;
+
+    for (unsigned i = 0; i < 16; i++) {
+        memset(&a, 0, sizeof(a));
+        a.family = 4;
+        a.bytes[0] = 198;
+        a.bytes[1] = 18;
+        a.bytes[3] = (uint8_t)i;
+        namecache_put(c, &a, "real.test", NAME_SOURCE_DNS, 5000, 0);
+        CHECK(namecache_get(c, &a, 0, &src, &expired) != NULL);
+    }
+    /* Later expiries than the real names', which used to decide. */
+    for (unsigned i = 0; i < 10000; i++) {
+        memset(&a, 0, sizeof(a));
+        a.family = 6;
+        a.bytes[0] = 0x20;
+        a.bytes[1] = 0x01;
+        a.bytes[14] = (uint8_t)(i >> 8);
+        a.bytes[15] = (uint8_t)i;
+        namecache_put(c, &a, "flood.test", NAME_SOURCE_DNS, 100000 + i, 1000);
+    }
+    for (unsigned i = 0; i < 16; i++) {
+        const char *name;
+
+        memset(&a, 0, sizeof(a));
+        a.family = 4;
+        a.bytes[0] = 198;
+        a.bytes[1] = 18;
+        a.bytes[3] = (uint8_t)i;
+        name = namecache_get(c, &a, 1000, &src, &expired);
+        kept += name != NULL && strcmp(name, "real.test") == 0;
+    }
+    CHECK_EQ(kept, 16);
+    namecache_free(c);
+}
+
 int main(void)
 {
     RUN(test_cache_bounds_and_priority);
     RUN(test_negative_rule);
+    RUN(test_flood_spares_names_in_use);
     return test_report();
 }
