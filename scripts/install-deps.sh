@@ -4,7 +4,7 @@
 set -eu
 
 build="cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev libc-ares-dev libjansson-dev"
-test="$build python3 clang clang-format clang-tidy cppcheck tshark tcpdump iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus libcap2-bin systemd groff-base man-db dnsmasq-base"
+test="$build python3 clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus libcap2-bin systemd groff-base man-db dnsmasq-base"
 bench="$test darkstat softflowd"
 
 case "${1:-build}" in

@@ -41,6 +41,8 @@
 #define READAHEAD_PER_KEY 256u
 #define READAHEAD_MAX ((size_t)16 << 20)
 #define FILE_READAHEAD_MIN ((size_t)8 << 20)
+/* How often a vanished interface is looked for again. */
+#define REOPEN_MS 1000
 
 struct app {
     struct config cfg;
@@ -52,7 +54,9 @@ struct app {
     struct capture *cap;
     struct meter *meter;
     struct feed *feed;
+    int cap_fd; /* the capture's descriptor on the loop, or -1 while the interface is gone */
     struct loop_timer *tick;
+    struct loop_timer *reopen;
     /* Names for the far ends. */
     struct names *names;
     struct snoop *snoop;
@@ -95,11 +99,61 @@ static void capture_failed(struct app *app, const char *err)
     loop_stop(app->loop);
 }
 
+static void on_capture(void *arg, int fd, uint32_t events);
+
+/* The interface went away (a pod's veth is recreated with it): everything read before is
+ * counted; /healthz says so, and the interface is looked for every REOPEN_MS. */
+static void interface_gone(struct app *app, const char *err)
+{
+    char problem[700];
+
+    log_warnx("%s; waiting for %s to come back", err, app->cfg.ifname);
+    snprintf(problem, sizeof(problem), "interface %s is gone (%s); waiting for it to come back",
+             app->cfg.ifname, err);
+    routes_set_problem(&app->routes, problem);
+    loop_unwatch(app->loop, app->cap_fd);
+    app->cap_fd = -1;
+    loop_timer_arm(app->reopen, REOPEN_MS);
+}
+
+static void on_reopen(void *arg)
+{
+    struct app *app = arg;
+    char err[512];
+
+    if (capture_reopen_live(app->cap, err, sizeof(err)) == -1) {
+        loop_timer_arm(app->reopen, REOPEN_MS);
+        return;
+    }
+    if (loop_watch(app->loop, capture_fd(app->cap), EPOLLIN, on_capture, app) == -1) {
+        capture_failed(app, "cannot watch the capture again");
+        return;
+    }
+    app->cap_fd = capture_fd(app->cap);
+    feed_resume(app->feed);
+    if (app->cfg.dns_snoop) {
+        snoop_stop(app->snoop);
+        if ((app->snoop = snoop_start(app->cfg.ifname, app->loop, app->names, err, sizeof(err))) ==
+            NULL)
+            log_warnx("DNS snooping disabled: %s", err);
+    }
+    if (!app->stopping)
+        routes_set_problem(&app->routes, NULL);
+    if (iface_counters_read(app->cfg.ifname, &app->routes.iface0) != 0)
+        app->routes.ifname = NULL;
+    refresh_live_facts(app);
+    log_info("%s is back: capturing again", app->cfg.ifname);
+}
+
 static void drain_capture(struct app *app)
 {
     char err[512];
 
-    if (!feed_broken(app->feed) && feed_drain(app->feed, err, sizeof(err)) == -1)
+    if (feed_broken(app->feed) || feed_drain(app->feed, err, sizeof(err)) == 0)
+        return;
+    if (capture_interface_gone(app->cap))
+        interface_gone(app, err);
+    else
         capture_failed(app, err);
 }
 
@@ -242,6 +296,8 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
         log_warn("event loop setup");
         return 1;
     }
+    app->cap_fd = capture_fd(app->cap);
+    app->reopen = loop_timer_new(app->loop, on_reopen, app);
     app->tick = loop_timer_new(app->loop, on_tick, app);
     meter_start(app->meter, loop_wall_ms());
     arm_tick(app);
@@ -256,8 +312,10 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     if (!feed_broken(app->feed) && feed_drain_handed_over(app->feed, err, sizeof(err)) == -1)
         capture_failed(app, err);
     snoop_drain(app->snoop);
-    loop_unwatch(app->loop, capture_fd(app->cap));
+    if (app->cap_fd != -1)
+        loop_unwatch(app->loop, app->cap_fd);
     loop_timer_disarm(app->tick);
+    loop_timer_disarm(app->reopen);
     meter_finish(app->meter, loop_wall_ms(), true);
     return 0;
 }
@@ -284,7 +342,7 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
                                         ? readahead(mc->max_flows)
                                         : FILE_READAHEAD_MIN);
     if (app->cfg.dns_snoop)
-        capture_keep_dns_answers(app->cap);
+        capture_keep_dns(app->cap);
     if (app->cfg.n_local_nets == 0)
         guess_local(app);
     start_counting(app, mc, seed, app->cfg.read_file, NULL, app->cfg.dns_snoop ? app->names : NULL);
@@ -415,6 +473,7 @@ static int run(struct app *app)
 static void teardown(struct app *app)
 {
     loop_timer_free(app->tick);
+    loop_timer_free(app->reopen);
     httpd_stop(app->httpd);
     rdns_free(app->rdns);
     k8s_stop(app->k8s);

@@ -3,6 +3,7 @@
 #include "capture.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,10 +20,13 @@ struct capture {
     pcap_t *pcap;
     struct reader *reader; /* files: started on the first dispatch; live: by capture_start_reader */
     FILE *pending;         /* a pipe whose header has not been read yet */
-    char *path;
+    char *path;            /* the file, or the interface */
+    unsigned snaplen;      /* live: to open the interface again */
+    unsigned buffer_bytes;
+    struct capture_stats base; /* live: the counters of the handles before this one */
     bool started;
     bool keep_dns;
-    size_t readahead_bytes;
+    size_t readahead_bytes; /* files; live: set when read on a thread of its own */
     bool live;
     bool eof;
     int linktype;
@@ -39,11 +43,11 @@ static void copy_pcap_error(char *errbuf, size_t errlen, const char *prefix, con
             *p = ' ';
 }
 
-struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
-                                  char *errbuf, size_t errlen)
+/* An activated, non-blocking live handle on ifname, or NULL with a reason in errbuf. */
+static pcap_t *open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes, char *errbuf,
+                         size_t errlen)
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
-    struct capture *c;
     pcap_t *p;
     int rc;
 
@@ -77,11 +81,50 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
         pcap_close(p);
         return NULL;
     }
+    return p;
+}
+
+struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
+                                  char *errbuf, size_t errlen)
+{
+    pcap_t *p = open_live(ifname, snaplen, buffer_bytes, errbuf, errlen);
+    struct capture *c;
+
+    if (p == NULL)
+        return NULL;
     c = xcalloc(1, sizeof(*c));
     c->pcap = p;
     c->live = true;
     c->linktype = pcap_datalink(p);
+    c->path = xstrdup(ifname);
+    c->snaplen = snaplen;
+    c->buffer_bytes = buffer_bytes;
     return c;
+}
+
+bool capture_interface_gone(const struct capture *c)
+{
+    return c->live && if_nametoindex(c->path) == 0;
+}
+
+int capture_reopen_live(struct capture *c, char *errbuf, size_t errlen)
+{
+    struct capture_stats last;
+    pcap_t *p = open_live(c->path, c->snaplen, c->buffer_bytes, errbuf, errlen);
+
+    if (p == NULL)
+        return -1;
+    /* The old handle's counters carry on under the new one's, so they never go back. */
+    if (capture_get_stats(c, &last) == 0)
+        c->base = last;
+    reader_free(c->reader);
+    c->reader = NULL;
+    pcap_close(c->pcap);
+    c->pcap = p;
+    c->linktype = pcap_datalink(p);
+    c->eof = false;
+    c->started = false;
+    return c->readahead_bytes > 0 ? capture_start_reader(c, c->readahead_bytes, errbuf, errlen) : 0;
 }
 
 struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
@@ -133,6 +176,7 @@ int capture_read_header(struct capture *c, char *errbuf, size_t errlen)
 
 int capture_start_reader(struct capture *c, size_t readahead_bytes, char *errbuf, size_t errlen)
 {
+    c->readahead_bytes = readahead_bytes;
     c->reader = reader_new();
     if (c->reader == NULL) {
         snprintf(errbuf, errlen, "cannot start the capture thread: %s", strerror(errno));
@@ -183,7 +227,7 @@ void capture_stop_reading(struct capture *c)
         reader_stop(c->reader);
 }
 
-void capture_keep_dns_answers(struct capture *c)
+void capture_keep_dns(struct capture *c)
 {
     c->keep_dns = true;
 }
@@ -294,12 +338,17 @@ int capture_get_stats(struct capture *c, struct capture_stats *out)
     memset(out, 0, sizeof(*out));
     if (!c->live)
         return 0;
-    if (c->reader != NULL)
-        return reader_live_stats(c->reader, out);
-    if (pcap_stats(c->pcap, &ps) == -1)
-        return -1;
-    out->received = ps.ps_recv;
-    out->drops = ps.ps_drop;
-    out->ifdrops = ps.ps_ifdrop;
+    if (c->reader != NULL) {
+        reader_live_stats(c->reader, out);
+    } else {
+        if (pcap_stats(c->pcap, &ps) == -1)
+            return -1;
+        out->received = ps.ps_recv;
+        out->drops = ps.ps_drop;
+        out->ifdrops = ps.ps_ifdrop;
+    }
+    out->received += c->base.received;
+    out->drops += c->base.drops;
+    out->ifdrops += c->base.ifdrops;
     return 0;
 }

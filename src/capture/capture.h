@@ -2,6 +2,7 @@
 #ifndef NSTATS_CAPTURE_H
 #define NSTATS_CAPTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +26,8 @@ struct capture_packet {
     uint64_t ts_us;
     uint32_t len;                 /* bytes on the wire: what is counted */
     const struct pktsummary *sum; /* decode_packet's summary of the captured bytes */
-    /* The captured bytes: from a live capture read on the loop thread; from a file only for the DNS
-     * answers capture_keep_dns_answers asked for, else NULL with caplen 0. */
+    /* The captured bytes: from a live capture read on the loop thread; from a file only for the
+     * DNS messages capture_keep_dns asked for, else NULL with caplen 0. */
     const uint8_t *data;
     uint32_t caplen;
 };
@@ -41,6 +42,13 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
  * it; capture_fd then polls readable when packets were handed over. The captured bytes are not
  * kept (pkt->data is NULL). Returns 0, or -1 with a reason in errbuf. */
 int capture_start_reader(struct capture *c, size_t readahead_bytes, char *errbuf, size_t errlen);
+
+/* Live: true when the interface no longer exists (a pod's veth deleted). */
+bool capture_interface_gone(const struct capture *c);
+/* Live, after the interface went away: opens it again (with a reading thread if there was
+ * one), keeping the counters of capture_get_stats cumulative. capture_fd changes. Returns 0,
+ * or -1 with a reason in errbuf while it is still gone. */
+int capture_reopen_live(struct capture *c, char *errbuf, size_t errlen);
 
 /* Opens a pcap or pcapng file ("-" is stdin). A regular file's header is read at once; a
  * pipe's when capture_read_header is called. Returns NULL with a reason in errbuf. */
@@ -63,8 +71,9 @@ void capture_close(struct capture *c);
 int capture_set_filter(struct capture *c, const char *expr, char *errbuf, size_t errlen);
 
 /* Files: besides its summary, keep the captured bytes of every packet the decoder flags as
- * a DNS answer (pktsummary.dns_answer), for the names. Call before the first dispatch. */
-void capture_keep_dns_answers(struct capture *c);
+ * a DNS query or answer (pktsummary.dns_query, dns_answer), for the names. Call before the
+ * first dispatch. */
+void capture_keep_dns(struct capture *c);
 
 /* Files: how far the reading thread may read ahead of the consumer (at least 2 MiB). Call
  * before the first dispatch. */

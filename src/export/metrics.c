@@ -213,8 +213,13 @@ static int render_names(struct buf *b, struct names *names)
            single(b, "nstats_dns_responses_total", "counter",
                   "DNS responses seen on the wire and parsed.", s.dns_responses) ||
            single(b, "nstats_dns_rejected_total", "counter",
-                  "DNS messages seen on the wire that were not well-formed responses.",
+                  "DNS messages seen on the wire that were neither a well-formed response nor "
+                  "a query.",
                   s.dns_rejected) ||
+           single(b, "nstats_dns_queries_total", "counter",
+                  "DNS queries seen on the wire, whose answers are awaited.", s.dns_queries) ||
+           single(b, "nstats_dns_unsolicited_total", "counter",
+                  "DNS responses to no query seen: not used for names.", s.dns_unsolicited) ||
            single(b, "nstats_dns_addresses_total", "counter",
                   "Addresses named from DNS answers seen on the wire.", s.dns_addresses);
 }
@@ -246,7 +251,13 @@ static int render_k8s(struct buf *b, const struct k8s_stats *s)
 {
     if (s == NULL)
         return 0;
-    return single(b, "nstats_k8s_lists_total", "counter", "Kubernetes list requests.", s->lists) ||
+    return single(b, "nstats_k8s_lists_total", "counter", "Kubernetes lists.", s->lists) ||
+           single(b, "nstats_k8s_list_pages_total", "counter",
+                  "Kubernetes list requests (a list is read in pages).", s->list_pages) ||
+           single(b, "nstats_k8s_objects", "gauge", "Addresses known from Kubernetes now.",
+                  s->objects) ||
+           single(b, "nstats_k8s_objects_dropped_total", "counter",
+                  "Kubernetes addresses not kept because the map was full.", s->dropped) ||
            single(b, "nstats_k8s_watches_total", "counter",
                   "Kubernetes watch requests (restarts included).", s->watches) ||
            single(b, "nstats_k8s_relists_total", "counter",

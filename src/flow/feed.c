@@ -28,7 +28,7 @@ struct feed *feed_new(struct capture *cap, struct meter *meter, struct names *na
     f->meter = meter;
     f->names = names;
     if (names != NULL)
-        capture_keep_dns_answers(cap);
+        capture_keep_dns(cap);
     return f;
 }
 
@@ -42,6 +42,11 @@ bool feed_broken(const struct feed *f)
     return f->broken;
 }
 
+void feed_resume(struct feed *f)
+{
+    f->broken = false;
+}
+
 static void on_packet(void *arg, const struct capture_packet *pkt)
 {
     struct feed *f = arg;
@@ -49,7 +54,7 @@ static void on_packet(void *arg, const struct capture_packet *pkt)
     meter_decoded(f->meter, pkt->ts_us / 1000u, pkt->sum, pkt->len);
 }
 
-/* A file's packets: counted, and its kept DNS answers named. */
+/* A file's packets: counted, and its kept DNS messages passed to the names. */
 static void on_file_packet(void *arg, const struct capture_packet *pkt)
 {
     struct feed *f = arg;

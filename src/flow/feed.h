@@ -1,5 +1,5 @@
 /* Links a capture to the meter: live frames as the ring hands them over, a file in batches,
- * and the DNS answers a file kept to the names. */
+ * and the DNS messages a file kept to the names. */
 #ifndef NSTATS_FEED_H
 #define NSTATS_FEED_H
 
@@ -13,7 +13,7 @@
 struct feed;
 
 /* cap and meter (and names, which may be NULL) must outlive the feed. With names, a file's
- * DNS answers are kept and named (call before the first read). */
+ * DNS queries and answers are kept and passed to them (call before the first read). */
 struct feed *feed_new(struct capture *cap, struct meter *meter, struct names *names);
 void feed_free(struct feed *f);
 
@@ -25,6 +25,8 @@ int feed_drain(struct feed *f, char *errbuf, size_t errlen);
 int feed_drain_handed_over(struct feed *f, char *errbuf, size_t errlen);
 /* True once the capture has failed. */
 bool feed_broken(const struct feed *f);
+/* Live: the capture was opened again (capture_reopen_live); reads it from now on. */
+void feed_resume(struct feed *f);
 
 /* File: counts the next batch of packets. Returns 1 while more may follow, 0 at the end of
  * the file, or -1 with the reason in errbuf (everything before it was counted). */

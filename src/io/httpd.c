@@ -43,6 +43,7 @@
 /* A 4 KiB window: a reader inflating it needs about 11 KiB; metrics lines repeat within it. */
 #define GZIP_WINDOW_LOG 12
 #define STREAM_BLOCK 8192
+#define SEND_BUFFER (64 << 10)
 
 /* A rendered page: its text if short, else only its gzip form; shared by the cache and every
  * response made from it. */
@@ -255,6 +256,10 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 
         c = xcalloc(1, sizeof(*c));
         c->fd = info != NULL ? info->connect_fd : -1;
+        /* MHD writes each ready connection until the socket is full: a small send buffer
+         * keeps one pass over many readers of a long page short, so the loop comes back to
+         * counting often (and the kernel holds less for slow readers). */
+        (void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){SEND_BUFFER}, sizeof(int));
         c->since_ms = loop_now_ms();
         c->prev = h->newest;
         if (h->newest != NULL)

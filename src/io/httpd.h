@@ -20,7 +20,7 @@
 #define HTTPD_HEADER_DEADLINE_MS 5000
 #define HTTPD_REQUEST_DEADLINE_MS 60000
 /* Uncompressed answers of a long page streamed at once; more get 503 and Retry-After. */
-#define HTTPD_PLAIN_STREAMS 64
+#define HTTPD_PLAIN_STREAMS 16
 
 struct httpd_reply {
     unsigned status;

@@ -31,6 +31,8 @@ struct watcher {
     enum k8s_state state;
     struct buf body;
     char rv[64];
+    char cont[4096];   /* the next page's continue token, while a list is in pages */
+    bool next_page;    /* the request being started is the next page of the list */
     unsigned failures; /* consecutive, for the backoff */
     bool synced;
     bool gone;
@@ -127,7 +129,14 @@ static void build_url(struct watcher *w, bool watch, struct buf *u)
         buf_printf(u, "/namespaces/%s", esc);
         curl_free(esc);
     }
-    buf_printf(u, "/%s?limit=0", k8s_kind_path(w->kind));
+    /* Lists come in pages: one page's JSON is parsed at a time, so neither memory nor the
+     * loop's time grows with the size of the cluster. */
+    buf_printf(u, "/%s?limit=%d", k8s_kind_path(w->kind), watch ? 0 : K8S_PAGE_ITEMS);
+    if (!watch && w->cont[0] != '\0') {
+        esc = curl_easy_escape(w->easy, w->cont, 0);
+        buf_printf(u, "&continue=%s", esc);
+        curl_free(esc);
+    }
     if (c->label_selector != NULL && w->kind != K8S_NODE) {
         esc = curl_easy_escape(w->easy, c->label_selector, 0);
         buf_printf(u, "&labelSelector=%s", esc);
@@ -281,11 +290,17 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         step(w, K8S_EV_WATCH_END, NULL);
         return;
     }
-    if (k8smap_apply_list(w->k->map, w->kind, w->body.data ? w->body.data : "", w->body.len, w->rv,
-                          sizeof(w->rv)) != K8S_OK)
+    if (k8smap_apply_list(w->k->map, w->kind, w->body.data ? w->body.data : "", w->body.len,
+                          w->cont[0] == '\0', w->rv, sizeof(w->rv), w->cont,
+                          sizeof(w->cont)) != K8S_OK) {
+        w->cont[0] = '\0';
         step(w, K8S_EV_FAILED, "malformed list");
-    else
+    } else if (w->cont[0] != '\0') {
+        w->next_page = true;
+        start_request(w, K8S_LISTING);
+    } else {
         step(w, K8S_EV_LISTED, NULL);
+    }
 }
 
 // NOLINTNEXTLINE(misc-no-recursion)
@@ -298,6 +313,9 @@ static void start_request(struct watcher *w, enum k8s_state state)
     w->started_ms = loop_now_ms();
     w->gone = false;
     w->broken = false;
+    /* A list starts from its first page, unless this is its next one. */
+    if (!w->next_page)
+        w->cont[0] = '\0';
     buf_reset(&w->body);
     buf_init(&url, 16384);
     build_url(w, state == K8S_WATCHING, &url);
@@ -315,7 +333,10 @@ static void start_request(struct watcher *w, enum k8s_state state)
     if (state == K8S_WATCHING)
         w->k->stats.watches++;
     else
+        w->k->stats.list_pages++;
+    if (state == K8S_LISTING && !w->next_page)
         w->k->stats.lists++;
+    w->next_page = false;
     if (curlloop_add(w->k->curl, w->easy, on_done, w) == -1)
         step(w, K8S_EV_FAILED, "cannot start a request");
 }
@@ -417,4 +438,6 @@ int k8s_wait_synced(struct k8s *k, uint64_t timeout_ms, const bool *stop)
 void k8s_get_stats(const struct k8s *k, struct k8s_stats *out)
 {
     *out = k->stats;
+    out->objects = k8smap_size(k->map);
+    out->dropped = k8smap_dropped(k->map);
 }

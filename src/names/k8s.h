@@ -12,6 +12,8 @@
 
 /* Addresses the map given to k8s_start should hold by default (k8smap_new). */
 #define K8S_DEFAULT_MAP_ENTRIES 65536
+/* Objects per list page (the API server's limit parameter). */
+#define K8S_PAGE_ITEMS 250
 /* How long a replay (-r) waits for the first lists by default (k8s_wait_synced). */
 #define K8S_DEFAULT_SYNC_WAIT_MS 10000
 /* Backoff after a failure: equal jitter from 1 s, doubling up to 30 s (retry_backoff_ms). */
@@ -31,10 +33,13 @@ struct k8s_config {
 
 struct k8s_stats {
     uint64_t lists;
-    uint64_t watches; /* watch requests started, the first ones included */
-    uint64_t relists; /* lists after a 410 Gone */
+    uint64_t list_pages; /* list requests: a list is read in pages of K8S_PAGE_ITEMS */
+    uint64_t watches;    /* watch requests started, the first ones included */
+    uint64_t relists;    /* lists after a 410 Gone */
     uint64_t events;
-    uint64_t errors; /* failed requests and malformed answers */
+    uint64_t errors;  /* failed requests and malformed answers */
+    uint64_t objects; /* addresses known now */
+    uint64_t dropped; /* addresses not kept: past K8S_DEFAULT_MAP_ENTRIES */
 };
 
 struct k8s;

@@ -1,6 +1,8 @@
 /* The Kubernetes address map. Entries are kept in a flat array (objects rarely exceed a few
  * thousand per sidecar scope; the DaemonSet mode is the place for whole clusters), searched
- * linearly on events and by address on lookups. JSON through jansson, every field checked. */
+ * linearly on events and by address on lookups. JSON through jansson, every field checked:
+ * a value of the wrong type, or a string holding a NUL byte, skips that value (or its object),
+ * never the whole list. */
 #include "k8smap.h"
 
 #include <jansson.h>
@@ -28,7 +30,8 @@ struct replicaset {
 struct k8smap {
     struct entry *entries;
     size_t n, max;
-    uint32_t *index; /* address hash → entry + 1, rebuilt after changes */
+    uint64_t dropped; /* addresses not kept: the map was full */
+    uint32_t *index;  /* address hash → entry + 1, rebuilt after changes */
     size_t index_mask;
     bool dirty;
     struct replicaset *rs;
@@ -74,9 +77,27 @@ static void copy(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* v's text, or NULL when v is not a string or holds a NUL byte (decoded with JSON_ALLOW_NUL,
+ * so that such a string fails its own field, not the whole document). */
+static const char *text(const json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+/* obj[key]'s text: "" when absent or null, NULL when present but not valid text. */
+static const char *field(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return v == NULL || json_is_null(v) ? "" : text(v);
+}
+
+/* obj[key]'s text, or "" when it is absent or not valid text. */
 static const char *str(json_t *obj, const char *key)
 {
-    const char *s = json_string_value(json_object_get(obj, key));
+    const char *s = field(obj, key);
 
     return s ? s : "";
 }
@@ -119,15 +140,20 @@ static void forget_kind(struct k8smap *m, enum k8s_kind kind)
     }
 }
 
-/* fresh: the kind's old entries were all just forgotten (a list), so no search is needed. */
+/* fresh: the kind's old entries were all just forgotten (a list), so no search is needed.
+ * ip NULL (not valid text) adds nothing. */
 static void add_address(struct k8smap *m, bool fresh, enum k8s_kind kind, const char *ns,
                         const char *name, const char *ip, const char *owner_kind, const char *owner)
 {
     struct netaddr a;
     struct entry *e;
 
-    if (m->n == m->max || netaddr_parse(ip, &a) == -1)
+    if (ip == NULL || netaddr_parse(ip, &a) == -1)
         return;
+    if (m->n == m->max) {
+        m->dropped++;
+        return;
+    }
     /* One address, one identity: the newest wins. Lists skip the search: everything of their
      * kind was just forgotten, and a list of n objects must not cost n² comparisons. */
     if (!fresh) {
@@ -147,7 +173,8 @@ static void add_address(struct k8smap *m, bool fresh, enum k8s_kind kind, const 
     copy(e->owner, sizeof(e->owner), owner);
 }
 
-/* The first controller owner reference of an object, if any. */
+/* The first controller owner reference of an object, if any; references whose kind or name
+ * is not valid text are skipped. */
 static void controller(json_t *meta, const char **kind, const char **name)
 {
     json_t *refs = json_object_get(meta, "ownerReferences"), *ref;
@@ -156,9 +183,11 @@ static void controller(json_t *meta, const char **kind, const char **name)
     *kind = *name = "";
     json_array_foreach(refs, i, ref)
     {
-        if (json_is_object(ref)) {
-            *kind = str(ref, "kind");
-            *name = str(ref, "name");
+        const char *k = field(ref, "kind"), *n = field(ref, "name");
+
+        if (json_is_object(ref) && k != NULL && n != NULL) {
+            *kind = k;
+            *name = n;
             if (json_is_true(json_object_get(ref, "controller")))
                 return;
         }
@@ -171,12 +200,13 @@ static void add_object(struct k8smap *m, bool fresh, enum k8s_kind kind, json_t 
     json_t *meta = json_object_get(obj, "metadata");
     json_t *spec = json_object_get(obj, "spec");
     json_t *status = json_object_get(obj, "status");
-    const char *ns = str(meta, "namespace"), *name = str(meta, "name");
+    const char *ns = field(meta, "namespace"), *name = field(meta, "name");
     const char *okind, *oname;
     json_t *list, *item;
     size_t i;
 
-    if (!json_is_object(meta) || name[0] == '\0')
+    /* Without a valid name and namespace the object cannot be told apart from others. */
+    if (!json_is_object(meta) || ns == NULL || name == NULL || name[0] == '\0')
         return;
     if (!fresh)
         forget(m, kind, ns, name);
@@ -189,19 +219,19 @@ static void add_object(struct k8smap *m, bool fresh, enum k8s_kind kind, json_t 
         list = json_object_get(status, "podIPs");
         json_array_foreach(list, i, item)
         {
-            add_address(m, fresh, kind, ns, name, str(item, "ip"), okind, oname);
+            add_address(m, fresh, kind, ns, name, field(item, "ip"), okind, oname);
         }
         if (json_array_size(list) == 0)
-            add_address(m, fresh, kind, ns, name, str(status, "podIP"), okind, oname);
+            add_address(m, fresh, kind, ns, name, field(status, "podIP"), okind, oname);
         break;
     case K8S_SERVICE:
         list = json_object_get(spec, "clusterIPs");
         json_array_foreach(list, i, item)
         {
-            add_address(m, fresh, kind, ns, name, json_string_value(item), "", "");
+            add_address(m, fresh, kind, ns, name, text(item), "", "");
         }
         if (json_array_size(list) == 0)
-            add_address(m, fresh, kind, ns, name, str(spec, "clusterIP"), "", "");
+            add_address(m, fresh, kind, ns, name, field(spec, "clusterIP"), "", "");
         break;
     case K8S_NODE:
         list = json_object_get(status, "addresses");
@@ -210,7 +240,7 @@ static void add_object(struct k8smap *m, bool fresh, enum k8s_kind kind, json_t 
             const char *type = str(item, "type");
 
             if (strcmp(type, "InternalIP") == 0 || strcmp(type, "ExternalIP") == 0)
-                add_address(m, fresh, kind, "", name, str(item, "address"), "", "");
+                add_address(m, fresh, kind, "", name, field(item, "address"), "", "");
         }
         break;
     case K8S_REPLICASET:
@@ -232,11 +262,14 @@ static json_t *load(const char *json, size_t len)
 {
     json_error_t err;
 
-    return json_loadb(json, len, JSON_REJECT_DUPLICATES, &err);
+    /* JSON_ALLOW_NUL: a "\u0000" in one string is that value's problem (see text()), not a
+     * reason to throw away, and fetch again, a whole list. */
+    return json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 }
 
 enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const char *json,
-                                  size_t len, char *rv, size_t rvlen)
+                                  size_t len, bool first, char *rv, size_t rvlen, char *cont,
+                                  size_t contlen)
 {
     json_t *root = load(json, len), *items, *item;
     size_t i;
@@ -245,13 +278,15 @@ enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const ch
         json_decref(root);
         return K8S_BAD;
     }
-    forget_kind(m, kind);
+    if (first)
+        forget_kind(m, kind);
     json_array_foreach(items, i, item)
     {
         if (json_is_object(item))
             add_object(m, true, kind, item);
     }
     copy(rv, rvlen, str(json_object_get(root, "metadata"), "resourceVersion"));
+    copy(cont, contlen, str(json_object_get(root, "metadata"), "continue"));
     json_decref(root);
     return K8S_OK;
 }
@@ -281,8 +316,10 @@ enum k8s_result k8smap_apply_event(struct k8smap *m, enum k8s_kind kind, const c
         add_object(m, false, kind, obj);
     } else if (strcmp(type, "DELETED") == 0) {
         json_t *meta = json_object_get(obj, "metadata");
+        const char *ns = field(meta, "namespace"), *name = field(meta, "name");
 
-        forget(m, kind, str(meta, "namespace"), str(meta, "name"));
+        if (ns != NULL && name != NULL)
+            forget(m, kind, ns, name);
     } else if (strcmp(type, "BOOKMARK") != 0) {
         result = K8S_BAD;
     }
@@ -348,4 +385,9 @@ bool k8smap_find(struct k8smap *m, const struct netaddr *a, struct k8s_meta *out
 size_t k8smap_size(const struct k8smap *m)
 {
     return m->n;
+}
+
+uint64_t k8smap_dropped(const struct k8smap *m)
+{
+    return m->dropped;
 }

@@ -29,10 +29,13 @@ struct k8smap;
 struct k8smap *k8smap_new(size_t max_addresses);
 void k8smap_free(struct k8smap *m);
 
-/* Replaces everything known of kind with a list response (a JSON object with "items" and
- * "metadata.resourceVersion"). rv receives the list's resourceVersion. Pure. */
+/* Applies one page of a list response (a JSON object with "items", "metadata.resourceVersion"
+ * and, when more pages follow, "metadata.continue"). The first page replaces everything known
+ * of kind; later pages add to it. rv receives the list's resourceVersion, cont the token for
+ * the next page ("" after the last). Pure. */
 enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const char *json,
-                                  size_t len, char *rv, size_t rvlen);
+                                  size_t len, bool first, char *rv, size_t rvlen, char *cont,
+                                  size_t contlen);
 /* Applies one watch event line ({"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR, "object"}).
  * rv is updated to the object's resourceVersion. K8S_GONE: the server said 410 Gone, list
  * again. Pure. */
@@ -41,6 +44,8 @@ enum k8s_result k8smap_apply_event(struct k8smap *m, enum k8s_kind kind, const c
 /* Fills out for a, or returns false. */
 bool k8smap_find(struct k8smap *m, const struct netaddr *a, struct k8s_meta *out);
 size_t k8smap_size(const struct k8smap *m);
+/* Addresses not kept because the map was full (its max_addresses), since it was made. */
+uint64_t k8smap_dropped(const struct k8smap *m);
 const char *k8s_kind_path(enum k8s_kind kind); /* "pods", "services", ... */
 
 #endif

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct k8smap *m;
     struct k8s_meta meta;
     struct netaddr a;
-    char rv[64];
+    char rv[64], cont[64];
     enum k8s_kind kind;
 
     if (m == NULL)
@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     kind = (enum k8s_kind)(data[0] % K8S_KINDS);
     if (data[0] & 0x80)
-        k8smap_apply_list(m, kind, (const char *)data + 1, size - 1, rv, sizeof(rv));
+        k8smap_apply_list(m, kind, (const char *)data + 1, size - 1, (data[0] & 0x40) != 0, rv,
+                          sizeof(rv), cont, sizeof(cont));
     else
         k8smap_apply_event(m, kind, (const char *)data + 1, size - 1, rv, sizeof(rv));
     if (k8smap_size(m) > 256)

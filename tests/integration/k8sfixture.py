@@ -86,10 +86,24 @@ class Fixture:
                 if kind not in fixture.lists:
                     return self.send_json(404, {"kind": "Status", "code": 404})
                 if not watch:
+                    # Pages as the API server cuts them: limit, and an opaque continue token
+                    # (here "<list number>:<offset>"), so every page comes from one list.
+                    limit = int(q.get("limit", ["0"])[0])
+                    cont = q.get("continue", [""])[0]
+                    if cont:
+                        with fixture.lock:
+                            fixture.counts[(kind, watch)] = n  # a page is not a new list
+                        n, offset = (int(x) for x in cont.split(":"))
+                    else:
+                        offset = 0
                     items = fixture.lists[kind][min(n, len(fixture.lists[kind]) - 1)]
+                    end = len(items) if limit <= 0 else min(len(items), offset + limit)
+                    meta = {"resourceVersion": str(100 + n)}
+                    if end < len(items):
+                        meta["continue"] = f"{n}:{end}"
+                        meta["remainingItemCount"] = len(items) - end
                     return self.send_json(200, {"kind": "List", "apiVersion": "v1",
-                                                "metadata": {"resourceVersion": str(100 + n)},
-                                                "items": items})
+                                                "metadata": meta, "items": items[offset:end]})
                 script = fixture.watches[kind][min(n, len(fixture.watches[kind]) - 1)]
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -31,6 +31,10 @@ class TestHost:
 
     def setup(self):
         sh("ip", "netns", "add", self.ns)
+        self.link()
+
+    def link(self):
+        """Makes the veth pair (again, after unlink: as a pod's veth is recreated)."""
         sh("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.peer_if)
         sh("ip", "link", "set", self.peer_if, "netns", self.ns)
         for side, ifname in (([], self.host_if), (self.in_ns(), self.peer_if)):
@@ -55,6 +59,9 @@ class TestHost:
         # Joining the addresses' multicast groups sends MLD reports for a moment (repeated
         # within about a second); let them pass before anyone reads counters.
         time.sleep(2.5)
+
+    def unlink(self):
+        sh("ip", "link", "del", self.host_if)
 
     def start(self, cmd, **kw):
         kw.setdefault("stdout", subprocess.DEVNULL)

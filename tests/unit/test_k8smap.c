@@ -2,11 +2,16 @@
 #include "names/k8smap.h"
 #include "test.h"
 
-static char rv[64];
+static char rv[64], cont[256];
 
 static enum k8s_result list(struct k8smap *m, enum k8s_kind k, const char *json)
 {
-    return k8smap_apply_list(m, k, json, strlen(json), rv, sizeof(rv));
+    return k8smap_apply_list(m, k, json, strlen(json), true, rv, sizeof(rv), cont, sizeof(cont));
+}
+
+static enum k8s_result next_page(struct k8smap *m, enum k8s_kind k, const char *json)
+{
+    return k8smap_apply_list(m, k, json, strlen(json), false, rv, sizeof(rv), cont, sizeof(cont));
 }
 
 static enum k8s_result event(struct k8smap *m, enum k8s_kind k, const char *json)
@@ -126,9 +131,119 @@ static void test_events(void)
     k8smap_free(m);
 }
 
+/* Values of the wrong type, and strings holding a NUL byte, skip that value or its object;
+ * the rest of the list still counts, and nothing crashes. */
+static void test_odd_values(void)
+{
+    struct k8smap *m = k8smap_new(100);
+
+    /* A non-string in clusterIPs once reached netaddr_parse as NULL. */
+    CHECK_EQ(list(m, K8S_SERVICE,
+                  "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[{\"metadata\":{\"name\":"
+                  "\"odd\",\"namespace\":\"shop\"},\"spec\":{\"clusterIPs\":[false,null,7,{},"
+                  "[\"198.18.0.61\"],\"198.18.0.62\"]}}]}"),
+             K8S_OK);
+    check(m, "198.18.0.62", "service", "shop", "odd", "");
+    CHECK_EQ(k8smap_size(m), 1);
+    CHECK_EQ(event(m, K8S_SERVICE,
+                   "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"odd2\",\"namespace\":"
+                   "\"shop\"},\"spec\":{\"clusterIPs\":[true],\"clusterIP\":false}}}"),
+             K8S_OK);
+    CHECK_EQ(k8smap_size(m), 1);
+    /* One pod with a NUL in its name, one with a NUL in its namespace, one with a NUL in its
+     * address, one with a NUL in its owner's name, one whose name is a number: the list is
+     * still good, and the good values count. */
+    CHECK_EQ(list(m, K8S_POD,
+                  "{\"metadata\":{\"resourceVersion\":\"6\"},\"items\":["
+                  "{\"metadata\":{\"name\":\"bad\\u0000pod\",\"namespace\":\"shop\"},"
+                  "\"status\":{\"podIP\":\"198.18.0.80\"}},"
+                  "{\"metadata\":{\"name\":\"nsbad\",\"namespace\":\"sh\\u0000op\"},"
+                  "\"status\":{\"podIP\":\"198.18.0.81\"}},"
+                  "{\"metadata\":{\"name\":\"ipbad\",\"namespace\":\"shop\"},"
+                  "\"status\":{\"podIPs\":[{\"ip\":\"198.18.0.82\\u0000\"},{\"ip\":false},5,"
+                  "{\"ip\":\"198.18.0.83\"}]}},"
+                  "{\"metadata\":{\"name\":\"ownerbad\",\"namespace\":\"shop\","
+                  "\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"x\\u0000\","
+                  "\"controller\":true},{\"kind\":7,\"name\":\"y\"}]},"
+                  "\"status\":{\"podIP\":\"198.18.0.84\"}},"
+                  "{\"metadata\":{\"name\":42,\"namespace\":\"shop\"},"
+                  "\"status\":{\"podIP\":\"198.18.0.85\"}}," POD("good", "198.18.0.86",
+                                                                 "StatefulSet", "db") "]}"),
+             K8S_OK);
+    CHECK_STR(rv, "6");
+    check(m, "198.18.0.80", NULL, NULL, NULL, NULL);
+    check(m, "198.18.0.81", NULL, NULL, NULL, NULL);
+    check(m, "198.18.0.82", NULL, NULL, NULL, NULL);
+    check(m, "198.18.0.83", "pod", "shop", "ipbad", "");
+    check(m, "198.18.0.84", "pod", "shop", "ownerbad", "");
+    check(m, "198.18.0.85", NULL, NULL, NULL, NULL);
+    check(m, "198.18.0.86", "pod", "shop", "good", "StatefulSet/db");
+    /* A NUL in the resourceVersion is no version; in an event's type, a bad event. */
+    CHECK_EQ(list(m, K8S_NODE,
+                  "{\"metadata\":{\"resourceVersion\":\"1\\u00002\"},\"items\":[{\"metadata\":"
+                  "{\"name\":\"n\"},\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+                  "\"address\":[]},{\"type\":[],\"address\":\"198.18.0.90\"}]}}]}"),
+             K8S_OK);
+    CHECK_STR(rv, "");
+    check(m, "198.18.0.90", NULL, NULL, NULL, NULL);
+    CHECK_EQ(
+        event(m, K8S_POD,
+              "{\"type\":\"ADD\\u0000ED\",\"object\":" POD("p", "198.18.0.87", "Job", "j") "}"),
+        K8S_BAD);
+    check(m, "198.18.0.87", NULL, NULL, NULL, NULL);
+    /* DELETED with a bad name deletes nothing. */
+    CHECK_EQ(event(m, K8S_POD,
+                   "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"good\\u0000\","
+                   "\"namespace\":\"shop\"}}}"),
+             K8S_OK);
+    check(m, "198.18.0.86", "pod", "shop", "good", "StatefulSet/db");
+    k8smap_free(m);
+}
+
+/* A list in pages: the first replaces the kind, the next ones add, the last has no continue
+ * token; past the map's size addresses are counted, not kept. */
+static void test_pages_and_cap(void)
+{
+    struct k8smap *m = k8smap_new(3);
+    struct netaddr a;
+    struct k8s_meta meta;
+
+    CHECK_EQ(list(m, K8S_POD,
+                  "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[{\"metadata\":{\"name\":"
+                  "\"old\",\"namespace\":\"a\"},\"status\":{\"podIP\":\"198.18.0.9\"}}]}"),
+             K8S_OK);
+    CHECK_STR(cont, "");
+    CHECK_EQ(list(m, K8S_POD,
+                  "{\"metadata\":{\"resourceVersion\":\"7\",\"continue\":\"tok-1\"},\"items\":"
+                  "[{\"metadata\":{\"name\":\"p1\",\"namespace\":\"a\"},\"status\":{\"podIP\":"
+                  "\"198.18.0.1\"}},{\"metadata\":{\"name\":\"p2\",\"namespace\":\"a\"},"
+                  "\"status\":{\"podIP\":\"198.18.0.2\"}}]}"),
+             K8S_OK);
+    CHECK_STR(cont, "tok-1");
+    CHECK_STR(rv, "7");
+    netaddr_parse("198.18.0.9", &a);
+    CHECK(!k8smap_find(m, &a, &meta)); /* the first page replaced the old list */
+    CHECK_EQ(next_page(m, K8S_POD,
+                       "{\"metadata\":{\"resourceVersion\":\"7\"},\"items\":[{\"metadata\":{"
+                       "\"name\":\"p3\",\"namespace\":\"a\"},\"status\":{\"podIP\":\"198.18.0.3\"}"
+                       "},{\"metadata\":{\"name\":\"p4\",\"namespace\":\"a\"},\"status\":{"
+                       "\"podIP\":\"198.18.0.4\"}}]}"),
+             K8S_OK);
+    CHECK_STR(cont, "");
+    netaddr_parse("198.18.0.1", &a);
+    CHECK(k8smap_find(m, &a, &meta)); /* the second page added to the first */
+    netaddr_parse("198.18.0.3", &a);
+    CHECK(k8smap_find(m, &a, &meta));
+    CHECK_EQ(k8smap_size(m), 3);
+    CHECK_EQ(k8smap_dropped(m), 1); /* p4: the map holds 3 */
+    k8smap_free(m);
+}
+
 int main(void)
 {
+    RUN(test_pages_and_cap);
     RUN(test_lists_and_workloads);
     RUN(test_events);
+    RUN(test_odd_values);
     return test_report();
 }

@@ -299,7 +299,13 @@ static void test_all_sources(void)
     struct export_identity id = {"pod-a", "eth0", "default", "node-1"};
     struct influx_stats influx;
     struct rdns_stats rdns = {10, 6, 2, 1, 1, 3, 0};
-    struct k8s_stats k8s = {2, 3, 1, 40, 0};
+    struct k8s_stats k8s = {.lists = 2,
+                            .list_pages = 5,
+                            .watches = 3,
+                            .relists = 1,
+                            .events = 40,
+                            .objects = 9,
+                            .dropped = 4};
     struct netlabels labels;
     struct names *names;
     struct metrics_sources src;
@@ -353,6 +359,9 @@ static void test_all_sources(void)
     CHECK_LINE(b.data, "nstats_rdns_queries_total{result=\"failed\"} 1");
     CHECK_LINE(b.data, "nstats_rdns_limited_total 3");
     CHECK_LINE(b.data, "nstats_k8s_events_total 40");
+    CHECK_LINE(b.data, "nstats_k8s_list_pages_total 5");
+    CHECK_LINE(b.data, "nstats_k8s_objects 9");
+    CHECK_LINE(b.data, "nstats_k8s_objects_dropped_total 4");
     CHECK_LINE(b.data, "process_cpu_seconds_total 1.5");
     CHECK_LINE(b.data, "process_start_time_seconds 1700000000.25");
     CHECK_LINE(b.data, "process_open_fds 9");
