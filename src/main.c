@@ -335,6 +335,12 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
         return 0;
     }
     if (capture_read_header(app->cap, err, sizeof(err)) == -1) {
+        /* A stop signal ends a header that stopped halfway: it is taken here. */
+        loop_run_once(app->loop, 0);
+        if (app->stopping) {
+            log_info("stopped before %s sent a whole capture file header", app->cfg.read_file);
+            return 0;
+        }
         log_warnx("%s", err);
         return 1;
     }

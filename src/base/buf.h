@@ -43,7 +43,8 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
  * characters are passed with the next longer append or buf_flush). Callers must not keep
  * pointers into the contents across appends. */
 void buf_set_drain(struct buf *b, size_t at, buf_drain_fn *fn, void *arg);
-/* Passes whatever is buffered to the drain. Returns 0, or -1 if it failed. */
+/* Passes whatever is buffered to the drain and drops it. Returns 0, or -1 if the drain failed
+ * (appends that pass contents on return -1 then too, their contents dropped all the same). */
 int buf_flush(struct buf *b);
 
 /* For writers that know an upper bound: returns where up to extra bytes may be written. The

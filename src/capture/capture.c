@@ -23,6 +23,7 @@ struct capture {
     char *path;            /* the file, or the interface */
     unsigned snaplen;      /* live: to open the interface again */
     unsigned buffer_bytes;
+    unsigned ifindex;          /* live: the interface opened (0 for "any") */
     struct capture_stats base; /* live: the counters of the handles before this one */
     bool started;
     bool keep_dns;
@@ -99,12 +100,14 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
     c->path = xstrdup(ifname);
     c->snaplen = snaplen;
     c->buffer_bytes = buffer_bytes;
+    c->ifindex = if_nametoindex(ifname);
     return c;
 }
 
 bool capture_interface_gone(const struct capture *c)
 {
-    return c->live && if_nametoindex(c->path) == 0;
+    /* Gone, or gone and back already under the same name (a veth recreated). */
+    return c->live && c->ifindex != 0 && if_nametoindex(c->path) != c->ifindex;
 }
 
 int capture_reopen_live(struct capture *c, char *errbuf, size_t errlen)
@@ -114,14 +117,16 @@ int capture_reopen_live(struct capture *c, char *errbuf, size_t errlen)
 
     if (p == NULL)
         return -1;
-    /* The old handle's counters carry on under the new one's, so they never go back. */
-    if (capture_get_stats(c, &last) == 0)
+    /* The old handle's counters carry on under the new one's, so they never go back (a handle
+     * whose reading thread never started was never read: its counters mean nothing). */
+    if (c->reader != NULL && capture_get_stats(c, &last) == 0)
         c->base = last;
     reader_free(c->reader);
     c->reader = NULL;
     pcap_close(c->pcap);
     c->pcap = p;
     c->linktype = pcap_datalink(p);
+    c->ifindex = if_nametoindex(c->path);
     c->eof = false;
     c->started = false;
     return c->readahead_bytes > 0 ? capture_start_reader(c, c->readahead_bytes, errbuf, errlen) : 0;

@@ -22,6 +22,8 @@
 #include "base/xalloc.h"
 #include "capture/decode.h"
 
+/* How often a read on the loop thread (the capture file header) looks for a stop signal. */
+#define STOP_CHECK_MS 100
 /* Chunks of 512 KiB, each able to hold the bytes of a packet at libpcap's largest snap length
  * (256 KiB); how many is the caller's read-ahead (at least MIN_CHUNKS). */
 #define MIN_CHUNKS 4
@@ -77,8 +79,9 @@ struct reader {
     bool keep_dns;
     bool live;
     int stop_fd;
-    int notify_fd; /* live: counts published chunks, for the loop to poll */
-    int wait_fd;   /* a pipe's descriptor (owned by the stream), else -1 */
+    bool thread_reads; /* set before the thread starts: reads are no longer the loop thread's */
+    int notify_fd;     /* live: counts published chunks, for the loop to poll */
+    int wait_fd;       /* a pipe's descriptor (owned by the stream), else -1 */
     atomic_bool stop;
     bool started;
     bool joined;
@@ -107,6 +110,16 @@ struct reader {
 
 static void publish_partial(struct reader *r);
 
+/* True if SIGINT or SIGTERM waits to be taken (signals are blocked; the loop's signalfd takes
+ * them). */
+static bool stop_pending(void)
+{
+    sigset_t pending;
+
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
+}
+
 static ssize_t stream_read(void *cookie, char *buf, size_t size)
 {
     struct stream *s = cookie;
@@ -119,8 +132,20 @@ static ssize_t stream_read(void *cookie, char *buf, size_t size)
         /* Nothing to read yet (a live pipe gone quiet): hand over the records read so far
          * instead of holding them until a chunk fills. */
         if (ready == 0) {
+            bool on_loop = !s->reader->thread_reads;
+
             publish_partial(s->reader);
-            ready = poll(p, 2, -1);
+            /* The header is read on the loop thread, before the reading thread starts: there a
+             * stop signal (pending for the loop's signalfd) ends a wait for a pipe that sends
+             * nothing more. */
+            ready = poll(p, 2, on_loop ? STOP_CHECK_MS : -1);
+            if (ready == 0) {
+                if (stop_pending()) {
+                    errno = EINTR;
+                    return -1;
+                }
+                continue;
+            }
         }
         if (ready == -1) {
             if (errno == EINTR)
@@ -398,6 +423,7 @@ static int start(struct reader *r, void *(*main_fn)(void *), size_t readahead_by
     /* Signals stay with the loop thread (its signalfd). */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    r->thread_reads = true;
     rc = pthread_create(&r->thread, NULL, main_fn, r);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {

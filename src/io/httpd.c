@@ -223,13 +223,14 @@ static void on_sweep(void *arg)
     rearm(h);
 }
 
-/* Past the soft limit: the oldest connection still sending its request goes, else the oldest. */
-static void evict_one(struct httpd *h)
+/* Past the soft limit: the oldest connection still sending its request goes, else the oldest;
+ * never the newcomer that made room necessary. */
+static void evict_one(struct httpd *h, const struct conn *newcomer)
 {
     struct conn *victim = NULL;
 
     for (struct conn *c = h->oldest; c != NULL; c = c->next) {
-        if (c->closing)
+        if (c->closing || c == newcomer)
             continue;
         if (!c->in_request) {
             victim = c;
@@ -270,7 +271,7 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
         *socket_context = c;
         h->stats.accepted++;
         if (++h->stats.open > HTTPD_SOFT_LIMIT)
-            evict_one(h);
+            evict_one(h, c);
         return;
     }
     if (c == NULL)

@@ -284,6 +284,12 @@ static void on_done(void *arg, CURL *easy, CURLcode rc)
         step(w, K8S_EV_FAILED, what);
         return;
     }
+    if (status == 410 && w->state == K8S_LISTING && w->cont[0] != '\0') {
+        /* The continue token expired between pages: the list starts over at once. */
+        w->k->stats.relists++;
+        start_request(w, K8S_LISTING);
+        return;
+    }
     if (status == 410)
         w->gone = true;
     if (w->state != K8S_LISTING) {
@@ -309,12 +315,15 @@ static void start_request(struct watcher *w, enum k8s_state state)
     struct buf url;
     char why[512];
 
+    bool next_page = w->next_page;
+
     w->state = state;
     w->started_ms = loop_now_ms();
     w->gone = false;
     w->broken = false;
     /* A list starts from its first page, unless this is its next one. */
-    if (!w->next_page)
+    w->next_page = false;
+    if (!next_page)
         w->cont[0] = '\0';
     buf_reset(&w->body);
     buf_init(&url, 16384);
@@ -334,9 +343,8 @@ static void start_request(struct watcher *w, enum k8s_state state)
         w->k->stats.watches++;
     else
         w->k->stats.list_pages++;
-    if (state == K8S_LISTING && !w->next_page)
+    if (state == K8S_LISTING && !next_page)
         w->k->stats.lists++;
-    w->next_page = false;
     if (curlloop_add(w->k->curl, w->easy, on_done, w) == -1)
         step(w, K8S_EV_FAILED, "cannot start a request");
 }

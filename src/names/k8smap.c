@@ -15,6 +15,7 @@
 struct entry {
     struct netaddr addr;
     uint8_t kind;
+    bool stale; /* from the list before the one being read: dropped when it completes */
     char namespace_[K8S_STR_MAX];
     char name[K8S_STR_MAX];
     char owner_kind[32];
@@ -22,6 +23,7 @@ struct entry {
 };
 
 struct replicaset {
+    bool stale;
     char namespace_[K8S_STR_MAX];
     char name[K8S_STR_MAX];
     char deployment[K8S_STR_MAX];
@@ -125,14 +127,34 @@ static void forget(struct k8smap *m, enum k8s_kind kind, const char *ns, const c
     }
 }
 
-static void forget_kind(struct k8smap *m, enum k8s_kind kind)
+/* A list of kind begins: what is known of it stays in use (stale) until the last page is in,
+ * so a list that fails halfway leaves the names as they were. */
+static void mark_stale(struct k8smap *m, enum k8s_kind kind)
 {
     if (kind == K8S_REPLICASET) {
-        m->n_rs = 0;
+        for (size_t i = 0; i < m->n_rs; i++)
+            m->rs[i].stale = true;
+        return;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        if (m->entries[i].kind == kind)
+            m->entries[i].stale = true;
+}
+
+/* The list is complete: what it did not name again goes. */
+static void drop_stale(struct k8smap *m, enum k8s_kind kind)
+{
+    if (kind == K8S_REPLICASET) {
+        for (size_t i = 0; i < m->n_rs;) {
+            if (m->rs[i].stale)
+                m->rs[i] = m->rs[--m->n_rs];
+            else
+                i++;
+        }
         return;
     }
     for (size_t i = 0; i < m->n;) {
-        if (m->entries[i].kind == kind) {
+        if (m->entries[i].kind == kind && m->entries[i].stale) {
             m->entries[i] = m->entries[--m->n];
             m->dirty = true;
         } else
@@ -140,8 +162,21 @@ static void forget_kind(struct k8smap *m, enum k8s_kind kind)
     }
 }
 
-/* fresh: the kind's old entries were all just forgotten (a list), so no search is needed.
- * ip NULL (not valid text) adds nothing. */
+/* The map is full while a list is read: makes room by dropping one stale entry of kind, the
+ * list's own leftovers. Returns false if there is none. */
+static bool reclaim_stale(struct k8smap *m, enum k8s_kind kind)
+{
+    for (size_t i = m->n; i-- > 0;)
+        if (m->entries[i].kind == kind && m->entries[i].stale) {
+            m->entries[i] = m->entries[--m->n];
+            m->dirty = true;
+            return true;
+        }
+    return false;
+}
+
+/* fresh: part of a list, so no search is needed (a stale entry for the same address may stay
+ * until the list completes). ip NULL (not valid text) adds nothing. */
 static void add_address(struct k8smap *m, bool fresh, enum k8s_kind kind, const char *ns,
                         const char *name, const char *ip, const char *owner_kind, const char *owner)
 {
@@ -150,12 +185,12 @@ static void add_address(struct k8smap *m, bool fresh, enum k8s_kind kind, const 
 
     if (ip == NULL || netaddr_parse(ip, &a) == -1)
         return;
-    if (m->n == m->max) {
+    if (m->n == m->max && !reclaim_stale(m, kind)) {
         m->dropped++;
         return;
     }
-    /* One address, one identity: the newest wins. Lists skip the search: everything of their
-     * kind was just forgotten, and a list of n objects must not cost n² comparisons. */
+    /* One address, one identity: the newest wins. Lists skip the search (a list of n objects
+     * must not cost n² comparisons); the entries they replace are dropped when they end. */
     if (!fresh) {
         for (size_t i = 0; i < m->n; i++)
             if (netaddr_equal(&m->entries[i].addr, &a)) {
@@ -167,6 +202,7 @@ static void add_address(struct k8smap *m, bool fresh, enum k8s_kind kind, const 
     m->dirty = true;
     e->addr = a;
     e->kind = (uint8_t)kind;
+    e->stale = false;
     copy(e->namespace_, sizeof(e->namespace_), ns);
     copy(e->name, sizeof(e->name), name);
     copy(e->owner_kind, sizeof(e->owner_kind), owner_kind);
@@ -245,9 +281,17 @@ static void add_object(struct k8smap *m, bool fresh, enum k8s_kind kind, json_t 
         break;
     case K8S_REPLICASET:
         controller(meta, &okind, &oname);
+        if (strcmp(okind, "Deployment") == 0 && m->n_rs == m->max_rs) {
+            for (size_t j = m->n_rs; j-- > 0;)
+                if (m->rs[j].stale) {
+                    m->rs[j] = m->rs[--m->n_rs];
+                    break;
+                }
+        }
         if (strcmp(okind, "Deployment") == 0 && m->n_rs < m->max_rs) {
             struct replicaset *r = &m->rs[m->n_rs++];
 
+            r->stale = false;
             copy(r->namespace_, sizeof(r->namespace_), ns);
             copy(r->name, sizeof(r->name), name);
             copy(r->deployment, sizeof(r->deployment), oname);
@@ -279,7 +323,7 @@ enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const ch
         return K8S_BAD;
     }
     if (first)
-        forget_kind(m, kind);
+        mark_stale(m, kind);
     json_array_foreach(items, i, item)
     {
         if (json_is_object(item))
@@ -287,6 +331,8 @@ enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const ch
     }
     copy(rv, rvlen, str(json_object_get(root, "metadata"), "resourceVersion"));
     copy(cont, contlen, str(json_object_get(root, "metadata"), "continue"));
+    if (cont[0] == '\0')
+        drop_stale(m, kind);
     json_decref(root);
     return K8S_OK;
 }

@@ -30,9 +30,10 @@ struct k8smap *k8smap_new(size_t max_addresses);
 void k8smap_free(struct k8smap *m);
 
 /* Applies one page of a list response (a JSON object with "items", "metadata.resourceVersion"
- * and, when more pages follow, "metadata.continue"). The first page replaces everything known
- * of kind; later pages add to it. rv receives the list's resourceVersion, cont the token for
- * the next page ("" after the last). Pure. */
+ * and, when more pages follow, "metadata.continue"). The list replaces everything known of
+ * kind once its last page is in; until then the old entries still answer lookups (and give
+ * way when the map is full), so a list that fails halfway loses no names. rv receives the
+ * list's resourceVersion, cont the token for the next page ("" after the last). Pure. */
 enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const char *json,
                                   size_t len, bool first, char *rv, size_t rvlen, char *cont,
                                   size_t contlen);

@@ -71,6 +71,16 @@ def main():
     stop_within_a_second(p, "a pipe that sends only a header")
     os.close(w)
 
+    # 2b. Half a header, then nothing.
+    fifo = os.path.join(tmp, "fifo2b")
+    os.mkfifo(fifo)
+    p = start(fifo)
+    w = os.open(fifo, os.O_WRONLY)
+    os.write(w, data[:10])
+    out, err = stop_within_a_second(p, "a pipe that sends half a header")
+    c.ok("header" in err, f"says it stopped before a whole header came ({err.strip()[-200:]})")
+    os.close(w)
+
     # 3. Packets, then quiet: what was read is counted, with the guess made from it.
     fifo = os.path.join(tmp, "fifo3")
     os.mkfifo(fifo)

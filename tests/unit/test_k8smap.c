@@ -200,8 +200,9 @@ static void test_odd_values(void)
     k8smap_free(m);
 }
 
-/* A list in pages: the first replaces the kind, the next ones add, the last has no continue
- * token; past the map's size addresses are counted, not kept. */
+/* A list in pages: the old list answers until the last page (no continue token) is in, then
+ * is replaced; a full map makes room from the old list's entries; past that, addresses are
+ * counted, not kept. */
 static void test_pages_and_cap(void)
 {
     struct k8smap *m = k8smap_new(3);
@@ -222,7 +223,7 @@ static void test_pages_and_cap(void)
     CHECK_STR(cont, "tok-1");
     CHECK_STR(rv, "7");
     netaddr_parse("198.18.0.9", &a);
-    CHECK(!k8smap_find(m, &a, &meta)); /* the first page replaced the old list */
+    CHECK(k8smap_find(m, &a, &meta)); /* the old list answers until the new one is complete */
     CHECK_EQ(next_page(m, K8S_POD,
                        "{\"metadata\":{\"resourceVersion\":\"7\"},\"items\":[{\"metadata\":{"
                        "\"name\":\"p3\",\"namespace\":\"a\"},\"status\":{\"podIP\":\"198.18.0.3\"}"
@@ -233,7 +234,9 @@ static void test_pages_and_cap(void)
     netaddr_parse("198.18.0.1", &a);
     CHECK(k8smap_find(m, &a, &meta)); /* the second page added to the first */
     netaddr_parse("198.18.0.3", &a);
-    CHECK(k8smap_find(m, &a, &meta));
+    CHECK(k8smap_find(m, &a, &meta)); /* took the room of the old entry, full map */
+    netaddr_parse("198.18.0.9", &a);
+    CHECK(!k8smap_find(m, &a, &meta)); /* the complete list replaced the old one */
     CHECK_EQ(k8smap_size(m), 3);
     CHECK_EQ(k8smap_dropped(m), 1); /* p4: the map holds 3 */
     k8smap_free(m);
