@@ -8,10 +8,10 @@
 
 #include "base/buf.h"
 #include "benchtime.h"
-#include "export/gzip.h"
 #include "export/metrics.h"
 #include "export/schema.h"
 #include "flow/meter.h"
+#include "io/gzip.h"
 
 static struct meter_snapshot last_snap;
 static struct flow_row *snap_rows;

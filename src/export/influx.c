@@ -15,10 +15,10 @@
 #include "base/url.h"
 #include "base/version.h"
 #include "base/xalloc.h"
-#include "export/gzip.h"
 #include "export/outqueue.h"
 #include "export/spool.h"
 #include "io/curlloop.h"
+#include "io/gzip.h"
 
 /* Server answers are read for their error message only. */
 #define RESPONSE_MAX 4096

@@ -29,7 +29,7 @@
 
 #include "base/log.h"
 #include "base/xalloc.h"
-#include "export/gzip.h"
+#include "io/gzip.h"
 
 #define CONNECTION_LIMIT (HTTPD_SOFT_LIMIT + 64) /* MHD's own; ours evicts before it */
 #define CONNECTION_TIMEOUT_S 10                  /* idle, between requests */

@@ -1,7 +1,7 @@
 /* gzip tests: the output is a gzip stream that inflates back to the input. */
 #include <zlib.h>
 
-#include "export/gzip.h"
+#include "io/gzip.h"
 #include "test.h"
 
 static void test_gzip(void)
