@@ -21,6 +21,7 @@
 #include "flow/localguess.h"
 #include "flow/locality.h"
 #include "flow/meter.h"
+#include "flow/rates.h"
 #include "io/httpd.h"
 #include "io/loop.h"
 #include "io/probe.h"
@@ -57,6 +58,8 @@ struct app {
     int cap_fd; /* the capture's descriptor on the loop, or -1 while the interface is gone */
     struct loop_timer *tick;
     struct loop_timer *reopen;
+    struct rates *rates; /* live rates for the API */
+    struct loop_timer *rates_tick;
     /* Names for the far ends. */
     struct names *names;
     struct snoop *snoop;
@@ -215,10 +218,20 @@ static void start_counting(struct app *app, struct meter_config *mc, const struc
     mc->linktype = capture_linktype(app->cap);
     app->meter = meter_new(mc, &app->loc, listeners, seed, exporter_interval, app->exporter);
     app->feed = feed_new(app->cap, app->meter, file_names);
+    app->rates = rates_new(meter_capacity(app->meter));
+    app->routes.rates = app->rates;
     exporter_set_capture(app->exporter, app->cap);
     app->routes.source = source;
     app->routes.capture = app->cap;
     app->routes.meter = app->meter;
+}
+
+static void on_rates_tick(void *arg)
+{
+    struct app *app = arg;
+
+    rates_tick(app->rates, app->meter, loop_now_ms());
+    loop_timer_arm(app->rates_tick, RATES_TICK_MS);
 }
 
 static size_t readahead(uint64_t max_flows)
@@ -299,6 +312,9 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     app->cap_fd = capture_fd(app->cap);
     app->reopen = loop_timer_new(app->loop, on_reopen, app);
     app->tick = loop_timer_new(app->loop, on_tick, app);
+    /* Rates for people watching, on their own clock: independent of --interval. */
+    app->rates_tick = loop_timer_new(app->loop, on_rates_tick, app);
+    loop_timer_arm(app->rates_tick, RATES_TICK_MS);
     meter_start(app->meter, loop_wall_ms());
     arm_tick(app);
     log_info("capturing on %s (snaplen %llu, interval %llums)", ifname,
@@ -316,6 +332,7 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
         loop_unwatch(app->loop, app->cap_fd);
     loop_timer_disarm(app->tick);
     loop_timer_disarm(app->reopen);
+    loop_timer_disarm(app->rates_tick);
     meter_finish(app->meter, loop_wall_ms(), true);
     return 0;
 }
@@ -480,12 +497,14 @@ static void teardown(struct app *app)
 {
     loop_timer_free(app->tick);
     loop_timer_free(app->reopen);
+    loop_timer_free(app->rates_tick);
     httpd_stop(app->httpd);
     rdns_free(app->rdns);
     k8s_stop(app->k8s);
     k8smap_free(app->k8smap);
     snoop_stop(app->snoop);
     feed_free(app->feed);
+    rates_free(app->rates);
     meter_free(app->meter);
     exporter_free(app->exporter);
     influx_sink_free(app->influx);

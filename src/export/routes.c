@@ -1,16 +1,33 @@
 /* HTTP routing: which page a path is, and what each page is made of. */
 #include "routes.h"
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/version.h"
+#include "export/api.h"
 #include "export/metrics.h"
 #include "export/procstat.h"
 
 void routes_set_problem(struct routes *r, const char *problem)
 {
     (void)snprintf(r->problem, sizeof(r->problem), "%s", problem ? problem : "");
+}
+
+/* The interface's counters since capture started, if it is known. */
+static bool iface_since_start(const struct routes *r, struct iface_counters *out)
+{
+    struct iface_counters now;
+
+    if (r->ifname == NULL || iface_counters_read(r->ifname, &now) != 0)
+        return false;
+    out->rx_bytes = now.rx_bytes - r->iface0.rx_bytes;
+    out->tx_bytes = now.tx_bytes - r->iface0.tx_bytes;
+    out->rx_packets = now.rx_packets - r->iface0.rx_packets;
+    out->tx_packets = now.tx_packets - r->iface0.tx_packets;
+    return true;
 }
 
 static void render_metrics(const struct routes *r, struct httpd_reply *reply)
@@ -20,7 +37,6 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     struct rdns_stats rst;
     struct k8s_stats kst;
     struct httpd_stats hst;
-    struct iface_counters now;
 
     memset(&src, 0, sizeof(src));
     src.id = r->id;
@@ -29,13 +45,7 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     src.max_flows = r->max_flows;
     if (r->capture != NULL && capture_fd(r->capture) != -1)
         src.have_capture = capture_get_stats(r->capture, &src.capture) == 0;
-    if (r->ifname != NULL && iface_counters_read(r->ifname, &now) == 0) {
-        src.have_iface = true;
-        src.iface.rx_bytes = now.rx_bytes - r->iface0.rx_bytes;
-        src.iface.tx_bytes = now.tx_bytes - r->iface0.tx_bytes;
-        src.iface.rx_packets = now.rx_packets - r->iface0.rx_packets;
-        src.iface.tx_packets = now.tx_packets - r->iface0.tx_packets;
-    }
+    src.have_iface = iface_since_start(r, &src.iface);
     if (r->influx != NULL) {
         influx_sink_get_stats(r->influx, &ist);
         src.influx = &ist;
@@ -58,6 +68,60 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
     if (metrics_render(&reply->body, &src) == -1)
+        reply->failed = true;
+}
+
+static void render_api(const struct routes *r, const char *path, struct httpd_reply *reply)
+{
+    struct api_sources src;
+    struct api_query q;
+    struct influx_stats ist;
+    struct procstat ps;
+    char err[256];
+    int rc;
+
+    reply->content_type = "application/json";
+    if (r->meter == NULL || r->rates == NULL) {
+        reply->status = 503;
+        buf_append_str(&reply->body, "{\"error\":\"not counting yet\"}\n");
+        return;
+    }
+    memset(&src, 0, sizeof(src));
+    src.source = r->source;
+    src.host = r->id != NULL ? r->id->host : "";
+    src.now_ms = loop_wall_ms();
+    src.meter = r->meter;
+    src.rates = r->rates;
+    src.names = r->names;
+    src.max_flows = r->max_flows;
+    if (strcmp(path, "/api/v1/summary") == 0) {
+        if (r->capture != NULL && capture_fd(r->capture) != -1)
+            src.have_capture = capture_get_stats(r->capture, &src.capture) == 0;
+        src.have_iface = iface_since_start(r, &src.iface);
+        if (r->influx != NULL) {
+            influx_sink_get_stats(r->influx, &ist);
+            src.influx = &ist;
+        }
+        if (procstat_read(&ps) == 0) {
+            src.have_process = true;
+            src.cpu_seconds = ps.cpu_seconds;
+            src.rss_bytes = ps.resident_bytes;
+        }
+        rc = api_summary(&reply->body, &src);
+    } else if (api_parse_query(reply->query, &q, err, sizeof(err)) == -1) {
+        json_t *e = json_pack("{s:s}", "error", err);
+        char *text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+
+        reply->status = 400;
+        buf_append_str(&reply->body, text != NULL ? text : "{}");
+        buf_append_char(&reply->body, '\n');
+        free(text);
+        json_decref(e);
+        return;
+    } else {
+        rc = api_flows(&reply->body, &src, &q);
+    }
+    if (rc == -1)
         reply->failed = true;
 }
 
@@ -85,12 +149,15 @@ void routes_handle(void *arg, const char *path, struct httpd_reply *reply)
             return;
         }
         render_metrics(r, reply);
+    } else if (strcmp(path, "/api/v1/flows") == 0 || strcmp(path, "/api/v1/summary") == 0) {
+        render_api(r, path, reply);
     } else if (strcmp(path, "/healthz") == 0) {
         render_health(r, reply);
     } else if (strcmp(path, "/") == 0) {
         buf_printf(&reply->body,
                    "nstats %s\n\n/metrics  Prometheus text exposition (gzip on request)\n"
-                   "/healthz  200 while capturing, 503 with the reason otherwise\n",
+                   "/healthz  200 while capturing, 503 with the reason otherwise\n"
+                   "/api/v1/flows, /api/v1/summary  live rates as JSON (docs/API.md)\n",
                    NSTATS_VERSION);
     } else {
         reply->status = 404;

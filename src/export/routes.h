@@ -11,6 +11,7 @@
 #include "export/influx.h"
 #include "export/schema.h"
 #include "flow/meter.h"
+#include "flow/rates.h"
 #include "io/httpd.h"
 #include "names/k8s.h"
 #include "names/names.h"
@@ -31,7 +32,8 @@ struct routes {
     struct rdns *rdns;
     struct k8s *k8s;
     const struct httpd *httpd;
-    char problem[512]; /* why /healthz fails (empty while healthy), via routes_set_problem */
+    struct rates *rates; /* the live API's; NULL: /api/v1 answers 503 */
+    char problem[512];   /* why /healthz fails (empty while healthy), via routes_set_problem */
 };
 
 /* Marks nstats unhealthy with a reason for /healthz ("" or NULL: healthy again). */

@@ -379,6 +379,18 @@ void flow_table_foreach(const struct flow_table *t, flow_table_visit_fn *fn, voi
     }
 }
 
+void flow_table_foreach_indexed(const struct flow_table *t, flow_table_visit_indexed_fn *fn,
+                                void *arg)
+{
+    for (size_t i = 0; i < t->n_live; i++) {
+        uint32_t idx = t->live[i];
+        struct flow_counters c = delta_of(t, idx);
+
+        flow_counters_add(&c, &t->cold[idx].total);
+        fn(arg, idx, t->cold[idx].hash, &t->pool[idx].key, &c);
+    }
+}
+
 size_t flow_table_capacity(const struct flow_table *t)
 {
     return t->pool_size;

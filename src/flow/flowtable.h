@@ -80,6 +80,13 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
 typedef void flow_table_visit_fn(void *arg, const struct flow_key *key,
                                  const struct flow_counters *so_far);
 void flow_table_foreach(const struct flow_table *t, flow_table_visit_fn *fn, void *arg);
+/* flow_table_foreach with each key's place in the table (below flow_table_capacity(), reused
+ * by a later key once this one expires) and its hash, which tells the two apart. */
+typedef void flow_table_visit_indexed_fn(void *arg, uint32_t index, uint32_t hash,
+                                         const struct flow_key *key,
+                                         const struct flow_counters *so_far);
+void flow_table_foreach_indexed(const struct flow_table *t, flow_table_visit_indexed_fn *fn,
+                                void *arg);
 /* Most rows a snapshot can hold. */
 size_t flow_table_capacity(const struct flow_table *t);
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *out);

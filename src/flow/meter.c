@@ -183,6 +183,17 @@ void meter_read(struct meter *m, struct meter_totals *totals, flow_table_visit_f
         flow_table_foreach(m->table, fn, arg);
 }
 
+void meter_visit_indexed(struct meter *m, flow_table_visit_indexed_fn *fn, void *arg)
+{
+    flush_batch(m);
+    flow_table_foreach_indexed(m->table, fn, arg);
+}
+
+size_t meter_capacity(const struct meter *m)
+{
+    return flow_table_capacity(m->table);
+}
+
 uint64_t meter_last_packet_ms(const struct meter *m)
 {
     return m->last_packet_ms;

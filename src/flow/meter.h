@@ -69,6 +69,10 @@ struct meter_totals {
 /* Counts any batched packets, then reports the totals and visits every key with its counts
  * so far (see flow_table_foreach). fn may be NULL. */
 void meter_read(struct meter *m, struct meter_totals *totals, flow_table_visit_fn *fn, void *arg);
+/* meter_read's visit with each key's place in the table (flow_table_foreach_indexed). */
+void meter_visit_indexed(struct meter *m, flow_table_visit_indexed_fn *fn, void *arg);
+/* Places a key can have in the table (flow_table_capacity). */
+size_t meter_capacity(const struct meter *m);
 /* The latest packet timestamp seen, or 0. */
 uint64_t meter_last_packet_ms(const struct meter *m);
 /* Closes the open interval early at end_ms (end of file, shutdown), if it counted anything

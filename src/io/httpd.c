@@ -38,6 +38,7 @@
 #define CACHE_MS 1000
 #define MAX_CACHED 4
 #define PATH_MAX_LEN 512
+#define QUERY_MAX_LEN 1024
 #define SLICE_BYTES ((size_t)64 << 10)
 #define BODY_MAX_BYTES ((size_t)256 << 20) /* compressed */
 /* A 4 KiB window: a reader inflating it needs about 11 KiB; metrics lines repeat within it. */
@@ -52,7 +53,8 @@ struct body {
     unsigned status;
     bool cacheable;
     const char *content_type;
-    char *plain; /* NULL when only the gzip form was kept */
+    const char *csp; /* or NULL */
+    char *plain;     /* NULL when only the gzip form was kept */
     size_t text_len;
     char *gz;
     size_t gz_len;
@@ -73,9 +75,10 @@ struct conn {
     bool closing;      /* shut down by us; MHD closes it */
 };
 
-/* One request: its path as sent (not unescaped), for routing. */
+/* One request: its path and query as sent (not unescaped), for routing. */
 struct request {
     char path[PATH_MAX_LEN];
+    char query[QUERY_MAX_LEN];
     bool seen;
 };
 
@@ -301,7 +304,7 @@ static struct conn *conn_of(struct MHD_Connection *connection)
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection)
 {
     struct request *r = xcalloc(1, sizeof(*r));
-    size_t n = strcspn(uri, "?#");
+    size_t n = strcspn(uri, "?#"), q;
 
     (void)cls;
     (void)connection;
@@ -309,6 +312,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connectio
         n = 0; /* too long to be one of ours: routed as "" */
     memcpy(r->path, uri, n);
     r->path[n] = '\0';
+    if (uri[n] == '?') {
+        uri += n + 1;
+        q = strcspn(uri, "#");
+        if (q >= sizeof(r->query))
+            q = sizeof(r->query) - 1; /* cut: the handler sees a query it may refuse */
+        memcpy(r->query, uri, q);
+        r->query[q] = '\0';
+    }
     return r;
 }
 
@@ -392,7 +403,7 @@ static int on_slice(void *arg, const char *data, size_t len)
     return gzip_stream_write(r->z, data, len);
 }
 
-static struct body *render(struct httpd *h, const char *path)
+static struct body *render(struct httpd *h, const char *path, const char *query)
 {
     struct httpd_reply reply;
     struct render r;
@@ -403,6 +414,7 @@ static struct body *render(struct httpd *h, const char *path)
     memset(&r, 0, sizeof(r));
     reply.status = 200;
     reply.content_type = "text/plain; charset=utf-8";
+    reply.query = query;
     buf_init(&reply.body, SLICE_BYTES * 2);
     buf_init(&r.gz, BODY_MAX_BYTES);
     buf_set_drain(&reply.body, SLICE_BYTES, on_slice, &r);
@@ -410,6 +422,7 @@ static struct body *render(struct httpd *h, const char *path)
     b->refs = 1;
     b->status = reply.status;
     b->content_type = reply.content_type;
+    b->csp = reply.csp;
     if (r.z == NULL) {
         /* Short: the text is kept, and compressed only if someone asks. */
         failed = reply.failed;
@@ -438,7 +451,7 @@ static struct body *render(struct httpd *h, const char *path)
         b->plain = xstrdup(over);
         b->text_len = sizeof(over) - 1;
     }
-    b->cacheable = reply.cacheable && !failed;
+    b->cacheable = reply.cacheable && !failed && query[0] == '\0';
     return b;
 }
 
@@ -515,6 +528,8 @@ static struct MHD_Response *from_body(struct httpd *h, struct body *b, bool gzip
     if (b->plain != NULL || gzip)
         b->refs++; /* the buffer response's, dropped by body_unref */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, b->content_type);
+    if (b->csp != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, b->csp);
     if (gzip)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
@@ -609,11 +624,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_simple(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     gzip = httpd_accepts_gzip(
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-    b = find_cached(h, req->path, now);
+    /* Answers that depend on a query are made for each request. */
+    b = req->query[0] == '\0' ? find_cached(h, req->path, now) : NULL;
     if (b != NULL) {
         b->refs++;
     } else {
-        b = render(h, req->path);
+        b = render(h, req->path, req->query);
         if (b->cacheable)
             remember(h, req->path, b, now);
     }

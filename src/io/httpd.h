@@ -23,8 +23,12 @@
 #define HTTPD_PLAIN_STREAMS 16
 
 struct httpd_reply {
+    const char *query; /* in: the request's query string as sent ("" if none) */
     unsigned status;
     const char *content_type; /* a string that outlives the server */
+    /* A Content-Security-Policy header for the answer, or NULL for none; a string that
+     * outlives the server. */
+    const char *csp;
     /* The handler appends; the server takes the bytes, passing long text on in slices as it
      * is written, so a handler must not rewrite what it appended. */
     struct buf body;
