@@ -127,6 +127,15 @@ void rates_tick(struct rates *r, struct meter *m, uint64_t now_ms)
     }
 }
 
+uint64_t rates_ms_until_tick(const struct rates *r, uint64_t now_ms)
+{
+    if (!r->started)
+        return 0;
+    if (now_ms >= r->bucket_end)
+        return 0;
+    return r->bucket_end - now_ms < RATES_TICK_MS ? r->bucket_end - now_ms : RATES_TICK_MS;
+}
+
 /* The mean rate over the last n complete buckets, or over the place's age if younger. */
 static double window(const uint32_t *b, uint64_t turn, uint32_t age, uint32_t n)
 {

@@ -32,8 +32,13 @@ struct rates *rates_new(size_t capacity);
 void rates_free(struct rates *r);
 
 /* Takes what every key counted since the last tick; every RATES_BUCKET_MS starts a new bucket.
- * Call every RATES_TICK_MS or so, with a clock that does not go back. */
+ * The first call starts the first bucket (call it when counting starts); then call again after
+ * rates_ms_until_tick, with a clock that does not go back. */
 void rates_tick(struct rates *r, struct meter *m, uint64_t now_ms);
+
+/* When to tick next: at most RATES_TICK_MS from now, and exactly when the filling bucket is
+ * complete, so every bucket holds 2 s of counts. 0 if a tick is due. */
+uint64_t rates_ms_until_tick(const struct rates *r, uint64_t now_ms);
 
 /* Visits every key with its totals and rates (in: remote → local). */
 typedef void rates_visit_fn(void *arg, const struct flow_key *key, const struct rate_values *in,

@@ -127,6 +127,24 @@ static void test_young_key(void)
     meter_free(m);
 }
 
+/* Ticks land on bucket ends, so every bucket holds exactly 2 s. */
+static void test_tick_alignment(void)
+{
+    struct meter *m = make_meter();
+    struct rates *r = rates_new(meter_capacity(m));
+
+    CHECK_EQ(rates_ms_until_tick(r, T0_MS), 0); /* not started: tick now */
+    rates_tick(r, m, T0_MS);
+    CHECK_EQ(rates_ms_until_tick(r, T0_MS), 500);
+    CHECK_EQ(rates_ms_until_tick(r, T0_MS + 1700), 300);
+    CHECK_EQ(rates_ms_until_tick(r, T0_MS + 2000), 0);
+    rates_tick(r, m, T0_MS + 2000);
+    CHECK_EQ(rates_ms_until_tick(r, T0_MS + 2100), 500);
+    CHECK_EQ(rates_ms_until_tick(r, T0_MS + 3800), 200);
+    rates_free(r);
+    meter_free(m);
+}
+
 static json_t *flows(struct meter *m, struct rates *r, const char *query)
 {
     struct api_sources src;
@@ -250,6 +268,7 @@ int main(void)
 {
     RUN(test_windows);
     RUN(test_young_key);
+    RUN(test_tick_alignment);
     RUN(test_rows_add_up);
     RUN(test_parse_query);
     return test_report();

@@ -228,6 +228,7 @@ static void test_fifo_opens_without_writer_and_peeks(void)
     struct pollfd p;
     struct capture *c;
     int fd = mkstemp(path), w, in, rounds = 0;
+    unsigned seen;
     ssize_t n;
     double t0;
 
@@ -261,7 +262,11 @@ static void test_fifo_opens_without_writer_and_peeks(void)
     CHECK_EQ(capture_read_header(c, err, sizeof(err)), 0);
     capture_set_readahead(c, (size_t)8 << 20);
     CHECK_EQ(capture_wait_ahead(c, N_PACKETS, 5000, err, sizeof(err)), 1);
-    CHECK_EQ(capture_peek(c, N_PACKETS, check_packet, &peeked), N_PACKETS);
+    /* As many as were read ahead (a pipe that pauses hands over partial chunks, which can fill
+     * the read-ahead first), from the first, in order. */
+    seen = capture_peek(c, N_PACKETS, check_packet, &peeked);
+    CHECK(seen > 0 && seen <= N_PACKETS);
+    CHECK_EQ(peeked.n, seen);
     CHECK_EQ(peeked.bad_order + peeked.bad_len + peeked.bad_sum, 0);
     while (!capture_at_eof(c) && rounds++ < 100000)
         CHECK(capture_dispatch(c, 0, check_packet, &s, err, sizeof(err)) >= 0);
