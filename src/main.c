@@ -32,6 +32,7 @@
 #include "names/netlabels.h"
 #include "names/rdns.h"
 #include "names/snoop.h"
+#include "top/top.h"
 
 /* Packets of a capture file read to guess its local host when --local-net is not given, and
  * how long a pipe may take to send them before the guess is made from fewer. */
@@ -231,7 +232,7 @@ static void on_rates_tick(void *arg)
     struct app *app = arg;
 
     rates_tick(app->rates, app->meter, loop_now_ms());
-    loop_timer_arm(app->rates_tick, RATES_TICK_MS);
+    loop_timer_arm(app->rates_tick, rates_ms_until_tick(app->rates, loop_now_ms()));
 }
 
 static size_t readahead(uint64_t max_flows)
@@ -314,8 +315,8 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     app->tick = loop_timer_new(app->loop, on_tick, app);
     /* Rates for people watching, on their own clock: independent of --interval. */
     app->rates_tick = loop_timer_new(app->loop, on_rates_tick, app);
-    loop_timer_arm(app->rates_tick, RATES_TICK_MS);
     meter_start(app->meter, loop_wall_ms());
+    on_rates_tick(app); /* the first bucket starts with counting */
     arm_tick(app);
     log_info("capturing on %s (snaplen %llu, interval %llums)", ifname,
              (unsigned long long)app->cfg.snaplen, (unsigned long long)app->cfg.interval_ms);
@@ -521,6 +522,8 @@ int main(int argc, char **argv)
     char err[512];
     int rc;
 
+    if (argc > 1 && strcmp(argv[1], "top") == 0)
+        return top_main(argc - 1, argv + 1);
     memset(&app, 0, sizeof(app));
     signal(SIGPIPE, SIG_IGN);
     if (config_parse(&app.cfg, argc, argv, err, sizeof(err)) == -1) {
