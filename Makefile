@@ -22,9 +22,11 @@ $(BUILD)/Makefile:
 $(BUILD)/nstats: $(BUILD)/Makefile $(SOURCES) CMakeLists.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: live capture on the default-route interface, line protocol on stdout.
+# The main job: live capture on the default-route interface. In a terminal, the live view
+# (nstats top, capturing itself); otherwise the daemon, line protocol on stdout.
 run: deps $(BUILD)/nstats
-	$(BUILD)/nstats $(ARGS)
+	@if [ -t 0 ] && [ -t 1 ]; then exec $(BUILD)/nstats top $(ARGS); \
+	else exec $(BUILD)/nstats $(ARGS); fi
 
 # The whole suite: formatting, static analysis, the -Werror build's tests, the same tests
 # under ASan+UBSan, and a short libFuzzer run of every fuzz target.

@@ -3,8 +3,8 @@
 # test suite, "bench" for the benchmark. Skips apt when everything is already there.
 set -eu
 
-build="cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev libc-ares-dev libjansson-dev"
-test="$build python3 clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus libcap2-bin systemd groff-base man-db dnsmasq-base"
+build="cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev libc-ares-dev libjansson-dev libncurses-dev libjs-chart.js"
+test="$build python3 clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus libcap2-bin systemd groff-base man-db dnsmasq-base tmux chromium"
 bench="$test darkstat softflowd"
 
 case "${1:-build}" in

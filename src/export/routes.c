@@ -9,6 +9,7 @@
 #include "base/version.h"
 #include "export/api.h"
 #include "export/metrics.h"
+#include "export/page.h"
 #include "export/procstat.h"
 
 void routes_set_problem(struct routes *r, const char *problem)
@@ -153,12 +154,8 @@ void routes_handle(void *arg, const char *path, struct httpd_reply *reply)
         render_api(r, path, reply);
     } else if (strcmp(path, "/healthz") == 0) {
         render_health(r, reply);
-    } else if (strcmp(path, "/") == 0) {
-        buf_printf(&reply->body,
-                   "nstats %s\n\n/metrics  Prometheus text exposition (gzip on request)\n"
-                   "/healthz  200 while capturing, 503 with the reason otherwise\n"
-                   "/api/v1/flows, /api/v1/summary  live rates as JSON (docs/API.md)\n",
-                   NSTATS_VERSION);
+    } else if (page_handle(path, reply)) {
+        /* The live page at / and its assets under /assets/. */
     } else {
         reply->status = 404;
         buf_append_str(&reply->body, "not found: try /metrics, /healthz or /\n");

@@ -163,7 +163,7 @@ scrape_configs:
 
     # Health and the other pages.
     c.eq(get("/healthz")[0], 200, "/healthz 200 while capturing")
-    c.ok(get("/")[1].startswith("nstats "), "/ names the version")
+    c.ok("<title>nstats" in get("/")[1], "/ is the live page")
     try:
         get("/nope")
         c.ok(False, "unknown path is 404")

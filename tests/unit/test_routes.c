@@ -104,8 +104,9 @@ static void test_pages_and_unknown_paths(void)
 
     get(&r, "/", &reply);
     CHECK_EQ(reply.status, 200);
-    CHECK(strncmp(reply.body.data, "nstats ", 7) == 0);
-    CHECK(strstr(reply.body.data, "/metrics") != NULL);
+    CHECK(strstr(reply.content_type, "text/html") != NULL);
+    CHECK(reply.csp != NULL && strstr(reply.csp, "default-src 'self'") != NULL);
+    CHECK(strstr(reply.body.data, "assets/page.js") != NULL);
     buf_free(&reply.body);
 
     get(&r, "/metrics/extra", &reply);
