@@ -510,21 +510,24 @@ int api_summary(struct buf *b, const struct api_sources *src)
     struct meter_totals t;
     struct group all;
     json_t *root;
+    uint64_t attributed, expired;
 
     memset(&all, 0, sizeof(all));
     meter_read(src->meter, &t, NULL, NULL);
     rates_foreach(src->rates, src->meter, sum_rates, &all);
-    root = json_pack(
-        "{s:i,s:I,s:s,s:s,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:{s:I,s:I},"
-        "s:{s:{s:f,s:f,s:f},s:{s:f,s:f,s:f}}}",
-        "version", 1, "time_ms", (json_int_t)src->now_ms, "source", src->source ? src->source : "",
-        "host", src->host ? src->host : "", "capture", "packets", (json_int_t)t.packets, "bytes",
-        (json_int_t)t.bytes, "attributed", "bytes", (json_int_t)(all.in.total + all.out.total),
-        "expired_bytes", (json_int_t)(t.table.expired.bytes_in + t.table.expired.bytes_out), "keys",
-        (json_int_t)t.table.keys, "keys_max", (json_int_t)src->max_flows, "folded", "packets",
-        (json_int_t)t.table.folded_packets, "bytes", (json_int_t)t.table.folded_bytes, "rates",
-        "in", "r2", all.in.r2, "r10", all.in.r10, "r40", all.in.r40, "out", "r2", all.out.r2, "r10",
-        all.out.r10, "r40", all.out.r40);
+    attributed = all.in.total + all.out.total;
+    expired = t.table.expired.bytes_in + t.table.expired.bytes_out;
+    root = json_pack("{s:i,s:I,s:s,s:s,s:{s:I,s:I},s:{s:I,s:I},s:I,s:I,s:{s:I,s:I},"
+                     "s:{s:{s:f,s:f,s:f},s:{s:f,s:f,s:f}}}",
+                     "version", 1, "time_ms", (json_int_t)src->now_ms, "source",
+                     src->source ? src->source : "", "host", src->host ? src->host : "", "capture",
+                     "packets", (json_int_t)t.packets, "bytes", (json_int_t)t.bytes, "attributed",
+                     "bytes", (json_int_t)attributed, "expired_bytes", (json_int_t)expired, "keys",
+                     (json_int_t)t.table.keys, "keys_max", (json_int_t)src->max_flows, "folded",
+                     "packets", (json_int_t)t.table.folded_packets, "bytes",
+                     (json_int_t)t.table.folded_bytes, "rates", "in", "r2", all.in.r2, "r10",
+                     all.in.r10, "r40", all.in.r40, "out", "r2", all.out.r2, "r10", all.out.r10,
+                     "r40", all.out.r40);
     if (root == NULL)
         return -1;
     if (src->have_capture) {
