@@ -52,7 +52,7 @@ def main():
     iperf = host.start(["iperf3", "-c", PEER4, "-b", str(RATE), "-t", "16", "-J"],
                        stdout=subprocess.PIPE)
     samples = []  # (time, tx_bytes, rx_bytes) once a second
-    for _ in range(14):
+    for _ in range(12):
         k = host.counters()
         samples.append((time.time(), k["tx_bytes"], k["rx_bytes"]))
         time.sleep(1.0)
