@@ -225,6 +225,9 @@ void layout_header(const struct layout *l, const struct layout_state *st,
         right[0] = '\0';
         if (time_ms > 0 && localtime_r(&t, &tm) != NULL)
             strftime(right, sizeof(right), "%Y-%m-%d %H:%M:%S", &tm);
+        /* A narrow terminal keeps the source whole and drops the clock. */
+        if ((int)(strlen(left) + 1 + strlen(right)) > l->v.width)
+            right[0] = '\0';
         line_text(&ln, left, l->v.width - (int)strlen(right));
         line_add(&ln, right, strlen(right));
     } else if (line == 1) {
