@@ -241,49 +241,6 @@ static size_t readahead(uint64_t max_flows)
                                                          : READAHEAD_MAX;
 }
 
-static void on_header_ready(void *arg, int fd, uint32_t events)
-{
-    struct app *app = arg;
-
-    (void)fd;
-    (void)events;
-    loop_stop(app->loop);
-}
-
-/* A pipe's header may never come: waits for it on the loop, so signals and /healthz are
- * answered. Returns 0 when there is something to read, -1 when stopped first. */
-static int wait_for_header(struct app *app)
-{
-    int fd = capture_wait_fd(app->cap);
-    int rc = 0;
-
-    if (fd == -1)
-        return 0;
-    if (loop_watch(app->loop, fd, EPOLLIN, on_header_ready, app) == -1) {
-        log_warn("event loop setup");
-        return -1;
-    }
-    if (loop_run(app->loop) == -1 || app->stopping)
-        rc = -1;
-    loop_unwatch(app->loop, fd);
-    return rc;
-}
-
-/* Without --local-net, guesses the local host from the first packets read ahead, waiting a
- * little for a slow pipe to send them. */
-static void guess_local(struct app *app)
-{
-    uint64_t until = loop_now_ms() + GUESS_WAIT_MS;
-    char err[512];
-    int ready;
-
-    while ((ready = capture_wait_ahead(app->cap, GUESS_PACKETS, 100, err, sizeof(err))) == 0 &&
-           !app->stopping && loop_now_ms() < until)
-        loop_run_once(app->loop, 0);
-    if (ready != -1)
-        localguess_apply(app->cap, GUESS_PACKETS, &app->loc);
-}
-
 static int run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
     const char *ifname = app->cfg.ifname;
@@ -348,7 +305,7 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
         log_warnx("%s", err);
         return 1;
     }
-    if (wait_for_header(app) == -1) {
+    if (capture_await_header(app->cap, app->loop, &app->stopping) == -1) {
         log_info("stopped before %s sent a capture file header", app->cfg.read_file);
         return 0;
     }
@@ -368,7 +325,8 @@ static int run_file(struct app *app, struct meter_config *mc, const struct hash_
     if (app->cfg.dns_snoop)
         capture_keep_dns(app->cap);
     if (app->cfg.n_local_nets == 0)
-        guess_local(app);
+        localguess_apply(app->cap, app->loop, &app->stopping, GUESS_PACKETS, GUESS_WAIT_MS,
+                         &app->loc);
     start_counting(app, mc, seed, app->cfg.read_file, NULL, app->cfg.dns_snoop ? app->names : NULL);
     while (more == 1 && !app->stopping && !exporter_broken(app->exporter)) {
         more = feed_file_batch(app->feed, err, sizeof(err));

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "base/xalloc.h"
 #include "capture/reader.h"
+#include "io/loop.h"
 
 /* How long a file dispatch waits for the reading thread before returning to the loop. */
 #define FILE_WAIT_MS 100
@@ -158,6 +160,28 @@ struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
 int capture_wait_fd(const struct capture *c)
 {
     return c->pending != NULL ? reader_wait_fd(c->reader) : -1;
+}
+
+static void on_header_ready(void *arg, int fd, uint32_t events)
+{
+    (void)fd;
+    (void)events;
+    loop_stop(arg);
+}
+
+int capture_await_header(struct capture *c, struct loop *l, const bool *stopping)
+{
+    int fd = capture_wait_fd(c);
+    int rc = 0;
+
+    if (fd == -1)
+        return 0;
+    if (loop_watch(l, fd, EPOLLIN, on_header_ready, l) == -1)
+        return -1;
+    if (loop_run(l) == -1 || *stopping)
+        rc = -1;
+    loop_unwatch(l, fd);
+    return rc;
 }
 
 int capture_read_header(struct capture *c, char *errbuf, size_t errlen)

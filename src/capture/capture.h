@@ -56,6 +56,11 @@ struct capture *capture_open_file(const char *path, char *errbuf, size_t errlen)
 /* A pipe whose header has not been read: a descriptor that polls readable once there is data
  * (or the writer is gone), so the caller can wait on its loop. Else -1. */
 int capture_wait_fd(const struct capture *c);
+/* A pipe's header may never come: waits for it on l (its timers, signals and HTTP go on) until
+ * there is something to read. Returns 0 then (at once for a regular file), or -1 if the loop
+ * stopped first with *stopping set, or fails. */
+struct loop;
+int capture_await_header(struct capture *c, struct loop *l, const bool *stopping);
 /* Reads the file header if it has not been read. Returns 0, or -1 with a reason in errbuf. */
 int capture_read_header(struct capture *c, char *errbuf, size_t errlen);
 /* Files, before the first dispatch: waits up to wait_ms until max_packets packets are read

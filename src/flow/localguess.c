@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "capture/capture.h"
+#include "io/loop.h"
 
 #define SLOTS 65536 /* a power of two */
 #define MAX_USED (SLOTS / 2)
@@ -93,16 +94,26 @@ static void guess_packet(void *arg, const struct capture_packet *pkt)
     localguess_add(arg, pkt->sum);
 }
 
-void localguess_apply(struct capture *c, unsigned max_packets, struct locality *loc)
+void localguess_apply(struct capture *c, struct loop *l, const bool *stopping, unsigned max_packets,
+                      unsigned wait_ms, struct locality *loc)
 {
-    struct localguess *g = localguess_new();
+    struct localguess *g;
     struct netprefix host;
     struct netaddr best;
-    uint64_t packets;
-    char text[NETADDR_STRLEN];
-    unsigned seen = capture_peek(c, max_packets, guess_packet, g);
-    int rc = localguess_best(g, &best, &packets);
+    uint64_t packets, until = loop_now_ms() + wait_ms;
+    char text[NETADDR_STRLEN], err[512];
+    unsigned seen;
+    int rc;
 
+    /* A slow pipe gets a little time to send them; the loop runs meanwhile. */
+    while ((rc = capture_wait_ahead(c, max_packets, 100, err, sizeof(err))) == 0 && !*stopping &&
+           loop_now_ms() < until)
+        loop_run_once(l, 0);
+    if (rc == -1)
+        return;
+    g = localguess_new();
+    seen = capture_peek(c, max_packets, guess_packet, g);
+    rc = localguess_best(g, &best, &packets);
     localguess_free(g);
     if (rc == -1) {
         log_warnx("no --local-net given and no IP packet read ahead to guess from: no address is "

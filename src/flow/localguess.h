@@ -2,6 +2,7 @@
 #ifndef NSTATS_LOCALGUESS_H
 #define NSTATS_LOCALGUESS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/netaddr.h"
@@ -21,7 +22,9 @@ int localguess_best(const struct localguess *g, struct netaddr *out, uint64_t *p
 
 /* Reading a file without --local-net: makes the busiest address of the first max_packets
  * packets read ahead (capture_peek: the file, or pipe, is read once) local in loc, and says
- * so on stderr. */
-void localguess_apply(struct capture *c, unsigned max_packets, struct locality *loc);
+ * so on stderr. Waits up to wait_ms for them, running l, unless *stopping. */
+struct loop;
+void localguess_apply(struct capture *c, struct loop *l, const bool *stopping, unsigned max_packets,
+                      unsigned wait_ms, struct locality *loc);
 
 #endif
