@@ -62,7 +62,7 @@ static struct meter *filled(unsigned keys, uint64_t interval_ms)
 int main(void)
 {
     enum { ROUNDS = 9 };
-    struct export_identity id = {"bench-pod", "eth0", NULL, NULL};
+    struct export_identity id = {"bench-pod", "eth0", NULL, NULL, NULL};
     struct export_capture_stats cs = {0, 0};
     double enc[ROUNDS], gz[ROUNDS], prom[ROUNDS];
     struct metrics_sources src;

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "capture/capture.h"
+#include "capture/dropwatch.h"
 #include "capture/iface.h"
 #include "config/config.h"
 #include "config/modules.h"
@@ -54,6 +55,7 @@ struct app {
     struct locality loc;
     struct listeners listeners;
     struct capture *cap;
+    struct dropwatch drops; /* live: drops warned about and shown on /healthz */
     struct meter *meter;
     struct feed *feed;
     int cap_fd; /* the capture's descriptor on the loop, or -1 while the interface is gone */
@@ -180,6 +182,7 @@ static void arm_tick(struct app *app)
 static void on_tick(void *arg)
 {
     struct app *app = arg;
+    struct capture_stats cs;
 
     /* Answers first: the tick comes after the rings' block timeout, so every answer seen
      * before the interval ended is in, and names the interval's rows even when the timer
@@ -187,6 +190,8 @@ static void on_tick(void *arg)
     snoop_drain(app->snoop);
     drain_capture(app);
     meter_tick(app->meter, loop_wall_ms());
+    if (app->cap_fd != -1 && capture_get_stats(app->cap, &cs) == 0)
+        dropwatch_update(&app->drops, &cs, loop_wall_ms());
     refresh_live_facts(app);
     arm_tick(app);
 }
@@ -257,6 +262,8 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
         return 1;
     }
     start_counting(app, mc, seed, ifname, &app->listeners, NULL);
+    dropwatch_init(&app->drops, (size_t)app->cfg.buffer_bytes);
+    app->routes.drops = &app->drops;
     if (iface_counters_read(ifname, &app->routes.iface0) == 0)
         app->routes.ifname = ifname;
     refresh_live_facts(app);

@@ -138,3 +138,17 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     b->len += (size_t)n;
     return drained(b);
 }
+
+int buf_append_double(struct buf *b, double v)
+{
+    char text[32];
+
+    /* %g drops trailing zeros, so 15 digits is already the shortest form of any double that
+     * has one of 15 digits or fewer; 17 always reads back exactly. */
+    for (int digits = 15; digits <= 17; digits++) {
+        (void)snprintf(text, sizeof(text), "%.*g", digits, v);
+        if (digits == 17 || strtod(text, NULL) == v)
+            break;
+    }
+    return buf_append_str(b, text);
+}

@@ -38,6 +38,9 @@ static inline int buf_append_char(struct buf *b, char c)
     return buf_append_char_slow(b, c);
 }
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A finite double in the fewest digits that read back as the same double ("0.04", not
+ * "0.040000000000000001"), in %g form. */
+int buf_append_double(struct buf *b, double v);
 
 /* From now on, passes the contents to fn whenever they reach at bytes (appends of single
  * characters are passed with the next longer append or buf_flush). Callers must not keep

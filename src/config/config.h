@@ -38,6 +38,7 @@ struct config {
     char *host;          /* --host, else POD_NAME, else the hostname; set for every run */
     char *namespace_;    /* --namespace, else POD_NAMESPACE; NULL for none */
     char *node;          /* --node, else NODE_NAME; NULL for none */
+    char *workload;      /* --workload; NULL for none */
     char *influx_url;
     char *influx_db;
     char *influx_rp;

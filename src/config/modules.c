@@ -70,4 +70,5 @@ void config_identity(const struct config *cfg, struct export_identity *out)
     out->interface = cfg->ifname ? cfg->ifname : "";
     out->namespace_ = cfg->namespace_ ? cfg->namespace_ : "";
     out->node = cfg->node ? cfg->node : "";
+    out->workload = cfg->workload ? cfg->workload : "";
 }

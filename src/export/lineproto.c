@@ -252,7 +252,7 @@ void lineproto_field_float(struct lineproto_line *l, const char *key, double val
     if (!isfinite(value))
         value = 0;
     if (field_key(l, key, 0) != NULL)
-        check(l, buf_printf(l->b, "%.17g", value));
+        check(l, buf_append_double(l->b, value));
 }
 
 void lineproto_field_string(struct lineproto_line *l, const char *key, const char *value)

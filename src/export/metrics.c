@@ -9,20 +9,27 @@
 
 struct flow_pass {
     struct buf *b;
-    const struct export_identity *id;
     struct names *names;
     uint64_t now_ms;
-    bool k8s_labels;
     bool packets; /* which family this pass writes */
     int err;
     uint64_t by_kind[5]; /* bytes per enum flow_kind */
 };
 
+/* Prometheus treats an empty label as an absent one: it is not written. */
+static void label(struct prom_label *l, size_t *n, const char *name, const char *value)
+{
+    if (value != NULL && value[0] != '\0')
+        l[(*n)++] = (struct prom_label){name, value};
+}
+
+/* A key's two samples. Who is counting (host, pod, namespace) is the scrape target's to say,
+ * so flow series carry the key and the far end's names only; see nstats_info. */
 static void flow_series(void *arg, const struct flow_key *key, const struct flow_counters *c)
 {
     struct flow_pass *p = arg;
     struct schema_key_tags t;
-    struct prom_label l[15];
+    struct prom_label l[11];
     struct name_info ni = {"", "", "", "", "", ""};
     const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
     size_t n = 0;
@@ -35,25 +42,16 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
     if (p->names != NULL && schema_key_nameable(key))
         names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
     l[n++] = (struct prom_label){"direction", "in"};
-    l[n++] = (struct prom_label){"host", p->id->host};
-    l[n++] = (struct prom_label){"interface", p->id->interface};
-    l[n++] = (struct prom_label){"local", t.local};
-    if (p->id->namespace_ && p->id->namespace_[0])
-        l[n++] = (struct prom_label){"namespace", p->id->namespace_};
-    l[n++] = (struct prom_label){"net", ni.net};
-    if (p->id->node && p->id->node[0])
-        l[n++] = (struct prom_label){"node", p->id->node};
-    l[n++] = (struct prom_label){"port", t.port};
-    l[n++] = (struct prom_label){"proto", t.proto};
-    l[n++] = (struct prom_label){"remote", t.remote};
-    if (p->k8s_labels)
-        l[n++] = (struct prom_label){"remote_kind", ni.kind};
-    l[n++] = (struct prom_label){"remote_name", ni.name};
-    if (p->k8s_labels)
-        l[n++] = (struct prom_label){"remote_namespace", ni.namespace_};
-    l[n++] = (struct prom_label){"remote_source", ni.source};
-    if (p->k8s_labels)
-        l[n++] = (struct prom_label){"remote_workload", ni.workload};
+    label(l, &n, "local", t.local);
+    label(l, &n, "net", ni.net);
+    label(l, &n, "port", t.port);
+    label(l, &n, "proto", t.proto);
+    label(l, &n, "remote", t.remote);
+    label(l, &n, "remote_kind", ni.kind);
+    label(l, &n, "remote_name", ni.name);
+    label(l, &n, "remote_namespace", ni.namespace_);
+    label(l, &n, "remote_source", ni.source);
+    label(l, &n, "remote_workload", ni.workload);
     p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_in : c->bytes_in);
     l[0].value = "out";
     p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_out : c->bytes_out);
@@ -84,7 +82,7 @@ static int single(struct buf *b, const char *name, const char *type, const char 
 static int render_flows(struct buf *b, const struct metrics_sources *src,
                         struct meter_totals *totals, uint64_t by_kind[5])
 {
-    struct flow_pass p = {b, src->id, src->names, src->now_ms, src->k8s != NULL, false, 0, {0}};
+    struct flow_pass p = {b, src->names, src->now_ms, false, 0, {0}};
 
     if (prom_family(b, "nstats_bytes_total", "counter",
                     "Frame bytes per key and direction since the key entered the table."))
@@ -157,16 +155,18 @@ static int render_capture(struct buf *b, const struct metrics_sources *src,
             return -1;
     }
     if (src->have_iface) {
-        static const char *const rx_tx[2] = {"rx", "tx"};
-        const uint64_t bytes[2] = {src->iface.rx_bytes, src->iface.tx_bytes};
-        const uint64_t packets[2] = {src->iface.rx_packets, src->iface.tx_packets};
+        struct prom_label in[2] = {{"device", src->id->interface}, {"direction", "in"}};
+        struct prom_label out[2] = {{"device", src->id->interface}, {"direction", "out"}};
 
-        if (by_label(b, "nstats_interface_bytes_total", "counter",
-                     "The interface's own byte counters (/sys/class/net) since nstats started.",
-                     "direction", rx_tx, bytes, 2) ||
-            by_label(b, "nstats_interface_packets_total", "counter",
-                     "The interface's own packet counters since nstats started.", "direction",
-                     rx_tx, packets, 2))
+        if (prom_family(b, "nstats_interface_bytes_total", "counter",
+                        "The interface's own byte counters (/sys/class/net) since nstats "
+                        "started; in = received (rx), out = sent (tx).") ||
+            prom_sample_u64(b, "nstats_interface_bytes_total", in, 2, src->iface.rx_bytes) ||
+            prom_sample_u64(b, "nstats_interface_bytes_total", out, 2, src->iface.tx_bytes) ||
+            prom_family(b, "nstats_interface_packets_total", "counter",
+                        "The interface's own packet counters since nstats started.") ||
+            prom_sample_u64(b, "nstats_interface_packets_total", in, 2, src->iface.rx_packets) ||
+            prom_sample_u64(b, "nstats_interface_packets_total", out, 2, src->iface.tx_packets))
             return -1;
     }
     return 0;
@@ -287,13 +287,30 @@ static int render_http(struct buf *b, const struct httpd_stats *s)
                   "Requests answered 503: too many uncompressed answers at once.", s->busy);
 }
 
+/* What the scrape target cannot say about who is counting, as labels of one series to join
+ * on: the interface captured, the host (the pod's name in Kubernetes), node and workload. */
+static int render_info(struct buf *b, const struct metrics_sources *src)
+{
+    struct prom_label l[4];
+    struct prom_label version = {"version", src->version};
+    size_t n = 0;
+
+    label(l, &n, "device", src->id->interface);
+    label(l, &n, "host", src->id->host);
+    label(l, &n, "node", src->id->node);
+    label(l, &n, "workload", src->id->workload);
+    return prom_family(b, "nstats_info", "gauge",
+                       "Always 1: who is counting, for joins on the target's labels.") ||
+           prom_sample_u64(b, "nstats_info", l, n, 1) ||
+           prom_family(b, "nstats_build_info", "gauge", "Always 1; the version is a label.") ||
+           prom_sample_u64(b, "nstats_build_info", &version, 1, 1);
+}
+
 static int render_process(struct buf *b, const struct metrics_sources *src)
 {
     const struct procstat *p = &src->process;
-    struct prom_label l = {"version", src->version};
 
-    if (prom_family(b, "nstats_build_info", "gauge", "Always 1; the version is a label.") ||
-        prom_sample_u64(b, "nstats_build_info", &l, 1, 1))
+    if (render_info(b, src))
         return -1;
     if (!src->have_process)
         return 0;

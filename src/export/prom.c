@@ -73,5 +73,5 @@ int prom_sample_double(struct buf *b, const char *name, const struct prom_label 
         return buf_append_str(b, "NaN\n");
     if (isinf(value))
         return buf_append_str(b, value > 0 ? "+Inf\n" : "-Inf\n");
-    return buf_printf(b, "%.17g\n", value);
+    return buf_append_double(b, value) || buf_append_char(b, '\n');
 }

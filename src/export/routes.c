@@ -126,14 +126,24 @@ static void render_api(const struct routes *r, const char *path, struct httpd_re
         reply->failed = true;
 }
 
+/* 503 only when nstats cannot do its job, so a liveness probe restarts it only then; drops
+ * are "degraded", 200, with the reason. */
 static void render_health(const struct routes *r, struct httpd_reply *reply)
 {
+    struct capture_stats cs;
+    char why[256];
+
+    if (r->drops != NULL && r->capture != NULL && capture_fd(r->capture) != -1 &&
+        capture_get_stats(r->capture, &cs) == 0)
+        dropwatch_update(r->drops, &cs, loop_wall_ms());
     if (r->problem[0] != '\0') {
         reply->status = 503;
         buf_printf(&reply->body, "%s\n", r->problem);
     } else if (r->meter == NULL) {
         reply->status = 503;
         buf_append_str(&reply->body, "not capturing yet\n");
+    } else if (r->drops != NULL && dropwatch_degraded(r->drops, loop_wall_ms(), why, sizeof(why))) {
+        buf_printf(&reply->body, "degraded: capturing on %s, but %s\n", r->source, why);
     } else {
         buf_printf(&reply->body, "ok: capturing on %s\n", r->source);
     }

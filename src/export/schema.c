@@ -71,11 +71,12 @@ void schema_key_tags(const struct flow_key *key, struct schema_key_tags *out)
 }
 
 /* The identity tags, escaped once per batch: they sit between the key's tags in key order,
- * as host,interface | local | namespace | net | node. */
+ * as host,interface | local | namespace | net | node | port ... remote_workload | workload. */
 struct identity_text {
     struct buf text;
     size_t host_interface_end;
     size_t namespace_end;
+    size_t node_end;
 };
 
 static void identity_text_init(struct identity_text *t, const struct export_identity *id)
@@ -87,6 +88,8 @@ static void identity_text_init(struct identity_text *t, const struct export_iden
     lineproto_escape_tag(&t->text, "namespace", id->namespace_);
     t->namespace_end = t->text.len;
     lineproto_escape_tag(&t->text, "node", id->node);
+    t->node_end = t->text.len;
+    lineproto_escape_tag(&t->text, "workload", id->workload);
 }
 
 static void put_identity(struct lineproto_line *l, const struct identity_text *t, size_t from,
@@ -171,7 +174,7 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
         put_identity(&l, &it, it.host_interface_end, it.namespace_end);
         if (named)
             lineproto_tag_lit(&l, "net", ni.net);
-        put_identity(&l, &it, it.namespace_end, it.text.len);
+        put_identity(&l, &it, it.namespace_end, it.node_end);
         lineproto_tag_plain(&l, "port", t.port);
         lineproto_tag_plain(&l, "proto", t.proto);
         lineproto_tag_plain(&l, "remote", t.remote);
@@ -182,6 +185,7 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
             lineproto_tag_plain(&l, "remote_source", ni.source);
             lineproto_tag_lit(&l, "remote_workload", ni.workload);
         }
+        put_identity(&l, &it, it.node_end, it.text.len);
         lineproto_field_uint_lit(&l, "bytes_in", r->delta.bytes_in);
         lineproto_field_uint_lit(&l, "bytes_out", r->delta.bytes_out);
         lineproto_field_uint_lit(&l, "packets_in", r->delta.packets_in);

@@ -24,6 +24,7 @@ struct export_identity {
     const char *interface;
     const char *namespace_; /* $POD_NAMESPACE */
     const char *node;       /* $NODE_NAME */
+    const char *workload;   /* --workload: the Deployment, StatefulSet... nstats counts for */
 };
 
 /* Capture-level numbers for the interval that the meter cannot know. */

@@ -5,6 +5,7 @@ the kernel's counters; 200 slow clients neither drop packets nor delay a normal 
 import gzip
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -81,6 +82,36 @@ def prom_query(prom_port, expr):
     return float(res[0]["value"][1]) if res else None
 
 
+IDENTITY = ("host", "interface", "namespace", "node", "pod", "workload")
+
+
+def check_conventions(text):
+    """docs/METRICS.md's rules: identity only on nstats_info, no empty labels, one direction
+    vocabulary, the interface named device, floats in their shortest exact form."""
+    labels = {}
+    for key in samples(text):
+        name, _, rest = key.partition("{")
+        for pair in re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', rest):
+            labels.setdefault(name, set()).add(pair)
+    with_identity = sorted(n for n, ls in labels.items() if n != "nstats_info" and
+                           any(k in IDENTITY for k, _ in ls))
+    c.eq(with_identity, [], "identity labels only on nstats_info")
+    c.eq(sorted(labels.get("nstats_info", ())),
+         sorted({("device", PORT_IF[0]), ("host", 'pod \\"a\\"\\\\b'), ("workload", "web")}),
+         "nstats_info: device, host (escaped), workload")
+    c.eq(sorted(n for n, ls in labels.items() if any(v == "" for _, v in ls)), [],
+         "no empty label values")
+    directions = {v for ls in labels.values() for k, v in ls if k == "direction"}
+    c.eq(directions, {"in", "out"}, "one direction vocabulary in every family")
+    c.ok(("device", PORT_IF[0]) in labels.get("nstats_interface_bytes_total", ()),
+         "the interface counters name their device")
+    long_floats = re.findall(r" (\d+\.\d{16,})$", text, flags=re.M)
+    c.eq(long_floats, [], "floats in their shortest exact form")
+
+
+PORT_IF = []
+
+
 def main():
     host.setup()
     host.start(host.in_ns("iperf3", "-s"))
@@ -88,9 +119,10 @@ def main():
     with open(peer_script, "w") as f:
         f.write(SPRAY)
     host_mac = open(f"/sys/class/net/{host.host_if}/address").read().strip()
+    PORT_IF.append(host.host_if)
 
     ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--buffer-size", "64MiB", "--host", HOST_TAG,
-                           "--listen", f"127.0.0.1:{PORT}"],
+                           "--namespace", "shop", "--workload", "web", "--listen", f"127.0.0.1:{PORT}"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     host.procs.append(ns)
     watcher = LineWatcher(ns.stderr)
@@ -104,7 +136,7 @@ def main():
         f.write(f"""global: {{scrape_interval: 1s, evaluation_interval: 1s}}
 scrape_configs:
   - job_name: nstats
-    static_configs: [{{targets: ["127.0.0.1:{PORT}"]}}]
+    static_configs: [{{targets: ["127.0.0.1:{PORT}"], labels: {{namespace: shop, pod: web-1}}}}]
 """)
     prom = host.start(["prometheus", f"--config.file={conf}",
                        f"--storage.tsdb.path={tmp}/tsdb", f"--web.listen-address=127.0.0.1:{prom_port}"])
@@ -139,7 +171,7 @@ scrape_configs:
     c.eq(check.returncode, 0, f"promtool check metrics: {check.stdout}{check.stderr}")
     keys = sum(1 for k in samples(text) if k.startswith('nstats_bytes_total{direction="in"'))
     c.ok(keys >= 3000, f"thousands of keys exposed: {keys}")
-    c.ok('host="pod \\"a\\"\\\\b"' in text, "label values escaped")
+    check_conventions(text)
     kernel_bytes, kernel_packets = delta(before, after)
     flows = total(text, "nstats_bytes_total") + total(text, "nstats_expired_bytes_total")
     c.eq(int(flows), kernel_bytes, "sum of flow series = the veth's rx+tx bytes")
@@ -160,6 +192,16 @@ scrape_configs:
     c.eq(prom_query(prom_port, expr), 0.0, f"PromQL: {expr} == 0")
     c.eq(prom_query(prom_port, "sum(nstats_interface_bytes_total)"), float(kernel_bytes),
          "PromQL: interface bytes = kernel")
+    # Target labels are not fought: a PodMonitor's namespace and pod stay as they are.
+    c.eq(prom_query(prom_port, 'count({__name__=~"nstats_.*", exported_namespace!=""})'), None,
+         "no exported_namespace: nstats does not set the target's labels")
+    c.eq(prom_query(prom_port, 'count(nstats_bytes_total{namespace="shop", pod="web-1"})'),
+         float(sum(1 for k in samples(text) if k.startswith("nstats_bytes_total{"))),
+         "every flow series carries the target's namespace and pod")
+    joined = ('sum by (namespace, pod, workload) (nstats_bytes_total * on (instance, job) '
+              'group_left (workload) nstats_info)')
+    c.eq(prom_query(prom_port, joined.replace("sum by", "count(sum by") + ")"), 1.0,
+         "nstats_info joins the workload onto the flows")
 
     # Health and the other pages.
     c.eq(get("/healthz")[0], 200, "/healthz 200 while capturing")

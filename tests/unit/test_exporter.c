@@ -52,7 +52,7 @@ static void read_all(int fd, struct buf *b)
 
 static void test_slices_equal_the_whole(void)
 {
-    struct export_identity id = {"h", "eth0", "ns", "node-1"};
+    struct export_identity id = {"h", "eth0", "ns", "node-1", NULL};
     struct exporter_config ec = {.schema = SCHEMA_DEFAULT, .use_stdout = true};
     struct exporter_links links = {.id = &id};
     struct emitted em = {.id = &id};
@@ -99,7 +99,7 @@ static void test_slices_equal_the_whole(void)
 
 static void test_broken_stdout_stops_the_loop(void)
 {
-    struct export_identity id = {"h", "eth0", "", ""};
+    struct export_identity id = {"h", "eth0", "", "", NULL};
     struct exporter_config ec = {.schema = SCHEMA_LEGACY, .use_stdout = true};
     struct exporter_links links = {.id = &id};
     struct emitted em = {.id = &id};

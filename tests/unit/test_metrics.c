@@ -98,7 +98,7 @@ static void test_flow_series(void)
 {
     int intervals = 0;
     struct meter *m = make_meter(&intervals);
-    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct metrics_sources src;
     struct pkt out, in;
     struct buf b;
@@ -112,29 +112,28 @@ static void test_flow_series(void)
     buf_init(&b, 1 << 20);
     CHECK_EQ(metrics_render(&b, &src), 0);
     CHECK_EQ(intervals, 0);
-    /* One series per key and direction, labels in name order, empty name labels kept. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"198.18.0.1\",net=\"\",port=\"443\",proto=\"tcp\","
-                       "remote=\"198.19.0.2\",remote_name=\"\",remote_source=\"\"} 1614");
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"198.18.0.1\",net=\"\",port=\"443\",proto=\"tcp\","
-                       "remote=\"198.19.0.2\",remote_name=\"\",remote_source=\"\"} 0");
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"198.18.0.1\",net=\"\",port=\"5000\",proto=\"udp\","
-                       "remote=\"198.19.0.3\",remote_name=\"\",remote_source=\"\"} 60");
-    CHECK_LINE(b.data, "nstats_packets_total{direction=\"out\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"198.18.0.1\",net=\"\",port=\"443\",proto=\"tcp\","
-                       "remote=\"198.19.0.2\",remote_name=\"\",remote_source=\"\"} 2");
-    CHECK_LINE(b.data, "nstats_packets_total{direction=\"in\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"198.18.0.1\",net=\"\",port=\"5000\",proto=\"udp\","
-                       "remote=\"198.19.0.3\",remote_name=\"\",remote_source=\"\"} 1");
+    /* One series per key and direction, labels in name order, empty labels left out, no
+     * identity: the scrape target says who is counting. */
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\","
+                       "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+                       "remote=\"198.19.0.2\"} 1614");
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\","
+                       "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+                       "remote=\"198.19.0.2\"} 0");
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\","
+                       "local=\"198.18.0.1\",port=\"5000\",proto=\"udp\","
+                       "remote=\"198.19.0.3\"} 60");
+    CHECK_LINE(b.data, "nstats_packets_total{direction=\"out\","
+                       "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+                       "remote=\"198.19.0.2\"} 2");
+    CHECK_LINE(b.data, "nstats_packets_total{direction=\"in\","
+                       "local=\"198.18.0.1\",port=\"5000\",proto=\"udp\","
+                       "remote=\"198.19.0.3\"} 1");
     /* The special rows are always there. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"none\",net=\"\",port=\"0\",proto=\"malformed\",remote=\"none\","
-                       "remote_name=\"\",remote_source=\"\"} 0");
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"other\",net=\"\",port=\"0\",proto=\"other\",remote=\"other\","
-                       "remote_name=\"\",remote_source=\"\"} 0");
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\","
+                       "local=\"none\",port=\"0\",proto=\"malformed\",remote=\"none\"} 0");
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\","
+                       "local=\"other\",port=\"0\",proto=\"other\",remote=\"other\"} 0");
     /* Two keys and three special rows, two directions, two families. */
     CHECK_EQ(count_lines_starting(b.data, "nstats_bytes_total{"), 10);
     CHECK_EQ(count_lines_starting(b.data, "nstats_packets_total{"), 10);
@@ -146,7 +145,7 @@ static void test_totals_exact(void)
 {
     int intervals = 0;
     struct meter *m = make_meter(&intervals);
-    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct metrics_sources src;
     struct pkt out, in;
     struct buf b;
@@ -209,6 +208,9 @@ static void test_totals_exact(void)
               "# HELP nstats_capture_bytes_total Frame bytes captured and counted (pcap len).\n"
               "# TYPE nstats_capture_bytes_total counter\n"
               "nstats_capture_bytes_total 1744\n"
+              "# HELP nstats_info Always 1: who is counting, for joins on the target's labels.\n"
+              "# TYPE nstats_info gauge\n"
+              "nstats_info{device=\"eth0\",host=\"pod-a\"} 1\n"
               "# HELP nstats_build_info Always 1; the version is a label.\n"
               "# TYPE nstats_build_info gauge\n"
               "nstats_build_info{version=\"1.2.3\"} 1\n");
@@ -228,7 +230,7 @@ static void test_label_escaping(void)
 {
     int intervals = 0;
     struct meter *m = make_meter(&intervals);
-    struct export_identity id = {"pod\"a\\b\nc", "eth0", "ns\\\"1", "node\n2"};
+    struct export_identity id = {"pod\"a\\b\nc", "eth0", "ns\\\"1", "node\n2", "w\\1"};
     struct metrics_sources src;
     struct pkt out;
     struct buf b;
@@ -239,11 +241,11 @@ static void test_label_escaping(void)
     src.version = "v\"1\\\n";
     buf_init(&b, 1 << 20);
     CHECK_EQ(metrics_render(&b, &src), 0);
-    /* Backslash, double quote and newline are escaped; namespace and node join in name order. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",host=\"pod\\\"a\\\\b\\nc\","
-                       "interface=\"eth0\",local=\"198.18.0.1\",namespace=\"ns\\\\\\\"1\","
-                       "net=\"\",node=\"node\\n2\",port=\"443\",proto=\"tcp\","
-                       "remote=\"198.19.0.2\",remote_name=\"\",remote_source=\"\"} 1514");
+    /* Backslash, double quote and newline are escaped. The identity is on nstats_info alone,
+     * the namespace not at all: a scrape target has one of its own. */
+    CHECK_LINE(b.data, "nstats_info{device=\"eth0\",host=\"pod\\\"a\\\\b\\nc\","
+                       "node=\"node\\n2\",workload=\"w\\\\1\"} 1");
+    CHECK(strstr(b.data, "namespace=") == NULL);
     CHECK_LINE(b.data, "nstats_build_info{version=\"v\\\"1\\\\\\n\"} 1");
     /* No raw newline inside a label value: every line is a comment or a sample. */
     CHECK_EQ(count_lines_starting(b.data, "nstats_") + count_lines_starting(b.data, "# "),
@@ -296,7 +298,7 @@ static void test_all_sources(void)
 {
     int intervals = 0;
     struct meter *m = make_meter(&intervals);
-    struct export_identity id = {"pod-a", "eth0", "default", "node-1"};
+    struct export_identity id = {"pod-a", "eth0", "default", "node-1", NULL};
     struct influx_stats influx;
     struct rdns_stats rdns = {10, 6, 2, 1, 1, 3, 0};
     struct k8s_stats k8s = {.lists = 2,
@@ -340,15 +342,15 @@ static void test_all_sources(void)
     CHECK_EQ(metrics_render(&b, &src), 0);
     check_families_once(b.data);
     /* Names and Kubernetes add their labels to flow series. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",host=\"pod-a\",interface=\"eth0\","
-                       "local=\"198.18.0.1\",namespace=\"default\",net=\"lab\",node=\"node-1\","
-                       "port=\"443\",proto=\"tcp\",remote=\"198.19.0.2\",remote_kind=\"\","
-                       "remote_name=\"lab\",remote_namespace=\"\",remote_source=\"net\","
-                       "remote_workload=\"\"} 1514");
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",local=\"198.18.0.1\",net=\"lab\","
+                       "port=\"443\",proto=\"tcp\",remote=\"198.19.0.2\",remote_name=\"lab\","
+                       "remote_source=\"net\"} 1514");
+    CHECK_LINE(b.data, "nstats_info{device=\"eth0\",host=\"pod-a\",node=\"node-1\"} 1");
     CHECK_LINE(b.data, "nstats_capture_drops_total{reason=\"kernel\"} 1");
     CHECK_LINE(b.data, "nstats_capture_drops_total{reason=\"interface\"} 2");
-    CHECK_LINE(b.data, "nstats_interface_bytes_total{direction=\"tx\"} 2000");
-    CHECK_LINE(b.data, "nstats_interface_packets_total{direction=\"rx\"} 10");
+    /* One direction vocabulary: the interface's rx is in, its tx out. */
+    CHECK_LINE(b.data, "nstats_interface_bytes_total{device=\"eth0\",direction=\"out\"} 2000");
+    CHECK_LINE(b.data, "nstats_interface_packets_total{device=\"eth0\",direction=\"in\"} 10");
     CHECK_LINE(b.data, "nstats_export_batches_total{result=\"sent\"} 7");
     CHECK_LINE(b.data, "nstats_export_batches_total{result=\"retried\"} 2");
     CHECK_LINE(b.data, "nstats_export_batches_total{result=\"dropped\"} 1");
@@ -376,14 +378,13 @@ static void test_counters_cumulative(void)
 {
     int intervals = 0;
     struct meter *m = make_meter(&intervals);
-    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct metrics_sources src;
     struct pkt out;
     struct buf b;
     const char *bytes_out =
-        "nstats_bytes_total{direction=\"out\",host=\"pod-a\",interface=\"eth0\","
-        "local=\"198.18.0.1\",net=\"\",port=\"443\",proto=\"tcp\","
-        "remote=\"198.19.0.2\",remote_name=\"\",remote_source=\"\"} ";
+        "nstats_bytes_total{direction=\"out\",local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+        "remote=\"198.19.0.2\"} ";
     char want[512];
 
     tcp_out(&out);

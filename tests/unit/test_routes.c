@@ -38,7 +38,7 @@ static void get(struct routes *r, const char *path, struct httpd_reply *reply)
 
 static void test_health_texts(void)
 {
-    struct export_identity id = {"h", "eth0", "", ""};
+    struct export_identity id = {"h", "eth0", "", "", ""};
     struct routes r;
     struct httpd_reply reply;
 
@@ -73,7 +73,7 @@ static void test_health_texts(void)
 
 static void test_pages_and_unknown_paths(void)
 {
-    struct export_identity id = {"h", "eth0", "", ""};
+    struct export_identity id = {"h", "eth0", "", "", ""};
     struct meter_totals before, after;
     struct httpd_reply reply;
     struct routes r;

@@ -26,7 +26,7 @@ static void test_default_rows(void)
 {
     struct flow_row rows[6];
     struct meter_snapshot snap;
-    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct export_capture_stats cs = {3, 4};
     struct buf b;
 
@@ -82,7 +82,7 @@ static void test_legacy_schema(void)
 {
     struct flow_row rows[4];
     struct meter_snapshot snap;
-    struct export_identity id = {"pod-a", "eth0", NULL, NULL};
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct export_capture_stats cs = {0, 0};
     struct buf b;
 
@@ -118,13 +118,42 @@ static void test_legacy_schema(void)
     buf_free(&b);
 }
 
+/* The identity tags sit in key order among the key's, the workload last; rates print in the
+ * fewest digits that read back exactly. */
+static void test_identity_order_and_floats(void)
+{
+    struct flow_row rows[1];
+    struct meter_snapshot snap;
+    struct export_identity id = {"pod-a", "eth0", "shop", "node-1", "web"};
+    struct buf b;
+
+    rows[0] = row(FLOW_KIND_NORMAL, "198.18.0.1", "198.19.0.2", 6, 443);
+    rows[0].delta.bytes_out = 10787;
+    memset(&snap, 0, sizeof(snap));
+    snap.end_ms = 10000;
+    snap.rows = rows;
+    snap.n_rows = 1;
+    buf_init(&b, 1 << 20);
+    CHECK_EQ(schema_write_rows(&b, &id, &snap, 0, 1, NULL), 0);
+    CHECK_STR(b.data, "nstats,host=pod-a,interface=eth0,local=198.18.0.1,namespace=shop,"
+                      "node=node-1,port=443,proto=tcp,remote=198.19.0.2,workload=web "
+                      "bytes_in=10i,bytes_out=10787i,packets_in=1i,packets_out=2i 10000000000\n");
+    buf_reset(&b);
+    CHECK_EQ(schema_write_legacy(&b, &id, &snap, &(struct export_capture_stats){0, 0}, NULL), 0);
+    /* 10787 bytes in 10 s: 8629.6 bit/s, not 8629.6000000000004. */
+    CHECK(strstr(b.data, "sendRate=8629.6,receiveRate=8 ") != NULL);
+    CHECK(strstr(b.data, "nstats_capture,host=pod-a,interface=eth0,namespace=shop,node=node-1,"
+                         "workload=web ") != NULL);
+    buf_free(&b);
+}
+
 /* An interval end past the year 2262 (a corrupt capture time) never becomes a timestamp
  * InfluxDB refuses: it is held at the last one it stores. */
 static void test_timestamp_held_in_range(void)
 {
     struct flow_row rows[1];
     struct meter_snapshot snap;
-    struct export_identity id = {"pod-a", "", NULL, NULL};
+    struct export_identity id = {"pod-a", "", NULL, NULL, NULL};
     struct export_capture_stats cs = {0, 0};
     struct influx_stats st;
     struct buf b;
@@ -154,6 +183,7 @@ int main(void)
 {
     RUN(test_default_rows);
     RUN(test_legacy_schema);
+    RUN(test_identity_order_and_floats);
     RUN(test_timestamp_held_in_range);
     return test_report();
 }
