@@ -84,13 +84,16 @@ static void refresh_live_facts(struct app *app)
 {
     struct netaddr addrs[LOCALITY_MAX_ADDRS];
     int n = iface_addresses(app->cfg.ifname, addrs, LOCALITY_MAX_ADDRS);
+    uint64_t via_proc = app->listeners.reads_proc;
 
     if (n >= 0)
         locality_set_addrs(&app->loc, addrs, (size_t)n);
     else
         log_warn("reading the addresses of %s", app->cfg.ifname);
     if (listeners_read(&app->listeners, (uint16_t)app->cfg.ephemeral_min) == -1)
-        log_warnx("cannot read /proc/net listening sockets; using port ranges only");
+        log_warnx("cannot read listening sockets (sock_diag or /proc/net); using port ranges only");
+    else if (via_proc == 0 && app->listeners.reads_proc == 1)
+        log_info("sock_diag refused: reading listening sockets from /proc/net (every socket)");
 }
 
 /* The capture failed: nothing more to read; /healthz says why and nstats exits 1. */
@@ -264,6 +267,7 @@ static int run_live(struct app *app, struct meter_config *mc, const struct hash_
     start_counting(app, mc, seed, ifname, &app->listeners, NULL);
     dropwatch_init(&app->drops, (size_t)app->cfg.buffer_bytes);
     app->routes.drops = &app->drops;
+    app->routes.listeners = &app->listeners;
     if (iface_counters_read(ifname, &app->routes.iface0) == 0)
         app->routes.ifname = ifname;
     refresh_live_facts(app);

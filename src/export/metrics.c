@@ -172,6 +172,22 @@ static int render_capture(struct buf *b, const struct metrics_sources *src,
     return 0;
 }
 
+static int render_listeners(struct buf *b, const struct listeners *l)
+{
+    static const char *const via[2] = {"netlink", "proc"};
+    uint64_t counts[2];
+
+    if (l == NULL)
+        return 0;
+    counts[0] = l->reads_netlink;
+    counts[1] = l->reads_proc;
+    return by_label(b, "nstats_listeners_reads_total", "counter",
+                    "Reads of the local listening sockets, once an interval: netlink = "
+                    "sock_diag, listening sockets only; proc = /proc/net, every socket, where "
+                    "netlink is refused.",
+                    "via", via, counts, 2);
+}
+
 static int render_export(struct buf *b, const struct influx_stats *s)
 {
     static const char *const results[3] = {"sent", "retried", "dropped"};
@@ -336,9 +352,9 @@ int metrics_render(struct buf *b, const struct metrics_sources *src)
     uint64_t by_kind[5];
 
     if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
-        render_capture(b, src, &totals) || render_export(b, src->influx) ||
-        render_names(b, src->names) || render_rdns(b, src->rdns) || render_k8s(b, src->k8s) ||
-        render_http(b, src->http) || render_process(b, src))
+        render_capture(b, src, &totals) || render_listeners(b, src->listeners) ||
+        render_export(b, src->influx) || render_names(b, src->names) || render_rdns(b, src->rdns) ||
+        render_k8s(b, src->k8s) || render_http(b, src->http) || render_process(b, src))
         return -1;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "export/influx.h"
 #include "export/procstat.h"
 #include "export/schema.h"
+#include "flow/listeners.h"
 #include "flow/meter.h"
 #include "io/httpd.h"
 #include "names/k8s.h"
@@ -29,8 +30,9 @@ struct metrics_sources {
     const struct influx_stats *influx;
     bool have_process;
     struct procstat process;
-    struct names *names;           /* may be NULL */
-    const struct rdns_stats *rdns; /* may be NULL */
+    const struct listeners *listeners; /* live: how listening sockets are read; may be NULL */
+    struct names *names;               /* may be NULL */
+    const struct rdns_stats *rdns;     /* may be NULL */
     const struct k8s_stats
         *k8s;        /* may be NULL; also adds the remote_kind/namespace/workload labels */
     uint64_t now_ms; /* wall clock, for name expiry */

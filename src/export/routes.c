@@ -53,6 +53,7 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     }
     src.have_process = procstat_read(&src.process) == 0;
     src.names = r->names;
+    src.listeners = r->listeners;
     src.now_ms = loop_wall_ms();
     if (r->rdns != NULL) {
         rdns_get_stats(r->rdns, &rst);

@@ -33,9 +33,10 @@ struct routes {
     struct rdns *rdns;
     struct k8s *k8s;
     const struct httpd *httpd;
-    struct rates *rates;     /* the live API's; NULL: /api/v1 answers 503 */
-    struct dropwatch *drops; /* live: capture drops make /healthz say "degraded" */
-    char problem[512];       /* why /healthz fails (empty while healthy), via routes_set_problem */
+    struct rates *rates;               /* the live API's; NULL: /api/v1 answers 503 */
+    const struct listeners *listeners; /* live: read every interval */
+    struct dropwatch *drops;           /* live: capture drops make /healthz say "degraded" */
+    char problem[512]; /* why /healthz fails (empty while healthy), via routes_set_problem */
 };
 
 /* Marks nstats unhealthy with a reason for /healthz ("" or NULL: healthy again). */

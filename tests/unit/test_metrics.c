@@ -336,6 +336,7 @@ static void test_all_sources(void)
     src.have_process = true;
     src.process = (struct procstat){1.5, 1700000000.25, 4096, 8192, 9, 1024};
     src.names = names;
+    src.listeners = &(struct listeners){.reads_netlink = 12, .reads_proc = 1};
     src.rdns = &rdns;
     src.k8s = &k8s;
     buf_init(&b, 1 << 20);
@@ -351,6 +352,8 @@ static void test_all_sources(void)
     /* One direction vocabulary: the interface's rx is in, its tx out. */
     CHECK_LINE(b.data, "nstats_interface_bytes_total{device=\"eth0\",direction=\"out\"} 2000");
     CHECK_LINE(b.data, "nstats_interface_packets_total{device=\"eth0\",direction=\"in\"} 10");
+    CHECK_LINE(b.data, "nstats_listeners_reads_total{via=\"netlink\"} 12");
+    CHECK_LINE(b.data, "nstats_listeners_reads_total{via=\"proc\"} 1");
     CHECK_LINE(b.data, "nstats_export_batches_total{result=\"sent\"} 7");
     CHECK_LINE(b.data, "nstats_export_batches_total{result=\"retried\"} 2");
     CHECK_LINE(b.data, "nstats_export_batches_total{result=\"dropped\"} 1");
