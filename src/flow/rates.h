@@ -26,8 +26,8 @@ struct rate_values {
 
 struct rates;
 
-/* For a meter of capacity places (meter_capacity). About 200 bytes a place, touched only as
- * keys use them. */
+/* For a meter of capacity places (meter_capacity). 120 bytes a place, touched only as keys
+ * use them. */
 struct rates *rates_new(size_t capacity);
 void rates_free(struct rates *r);
 
@@ -44,6 +44,11 @@ uint64_t rates_ms_until_tick(const struct rates *r, uint64_t now_ms);
 typedef void rates_visit_fn(void *arg, const struct flow_key *key, const struct rate_values *in,
                             const struct rate_values *out);
 void rates_foreach(struct rates *r, struct meter *m, rates_visit_fn *fn, void *arg);
+
+/* A bucket's bytes as 16 bits (a 5-bit exponent, an 11-bit mantissa, rounded to nearest:
+ * exact below 2048, within 1/2048 above) and back. */
+uint16_t rates_encode(uint64_t v);
+uint64_t rates_decode(uint16_t code);
 
 /* a += b, rate by rate (the peak of a sum is bounded by the sum of peaks: it is summed). */
 void rate_values_add(struct rate_values *a, const struct rate_values *b);

@@ -127,6 +127,58 @@ static void test_young_key(void)
     meter_free(m);
 }
 
+/* Buckets are 16-bit floats: exact below 2048 bytes, within 1/2048 above, monotonic, and
+ * saturating rather than wrapping. */
+static void test_bucket_encoding(void)
+{
+    uint64_t prev = 0;
+
+    for (uint64_t v = 0; v < 2048; v++)
+        CHECK_EQ(rates_decode(rates_encode(v)), v);
+    for (uint64_t v = 2048; v < ((uint64_t)1 << 42); v = v * 3 / 2 + 7) {
+        uint64_t d = rates_decode(rates_encode(v));
+        uint64_t err = d > v ? d - v : v - d;
+
+        CHECK(err * 2048 <= v);
+        CHECK(d >= prev);
+        prev = d;
+    }
+    CHECK_EQ(rates_decode(rates_encode(UINT64_MAX)), (uint64_t)2047 << 31);
+    /* 10 Gb/s for 2 s fits with room to spare. */
+    CHECK(rates_decode(rates_encode(2500000000ULL)) > 2499000000ULL);
+}
+
+/* A key that slept longer than the ring (and a loop that did not tick meanwhile) shows no
+ * stale bucket: every window is 0, the peak is kept. */
+static void test_long_sleep(void)
+{
+    struct meter *m = make_meter();
+    struct rates *r = rates_new(meter_capacity(m));
+    struct pkt a;
+    struct found f = {.remote = "198.19.0.2"};
+
+    tcp_out(&a, "198.19.0.2");
+    meter_start(m, T0_MS);
+    for (uint64_t t = 0; t <= 4000; t += 100) {
+        if (t % 500 == 0)
+            rates_tick(r, m, T0_MS + t);
+        if (t < 4000)
+            meter_packet(m, T0_MS + t, a.b, a.len, 3001);
+    }
+    for (uint64_t t = 44000; t <= 47000; t += 500) /* 40 s without a tick, then on again */
+        rates_tick(r, m, T0_MS + t);
+    rates_foreach(r, m, find, &f);
+    CHECK(f.seen);
+    CHECK_EQ((uint64_t)f.out.r2, 0);
+    CHECK_EQ((uint64_t)f.out.r10, 0);
+    CHECK_EQ((uint64_t)f.out.r40, 0);
+    /* 30010 B/s, as a 16-bit bucket: 60020 bytes are held as 60032. */
+    CHECK_EQ((uint64_t)f.out.peak, 30016);
+    CHECK_EQ(f.out.total, 120040);
+    rates_free(r);
+    meter_free(m);
+}
+
 /* Ticks land on bucket ends, so every bucket holds exactly 2 s. */
 static void test_tick_alignment(void)
 {
@@ -268,6 +320,8 @@ int main(void)
 {
     RUN(test_windows);
     RUN(test_young_key);
+    RUN(test_bucket_encoding);
+    RUN(test_long_sleep);
     RUN(test_tick_alignment);
     RUN(test_rows_add_up);
     RUN(test_parse_query);
