@@ -1,5 +1,6 @@
 /* Export benchmark: CPU time to encode (and gzip) one interval of 10,000 line-protocol rows, and
- * to render /metrics for 100,000 series, from a meter filled with synthetic keys. */
+ * to render /metrics for 1,000, 25,000 and 100,000 keys (4 series each), from a meter filled
+ * with synthetic keys. */
 #include <pcap/dlt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "export/schema.h"
 #include "flow/meter.h"
 #include "io/gzip.h"
+#include "names/names.h"
 
 static struct meter_snapshot last_snap;
 static struct flow_row *snap_rows;
@@ -59,16 +61,84 @@ static struct meter *filled(unsigned keys, uint64_t interval_ms)
     return m;
 }
 
-int main(void)
+static int discard(void *arg, const char *data, size_t len)
+{
+    *(size_t *)arg += len;
+    (void)data;
+    return 0;
+}
+
+static int to_gzip(void *arg, const char *data, size_t len)
+{
+    return gzip_stream_write(arg, data, len);
+}
+
+static void bench_metrics(unsigned keys)
 {
     enum { ROUNDS = 9 };
     struct export_identity id = {"bench-pod", "eth0", NULL, NULL, NULL};
-    struct export_capture_stats cs = {0, 0};
-    double enc[ROUNDS], gz[ROUNDS], prom[ROUNDS];
+    struct hash_key seed = {3, 4};
+    struct meter *m = filled(keys, 3600000);
+    struct names *names = names_new(keys, 3600000, NULL, &seed);
     struct metrics_sources src;
+    double plain[ROUNDS], zipped[ROUNDS];
+    size_t text_len = 0, gz_len = 0;
+
+    memset(&src, 0, sizeof(src));
+    src.id = &id;
+    src.version = "bench";
+    src.meter = m;
+    src.max_flows = keys;
+    src.names = names;
+    for (int r = 0; r < ROUNDS; r++) {
+        struct buf b, gz;
+        struct gzip_stream *z;
+        double t0;
+
+        text_len = 0;
+        buf_init(&b, (size_t)128 << 10);
+        buf_set_drain(&b, (size_t)64 << 10, discard, &text_len);
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+        metrics_render(&b, &src);
+        buf_flush(&b);
+        plain[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        buf_free(&b);
+
+        buf_init(&gz, (size_t)1 << 30);
+        buf_init(&b, (size_t)128 << 10);
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+        z = gzip_stream_new(15, &gz);
+        buf_set_drain(&b, (size_t)64 << 10, to_gzip, z);
+        metrics_render(&b, &src);
+        buf_flush(&b);
+        gzip_stream_finish(z);
+        zipped[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        gz_len = gz.len;
+        gzip_stream_free(z);
+        buf_free(&b);
+        buf_free(&gz);
+    }
+    {
+        double series = 4.0 * (keys + 3), ms = bench_median(plain, ROUNDS) * 1e3;
+
+        printf("%8u %9.0f %10.2f %9.0f %11zu %13.1f %11.2f %9zu\n", keys, series, ms,
+               ms * 1e6 / series, text_len, (double)text_len / series,
+               bench_median(zipped, ROUNDS) * 1e3, gz_len);
+    }
+    names_free(names);
+    meter_free(m);
+}
+
+int main(void)
+{
+    static const unsigned prom_keys[] = {1000, 25000, 100000};
+    enum { ROUNDS = 9 };
+    struct export_identity id = {"bench-pod", "eth0", NULL, NULL, NULL};
+    struct export_capture_stats cs = {0, 0};
+    double enc[ROUNDS], gz[ROUNDS];
     struct buf b, z;
     struct meter *m;
-    size_t lp_len = 0, gz_len = 0, prom_len = 0;
+    size_t lp_len = 0, gz_len = 0;
 
     snap_rows = calloc(200000, sizeof(*snap_rows));
     /* 10,000 rows in one interval. */
@@ -92,30 +162,17 @@ int main(void)
     }
     meter_free(m);
 
-    /* 25,000 keys: four series each (bytes and packets, in and out) = 100,000 series. */
-    m = filled(25000, 3600000);
-    memset(&src, 0, sizeof(src));
-    src.id = &id;
-    src.version = "bench";
-    src.meter = m;
-    src.max_flows = 25000;
-    for (int r = 0; r < ROUNDS; r++) {
-        double t0;
-
-        buf_init(&b, 1u << 30);
-        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
-        metrics_render(&b, &src);
-        prom[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
-        prom_len = b.len;
-        buf_free(&b);
-    }
-    meter_free(m);
     free(snap_rows);
-
     printf("line protocol, 10,000 rows: encode %.2f ms, gzip %.2f ms (median of %d; %zu -> %zu "
            "bytes)\n",
            bench_median(enc, ROUNDS) * 1e3, bench_median(gz, ROUNDS) * 1e3, ROUNDS, lp_len, gz_len);
-    printf("/metrics, 100,000 series: render %.2f ms CPU (median of %d; %zu bytes)\n",
-           bench_median(prom, ROUNDS) * 1e3, ROUNDS, prom_len);
+    /* /metrics as the server renders it: 64 KiB slices to a drain, every remote named (by its
+     * address, as nstats names a peer it knows nothing of). Four series a key. */
+    printf("/metrics (CPU time, median of %d; slices of 64 KiB; gzip as served, 32 KiB window):\n",
+           ROUNDS);
+    printf("%8s %9s %10s %9s %11s %13s %11s %9s\n", "keys", "series", "render ms", "ns/series",
+           "text bytes", "bytes/series", "+gzip ms", "gz bytes");
+    for (size_t i = 0; i < sizeof(prom_keys) / sizeof(prom_keys[0]); i++)
+        bench_metrics(prom_keys[i]);
     return 0;
 }

@@ -9,6 +9,8 @@
 
 struct flow_pass {
     struct buf *b;
+    struct buf arena; /* every key's labels, escaped, for both families */
+    size_t cursor;    /* the next key's labels in arena */
     struct names *names;
     uint64_t now_ms;
     bool packets; /* which family this pass writes */
@@ -23,38 +25,65 @@ static void label(struct prom_label *l, size_t *n, const char *name, const char 
         l[(*n)++] = (struct prom_label){name, value};
 }
 
-/* A key's two samples. Who is counting (host, pod, namespace) is the scrape target's to say,
- * so flow series carry the key and the far end's names only; see nstats_info. */
-static void flow_series(void *arg, const struct flow_key *key, const struct flow_counters *c)
+/* A key's labels, escaped, appended to the pass's arena as a 4-byte length and the text. */
+static int key_labels(struct flow_pass *p, const struct flow_key *key)
 {
-    struct flow_pass *p = arg;
+    struct buf *a = &p->arena;
+    size_t at = a->len;
     struct schema_key_tags t;
-    struct prom_label l[11];
     struct name_info ni = {"", "", "", "", "", ""};
-    const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
-    size_t n = 0;
+    uint32_t len;
 
-    if (p->err)
-        return;
-    if (!p->packets && key->kind < 5)
-        p->by_kind[key->kind] += c->bytes_in + c->bytes_out;
     schema_key_tags(key, &t);
     if (p->names != NULL && schema_key_nameable(key))
         names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
-    l[n++] = (struct prom_label){"direction", "in"};
-    label(l, &n, "local", t.local);
-    label(l, &n, "net", ni.net);
-    label(l, &n, "port", t.port);
-    label(l, &n, "proto", t.proto);
-    label(l, &n, "remote", t.remote);
-    label(l, &n, "remote_kind", ni.kind);
-    label(l, &n, "remote_name", ni.name);
-    label(l, &n, "remote_namespace", ni.namespace_);
-    label(l, &n, "remote_source", ni.source);
-    label(l, &n, "remote_workload", ni.workload);
-    p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_in : c->bytes_in);
-    l[0].value = "out";
-    p->err |= prom_sample_u64(p->b, name, l, n, p->packets ? c->packets_out : c->bytes_out);
+    if (buf_append(a, &(uint32_t){0}, sizeof(uint32_t)) ||
+        prom_labels_add(a, "local", t.local, true) || prom_labels_add(a, "net", ni.net, false) ||
+        prom_labels_add(a, "port", t.port, true) || prom_labels_add(a, "proto", t.proto, true) ||
+        prom_labels_add(a, "remote", t.remote, true) ||
+        prom_labels_add(a, "remote_kind", ni.kind, false) ||
+        prom_labels_add(a, "remote_name", ni.name, false) ||
+        prom_labels_add(a, "remote_namespace", ni.namespace_, false) ||
+        prom_labels_add(a, "remote_source", ni.source, true) ||
+        prom_labels_add(a, "remote_workload", ni.workload, false))
+        return -1;
+    len = (uint32_t)(a->len - at - sizeof(uint32_t));
+    memcpy(a->data + at, &len, sizeof(len));
+    return 0;
+}
+
+/* A key's two samples. Who is counting (host, pod, namespace) is the scrape target's to say,
+ * so flow series carry the key and the far end's names only; see nstats_info. The bytes pass
+ * escapes each key's labels into the arena; the packets pass, over the same keys in the same
+ * order, writes them from there. */
+static void flow_series(void *arg, const struct flow_key *key, const struct flow_counters *c)
+{
+    struct flow_pass *p = arg;
+    const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
+    uint32_t len;
+    const char *labels;
+
+    if (p->err)
+        return;
+    if (!p->packets) {
+        if (key->kind < 5)
+            p->by_kind[key->kind] += c->bytes_in + c->bytes_out;
+        if (key_labels(p, key) == -1) {
+            p->err = 1;
+            return;
+        }
+    }
+    if (p->cursor + sizeof(len) > p->arena.len) {
+        p->err = 1; /* the packets pass saw a key the bytes pass did not */
+        return;
+    }
+    memcpy(&len, p->arena.data + p->cursor, sizeof(len));
+    labels = p->arena.data + p->cursor + sizeof(len);
+    p->cursor += sizeof(len) + len;
+    p->err |= prom_sample_labels(p->b, name, "direction=\"in\"", labels, len,
+                                 p->packets ? c->packets_in : c->bytes_in) ||
+              prom_sample_labels(p->b, name, "direction=\"out\"", labels, len,
+                                 p->packets ? c->packets_out : c->bytes_out);
 }
 
 /* A family whose samples differ in one label: values[i] is the label's value of counts[i]. */
@@ -82,18 +111,27 @@ static int single(struct buf *b, const char *name, const char *type, const char 
 static int render_flows(struct buf *b, const struct metrics_sources *src,
                         struct meter_totals *totals, uint64_t by_kind[5])
 {
-    struct flow_pass p = {b, src->names, src->now_ms, false, 0, {0}};
+    struct flow_pass p;
 
+    memset(&p, 0, sizeof(p));
+    p.b = b;
+    p.names = src->names;
+    p.now_ms = src->now_ms;
+    buf_init(&p.arena, (size_t)1 << 30);
     if (prom_family(b, "nstats_bytes_total", "counter",
                     "Frame bytes per key and direction since the key entered the table."))
-        return -1;
-    meter_read(src->meter, totals, flow_series, &p);
+        p.err = 1;
+    if (!p.err)
+        meter_read(src->meter, totals, flow_series, &p);
     memcpy(by_kind, p.by_kind, sizeof(p.by_kind));
-    if (p.err || prom_family(b, "nstats_packets_total", "counter",
-                             "Frames per key and direction since the key entered the table."))
-        return -1;
+    if (!p.err && prom_family(b, "nstats_packets_total", "counter",
+                              "Frames per key and direction since the key entered the table."))
+        p.err = 1;
     p.packets = true;
-    meter_read(src->meter, totals, flow_series, &p);
+    p.cursor = 0;
+    if (!p.err)
+        meter_read(src->meter, totals, flow_series, &p);
+    buf_free(&p.arena);
     return p.err ? -1 : 0;
 }
 

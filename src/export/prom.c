@@ -75,3 +75,65 @@ int prom_sample_double(struct buf *b, const char *name, const struct prom_label 
         return buf_append_str(b, value > 0 ? "+Inf\n" : "-Inf\n");
     return buf_append_double(b, value) || buf_append_char(b, '\n');
 }
+
+int prom_labels_add(struct buf *labels, const char *name, const char *value, bool value_is_plain)
+{
+    size_t name_len, value_len;
+    char *w;
+
+    if (value == NULL || value[0] == '\0')
+        return 0;
+    name_len = strlen(name);
+    value_len = strlen(value);
+    if (!value_is_plain && strpbrk(value, "\\\"\n") != NULL) {
+        if (buf_append_char(labels, ',') || buf_append(labels, name, name_len) ||
+            buf_append(labels, "=\"", 2) || prom_escape_label_value(labels, value))
+            return -1;
+        return buf_append_char(labels, '"');
+    }
+    w = buf_space(labels, name_len + value_len + 4);
+    *w++ = ',';
+    memcpy(w, name, name_len);
+    w += name_len;
+    *w++ = '=';
+    *w++ = '"';
+    memcpy(w, value, value_len);
+    w[value_len] = '"';
+    return buf_commit(labels, name_len + value_len + 4);
+}
+
+/* Decimal digits of v ending at end; returns where they start (at most 20 before end). */
+static char *u64_digits(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return end;
+}
+
+int prom_sample_labels(struct buf *b, const char *name, const char *first, const char *labels,
+                       size_t labels_len, uint64_t value)
+{
+    size_t name_len = strlen(name), first_len = strlen(first);
+    char digits[24], *d = u64_digits(digits + sizeof(digits), value);
+    size_t d_len = (size_t)(digits + sizeof(digits) - d);
+    size_t len = name_len + 1 + first_len + labels_len + 2 + d_len + 1;
+    char *w = buf_space(b, len);
+
+    memcpy(w, name, name_len);
+    w += name_len;
+    *w++ = '{';
+    memcpy(w, first, first_len);
+    w += first_len;
+    if (labels_len > 0) {
+        memcpy(w, labels, labels_len);
+        w += labels_len;
+    }
+    *w++ = '}';
+    *w++ = ' ';
+    memcpy(w, d, d_len);
+    w += d_len;
+    *w = '\n';
+    return buf_commit(b, len);
+}
