@@ -66,5 +66,12 @@ bench: $(BUILD)/nstats
 	./scripts/install-deps.sh bench
 	./bench/run.sh $(BUILD)
 
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]: bin/nstats, the manual, the systemd unit
+# (ExecStart under PREFIX) and /etc/default/nstats (kept if there is one), by cmake --install.
+PREFIX ?= /usr/local
+.PHONY: install
+install: $(BUILD)/nstats
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(LINT_BUILD)

@@ -37,10 +37,13 @@ printf 'root:x:0:\nnstats:x:%s:\n' $uid >"$root/etc/group"
 printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
 chown $uid:$uid "$root/var/spool/nstats"
 
-# Capture as a non-root user: the file capability lets the process hold CAP_NET_RAW, which
-# the pod's securityContext must also grant (capabilities: add: [NET_RAW]).
+# Capture as a non-root user: the file capability puts CAP_NET_RAW in the process's permitted
+# set where the bounding set has it (the container runtime's default set, or the pod's
+# capabilities: add), and nstats raises it itself. Permitted, not effective (+p, not +ep): the
+# kernel refuses to exec a binary whose effective file capability it cannot grant, so with +ep
+# nstats would not even start to say why it cannot capture, nor answer --probe.
 if command -v setcap >/dev/null 2>&1; then
-    setcap cap_net_raw+ep "$root/usr/bin/nstats"
+    setcap cap_net_raw+p "$root/usr/bin/nstats"
 else
     echo "rootfs.sh: setcap not found (Debian libcap2-bin); the binary has no file capability" >&2
 fi

@@ -1,17 +1,22 @@
 #!/bin/sh
-# Installs the Debian packages nstats needs: "build" to build and run it, "test" for the whole
-# test suite, "bench" for the benchmark. Skips apt when everything is already there.
+# Installs the Debian packages nstats needs: "build" to build and run it, "image" to stage the
+# container image's root filesystem (deploy/Dockerfile runs this), "test" for the whole test
+# suite, "bench" for the benchmark. This file is the one list of build packages. Skips apt when
+# everything is already there.
 set -eu
 
-build="cmake make gcc pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev libc-ares-dev libjansson-dev libncurses-dev libjs-chart.js"
-test="$build python3 clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus libcap2-bin systemd groff-base man-db dnsmasq-base tmux chromium"
+build="cmake make gcc libc6-dev pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev libc-ares-dev libjansson-dev libncurses-dev libjs-chart.js"
+# deploy/rootfs.sh copies the CA bundle into the image and gives the binary its capability.
+image="$build ca-certificates libcap2-bin"
+test="$image python3 python3-yaml clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus systemd groff-base man-db dnsmasq-base tmux chromium mmdebstrap"
 bench="$test darkstat softflowd"
 
 case "${1:-build}" in
 build) pkgs=$build ;;
+image) pkgs=$image ;;
 test) pkgs=$test ;;
 bench) pkgs=$bench ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [build|image|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -44,8 +44,10 @@
 #define READAHEAD_PER_KEY 256u
 #define READAHEAD_MAX ((size_t)16 << 20)
 #define FILE_READAHEAD_MIN ((size_t)8 << 20)
-/* How often a vanished interface is looked for again. */
+/* How often a vanished interface is looked for again, and a capture that could not start is
+ * tried again (with --listen). */
 #define REOPEN_MS 1000
+#define RETRY_OPEN_MS 10000
 
 struct app {
     struct config cfg;
@@ -249,17 +251,50 @@ static size_t readahead(uint64_t max_flows)
                                                          : READAHEAD_MAX;
 }
 
+/* Opens the live capture. With --listen nstats is a service someone watches (in a pod, a
+ * sidecar whose exit would make the pod NotReady): a capture that cannot start is tried again
+ * every RETRY_OPEN_MS while /healthz answers 503 with why, and the process stays up. Without,
+ * the reason is the exit. NULL if there is no capture (err says why) or a signal came first. */
+static struct capture *open_capture(struct app *app, char *err, size_t errlen)
+{
+    struct log_limit lim = {0, 0, false};
+    char problem[700];
+
+    for (;;) {
+        struct capture *cap = capture_open_live(app->cfg.ifname, (unsigned)app->cfg.snaplen,
+                                                (unsigned)app->cfg.buffer_bytes, err, errlen);
+        uint64_t until = loop_now_ms() + RETRY_OPEN_MS;
+
+        if (cap != NULL || app->httpd == NULL)
+            return cap;
+        log_warnx_limited(&lim, loop_now_ms(), 60000, "%s; trying again every %us", err,
+                          RETRY_OPEN_MS / 1000);
+        snprintf(problem, sizeof(problem), "cannot capture: %s; trying again every %us", err,
+                 RETRY_OPEN_MS / 1000);
+        routes_set_problem(&app->routes, problem);
+        while (!app->stopping && loop_now_ms() < until)
+            loop_run_once(app->loop, (int)(until - loop_now_ms()));
+        if (app->stopping) {
+            snprintf(err, errlen, "stopped before capturing");
+            return NULL;
+        }
+    }
+}
+
 static int run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
     const char *ifname = app->cfg.ifname;
     char err[512];
 
-    app->cap = capture_open_live(ifname, (unsigned)app->cfg.snaplen,
-                                 (unsigned)app->cfg.buffer_bytes, err, sizeof(err));
-    if (app->cap == NULL) {
+    if ((app->cap = open_capture(app, err, sizeof(err))) == NULL) {
+        if (app->stopping) {
+            log_info("%s", err);
+            return 0;
+        }
         log_warnx("%s", err);
         return 1;
     }
+    routes_set_problem(&app->routes, NULL);
     if (capture_start_reader(app->cap, readahead(mc->max_flows), err, sizeof(err)) == -1) {
         log_warnx("%s", err);
         return 1;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Deployment artefacts: Kubernetes overlays render and are accepted by kubectl; the staged
-image filesystem runs nstats as a non-root user; every dashboard query names something
-docs/METRICS.md defines; the systemd unit verifies; nstats captures holding only CAP_NET_RAW."""
+"""Deployment artefacts: the staged image filesystem runs nstats as a non-root user; every
+dashboard query names something docs/METRICS.md defines; make install puts a unit that
+verifies; nstats captures holding only CAP_NET_RAW. (The Kubernetes manifests are
+test_kubernetes.py's; the image's build is test_image.py's.)"""
 import glob
 import json
 import os
@@ -12,93 +13,19 @@ import subprocess
 import tempfile
 import time
 
-import yaml
-
 from harness import (NSTATS, PCAPGEN, Checks, LineWatcher, capture_totals, have, parse_output,
                      read_ledger, require, run)
 from netns import PEER4, TestHost, delta
-import kubefake
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, "deploy")
 require(os.geteuid() == 0, "root (chroot, setcap, network namespaces)")
-require(all(have(t) for t in ("kubectl", "systemd-analyze", "setpriv", "setcap", "chroot",
-                              "iperf3", "ip")),
-        "kubectl, systemd-analyze, setpriv, setcap (libcap2-bin), iperf3, ip")
+require(all(have(t) for t in ("systemd-analyze", "setpriv", "setcap", "chroot", "iperf3", "ip")),
+        "systemd-analyze, setpriv, setcap (libcap2-bin), iperf3, ip")
 
 c = Checks()
 tmp = tempfile.mkdtemp(prefix="nstats-deploy-")
 os.chmod(tmp, 0o755)
-
-
-def nstats_container(objs, overlay):
-    for o in objs:
-        spec = o.get("spec", {}).get("template", {}).get("spec", {})
-        for where in ("containers", "initContainers"):
-            for ctr in spec.get(where, []):
-                if ctr["name"] == "nstats":
-                    return o, spec, where, ctr
-    raise AssertionError(f"{overlay}: no nstats container")
-
-
-def check_kubernetes():
-    server, url = kubefake.start()
-    kubeconfig = os.path.join(tmp, "kubeconfig")
-    with open(kubeconfig, "w") as f:
-        f.write(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: fake, cluster: {{server: "{url}"}}}}]
-contexts: [{{name: fake, context: {{cluster: fake, user: fake, namespace: default}}}}]
-current-context: fake
-users: [{{name: fake, user: {{}}}}]
-""")
-    for overlay in ("sidecar", "native-sidecar", "daemonset"):
-        path = os.path.join(DEPLOY, "kubernetes", "overlays", overlay)
-        r = run(["kubectl", "kustomize", path])
-        c.eq(r.returncode, 0, f"{overlay}: kubectl kustomize ({r.stderr.strip()})")
-        objs = [o for o in yaml.safe_load_all(r.stdout) if o]
-        kinds = sorted(o["kind"] for o in objs)
-        c.ok("ConfigMap" in kinds and "PodMonitor" in kinds, f"{overlay}: objects {kinds}")
-        obj, spec, where, ctr = nstats_container(objs, overlay)
-        sc = ctr["securityContext"]
-        c.eq(sc["capabilities"], {"drop": ["ALL"], "add": ["NET_RAW"]},
-             f"{overlay}: drop ALL, add only NET_RAW")
-        c.ok(sc["runAsNonRoot"] is True and sc["runAsUser"] != 0, f"{overlay}: non-root")
-        c.ok(sc["readOnlyRootFilesystem"] is True, f"{overlay}: read-only root filesystem")
-        env = {e["name"]: e for e in ctr.get("env", [])}
-        for var, path_ in (("POD_NAME", "metadata.name"), ("POD_NAMESPACE", "metadata.namespace"),
-                           ("NODE_NAME", "spec.nodeName")):
-            c.eq(env.get(var, {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath"),
-                 path_, f"{overlay}: {var} from the Downward API")
-        c.eq(ctr["envFrom"][0]["configMapRef"]["name"], "nstats-config", f"{overlay}: envFrom")
-        for probe in ("readinessProbe", "livenessProbe"):
-            c.eq(ctr[probe]["httpGet"]["path"], "/healthz", f"{overlay}: {probe} on /healthz")
-        c.eq(ctr["ports"][0]["containerPort"], 9781, f"{overlay}: metrics port 9781")
-        c.ok(ctr["resources"]["limits"]["memory"] and ctr["resources"]["requests"]["cpu"],
-             f"{overlay}: requests and limits")
-        meta = obj["spec"]["template"]["metadata"]
-        c.eq(meta["annotations"].get("prometheus.io/port"), "9781", f"{overlay}: scrape port")
-        c.eq(meta["labels"].get("nstats.io/scrape"), "true", f"{overlay}: PodMonitor label")
-        vols = {v["name"]: v for v in spec["volumes"]}
-        c.eq(vols["nstats-influx"]["secret"]["secretName"], "nstats-influx",
-             f"{overlay}: InfluxDB credentials from a Secret")
-        c.ok(ctr["image"].startswith("nstats:"), f"{overlay}: image {ctr['image']}")
-        if overlay == "native-sidecar":
-            c.ok(where == "initContainers" and ctr.get("restartPolicy") == "Always",
-                 "native sidecar: init container with restartPolicy Always")
-        if overlay == "daemonset":
-            c.ok(obj["kind"] == "DaemonSet" and spec.get("hostNetwork") is True,
-                 "daemonset: hostNetwork DaemonSet")
-            c.eq(env.get("NSTATS_K8S", {}).get("value"), "true", "daemonset: --k8s on")
-            role = [o for o in objs if o["kind"] == "ClusterRole"]
-            verbs = {v for o in role for r in o["rules"] for v in r["verbs"]}
-            c.ok(role and verbs == {"get", "list", "watch"} and spec.get(
-                "serviceAccountName") == "nstats", f"daemonset: read-only RBAC ({verbs})")
-        r = run(["kubectl", "--kubeconfig", kubeconfig, "apply", "--dry-run=client",
-                 "--validate=false", "-k", path])
-        c.ok(r.returncode == 0 and r.stdout.count("(dry run)") == len(objs),
-             f"{overlay}: kubectl apply --dry-run=client ({r.stdout.strip()} {r.stderr.strip()})")
-    server.shutdown()
 
 
 def check_rootfs():
@@ -180,21 +107,84 @@ def check_dashboards():
             c.eq(p["datasource"]["uid"], "${datasource}", f"{name}: panel {p['id']} datasource")
 
 
+def installed_env(path):
+    """The NSTATS_* examples of the settings file, uncommented, as systemd would read them."""
+    env = {}
+    for line in open(path):
+        m = re.fullmatch(r"#(NSTATS_[A-Z_]+)=(.*)", line.strip())
+        if m:
+            env[m.group(1)] = m.group(2)
+    return env
+
+
 def check_systemd():
-    unit = os.path.join(tmp, "nstats.service")
-    text = open(os.path.join(DEPLOY, "systemd", "nstats.service")).read()
-    with open(unit, "w") as f:
-        f.write(text.replace("/usr/local/bin/nstats", NSTATS))
-    env = dict(os.environ, MANPATH=os.path.join(ROOT, "docs", "man"))
-    r = run(["systemd-analyze", "verify", unit], env=env)
-    c.ok(r.returncode == 0 and not r.stderr.strip(), f"systemd-analyze verify: {r.stderr}")
-    for needle in ("DynamicUser=yes", "CapabilityBoundingSet=CAP_NET_RAW",
-                   "AmbientCapabilities=CAP_NET_RAW", "NoNewPrivileges=yes",
-                   "ProtectSystem=strict"):
-        c.ok(needle in text, f"unit has {needle}")
-    r = run(["man", "-l", os.path.join(ROOT, "docs", "man", "man1", "nstats.1")],
-            env=dict(os.environ, MANWIDTH="80"))
-    c.ok(r.returncode == 0 and "--max-flows" in r.stdout, "man page renders")
+    """make install into a staging DESTDIR, with PREFIX=/usr and with the default /usr/local:
+    every file where it belongs, the unit's ExecStart on the installed binary, the unit verified
+    with the installed files laid over this host's in a mount namespace of its own (so the
+    binary and man page it names are the installed ones, and the host is left alone)."""
+    if not c.ok(all(have(t) for t in ("make", "cmake", "unshare", "mount", "man")),
+                "make, cmake, unshare, mount, man"):
+        return
+    paths = run(["systemd-analyze", "unit-paths"]).stdout.split()
+    for given in ("/usr", None):
+        shown = given or "/usr/local (default)"
+        prefix = given or "/usr/local"
+        dest = os.path.join(tmp, "destdir" + prefix.replace("/", "-"))
+        cmd = ["make", "-C", ROOT, "install", f"BUILD={os.path.dirname(NSTATS)}",
+               f"DESTDIR={dest}"] + ([f"PREFIX={given}"] if given else [])
+        r = run(cmd)
+        if not c.eq(r.returncode, 0, f"make install PREFIX={shown} ({r.stdout} {r.stderr})"):
+            continue
+        unit_dir = prefix + "/lib/systemd/system"
+        files = {f"{prefix}/bin/nstats": "0o755", f"{prefix}/share/man/man1/nstats.1": "0o644",
+                 f"{unit_dir}/nstats.service": "0o644", "/etc/default/nstats": "0o644"}
+        found = {}
+        for d, _, names in os.walk(dest):
+            for n in names:
+                full = os.path.join(d, n)
+                found["/" + os.path.relpath(full, dest)] = oct(os.stat(full).st_mode & 0o7777)
+        c.eq(found, files, f"PREFIX={shown}: installed files and modes")
+        if found != files:
+            continue
+        c.ok(unit_dir in paths, f"PREFIX={shown}: systemd reads units from {unit_dir} ({paths})")
+        binary = dest + prefix + "/bin/nstats"
+        c.eq(run([binary, "--version"]).stdout, run([NSTATS, "--version"]).stdout,
+             f"PREFIX={shown}: the installed binary runs")
+        unit = dest + unit_dir + "/nstats.service"
+        text = open(unit).read()
+        c.eq(re.findall(r"^ExecStart=(.*)$", text, re.M), [prefix + "/bin/nstats"],
+             f"PREFIX={shown}: ExecStart names the installed binary")
+        c.eq(re.findall(r"@[A-Z_]+@", text), [], f"PREFIX={shown}: no template placeholder left")
+        for needle in ("DynamicUser=yes", "CapabilityBoundingSet=CAP_NET_RAW",
+                       "AmbientCapabilities=CAP_NET_RAW", "NoNewPrivileges=yes",
+                       "ProtectSystem=strict", "EnvironmentFile=-/etc/default/nstats"):
+            c.ok(needle in text, f"PREFIX={shown}: unit has {needle}")
+        # The installed bin/ and man/ over the host's, read-only, in a private mount namespace:
+        # verify fails unless ExecStart is executable and man:nstats(1) (Documentation=) opens.
+        lay = " && ".join(
+            f"mount -t overlay overlay -o lowerdir={dest}{d}:{d} {d}"
+            for d in (prefix + "/bin", prefix + "/share/man"))
+        r = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 f'{lay} && exec systemd-analyze verify "$0"', unit])
+        c.ok(r.returncode == 0 and not r.stderr.strip(),
+             f"PREFIX={shown}: systemd-analyze verify ({r.stderr.strip()})")
+        r = run(["man", "-l", dest + prefix + "/share/man/man1/nstats.1"],
+                env=dict(os.environ, MANWIDTH="80"))
+        c.ok(r.returncode == 0 and "--max-flows" in r.stdout,
+             f"PREFIX={shown}: installed man page renders")
+        # Every example in the settings file, uncommented, is a setting nstats accepts.
+        settings = dest + "/etc/default/nstats"
+        env = installed_env(settings)
+        r = run([binary, "--check-config"], env=dict(env, PATH=os.environ["PATH"]))
+        c.ok(r.returncode == 0 and len(env) >= 5 and
+             all(f"({k})" in r.stdout for k in env),
+             f"PREFIX={shown}: /etc/default/nstats examples {sorted(env)} ({r.stderr.strip()})")
+        # A second install keeps the administrator's settings.
+        with open(settings, "a") as f:
+            f.write("NSTATS_INTERFACE=lo\n")
+        r = run(cmd)
+        c.ok(r.returncode == 0 and open(settings).read().endswith("NSTATS_INTERFACE=lo\n"),
+             f"PREFIX={shown}: reinstall keeps /etc/default/nstats ({r.stdout.strip()})")
 
 
 def capture_as(cmd, host, tag):
@@ -245,7 +235,6 @@ def check_unprivileged_capture(rootfs):
         host.teardown()
 
 
-check_kubernetes()
 rootfs = check_rootfs()
 try:
     check_dashboards()

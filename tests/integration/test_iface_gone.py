@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """An interface that goes away and comes back (a pod's veth recreated): nstats counts what it
 read before, says on /healthz that it waits (503), keeps running, and counts the new
-interface's traffic once it is back. Totals equal the two interfaces' kernel counters."""
+interface's traffic once it is back. Totals equal the two interfaces' kernel counters.
+An interface that is not there yet: with --listen nstats stays up (a sidecar's exit would take
+its pod out of its Service), says why on /healthz, and captures once it appears."""
 import os
 import signal
 import socket
@@ -52,8 +54,37 @@ def traffic(total):
     total[1] += after["rx_bytes"] - before["rx_bytes"] + after["tx_bytes"] - before["tx_bytes"]
 
 
-def main():
+def not_there_yet():
+    port = free_port()
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--listen",
+                           f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    host.procs.append(ns)
+    watcher = LineWatcher(ns.stderr)
+    c.ok(watcher.wait_for("no such interface", 10), f"says why: {watcher.lines}")
+    time.sleep(1)
+    c.ok(ns.poll() is None, "nstats with --listen stays up without its interface")
+    status, text = health(port)
+    c.ok(status == 503 and text.startswith("cannot capture:") and "no such interface" in text,
+         f"/healthz: 503 and why ({status} {text.strip()})")
     host.setup()
+    c.ok(watcher.wait_for("capturing on", 15), f"captures once the interface is there: "
+                                               f"{watcher.lines}")
+    status, text = health(port)
+    c.eq(status, 200, f"/healthz then ({text.strip()})")
+    c.eq(sum("no such interface" in line for line in watcher.lines), 1,
+         "said once (retries are rate-limited)")
+    ns.send_signal(signal.SIGTERM)
+    ns.wait(timeout=30)
+    c.eq(ns.returncode, 0, "exit status")
+    # Without --listen, the reason is the exit, at once.
+    r = run([NSTATS, "-i", "nstats-no-such", "--interval", "1s"], timeout=10)
+    c.ok(r.returncode == 1 and "no such interface" in r.stderr, f"without --listen: exit 1 "
+                                                                 f"({r.stderr.strip()})")
+
+
+def main():
+    not_there_yet()
     port = free_port()
     ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s", "--stdout", "--listen",
                            f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
