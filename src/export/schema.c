@@ -129,17 +129,21 @@ size_t schema_write_capture(struct buf *b, const struct export_identity *id,
 size_t schema_write_export(struct buf *b, const struct export_identity *id,
                            const struct influx_stats *st, uint64_t end_ms)
 {
+    struct identity_text it;
     struct lineproto_line l;
+    int rc;
 
+    identity_text_init(&it, id);
     lineproto_begin(&l, b, "nstats_export");
-    lineproto_tag(&l, "host", id->host);
-    lineproto_tag(&l, "interface", id->interface);
+    put_identity(&l, &it, 0, it.text.len);
     lineproto_field_uint(&l, "batches_sent", st->batches_sent);
     lineproto_field_uint(&l, "batches_retried", st->batches_retried);
     lineproto_field_uint(&l, "batches_dropped", st->batches_dropped);
     lineproto_field_uint(&l, "queue_bytes", st->queue_bytes);
     lineproto_field_uint(&l, "queue_batches", st->queue_batches);
-    return lineproto_end(&l, lineproto_ts_ms(end_ms)) == -1;
+    rc = lineproto_end(&l, lineproto_ts_ms(end_ms));
+    buf_free(&it.text);
+    return rc == -1;
 }
 
 bool schema_key_nameable(const struct flow_key *key)
