@@ -389,6 +389,7 @@ int metrics_render(struct buf *b, const struct metrics_sources *src)
     struct meter_totals totals;
     uint64_t by_kind[5];
 
+    memset(&totals, 0, sizeof(totals));
     if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
         render_capture(b, src, &totals) || render_listeners(b, src->listeners) ||
         render_export(b, src->influx) || render_names(b, src->names) || render_rdns(b, src->rdns) ||

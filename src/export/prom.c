@@ -76,6 +76,13 @@ int prom_sample_double(struct buf *b, const char *name, const struct prom_label 
     return buf_append_double(b, value) || buf_append_char(b, '\n');
 }
 
+/* Copies n bytes to w (no terminator: the buffer's commit adds it); returns the end. */
+static char *put(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+
 int prom_labels_add(struct buf *labels, const char *name, const char *value, bool value_is_plain)
 {
     size_t name_len, value_len;
@@ -93,12 +100,11 @@ int prom_labels_add(struct buf *labels, const char *name, const char *value, boo
     }
     w = buf_space(labels, name_len + value_len + 4);
     *w++ = ',';
-    memcpy(w, name, name_len);
-    w += name_len;
+    w = put(w, name, name_len);
     *w++ = '=';
     *w++ = '"';
-    memcpy(w, value, value_len);
-    w[value_len] = '"';
+    w = put(w, value, value_len);
+    *w = '"';
     return buf_commit(labels, name_len + value_len + 4);
 }
 
@@ -121,19 +127,13 @@ int prom_sample_labels(struct buf *b, const char *name, const char *first, const
     size_t len = name_len + 1 + first_len + labels_len + 2 + d_len + 1;
     char *w = buf_space(b, len);
 
-    memcpy(w, name, name_len);
-    w += name_len;
+    w = put(w, name, name_len);
     *w++ = '{';
-    memcpy(w, first, first_len);
-    w += first_len;
-    if (labels_len > 0) {
-        memcpy(w, labels, labels_len);
-        w += labels_len;
-    }
+    w = put(w, first, first_len);
+    w = put(w, labels, labels_len);
     *w++ = '}';
     *w++ = ' ';
-    memcpy(w, d, d_len);
-    w += d_len;
+    w = put(w, d, d_len);
     *w = '\n';
     return buf_commit(b, len);
 }
