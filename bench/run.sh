@@ -271,3 +271,7 @@ fi
 if [[ -x "$BUILD_DIR/listeners_bench" ]]; then
     "$BUILD_DIR/listeners_bench" | tee -a "$BENCH_DIR/report.txt"
 fi
+
+# ---- Live: nstats against tcpdump on a veth (bench/live.sh: root; BENCH_SKIP_LIVE=1 skips) ----
+
+"$(dirname "${BASH_SOURCE[0]}")/live.sh" "$BUILD_DIR" | tee -a "$BENCH_DIR/report.txt"
