@@ -203,6 +203,16 @@ echo "timing $NSTATS_LABEL: $ROUNDS rounds on $MANY"
 for ((round = 1; round <= ROUNDS; round++)); do
     measure "$NSTATS_LABEL@many" /dev/null -- "${NSTATS_MANY[@]}"
 done
+# Memory per key: the same capture with room for 100,000 and for every one of its 1,000,000
+# keys; the difference in peak RSS over the 900,000 more keys (table, interval rows, names).
+# Live rates (120 bytes a key) are filled only live, so they are not in it.
+if [[ ${BENCH_SKIP_NSTATS:-0} != 1 ]]; then
+    for keys in 100000 1000000; do
+        nstats_argv "$MANY" --local-net 198.18.0.1/32 --local-net 2001:db8::1/128 \
+            --max-flows "$keys"
+        measure "$NSTATS_LABEL@keys$keys" /dev/null -- "${NSTATS_ARGV[@]}"
+    done
+fi
 
 # ---- Report ----------------------------------------------------------------------------
 
@@ -222,7 +232,7 @@ print("capture: %s packets, %s bytes (sum of len), %s ledger keys" % tuple(main_
 print("%-12s %8s %8s %8s %9s %10s %8s" % ("tool", "wall_s", "min_s", "max_s", "Mpkt/s",
       "rss_MiB", "cpu_s"))
 for label in runs:
-    if label.endswith("@many"):
+    if "@" in label:
         continue
     walls = [w for w, _, _ in runs[label]]
     print("%-12s %8.3f %8.3f %8.3f %9.2f %10.1f %8.3f" % (label, med[label][0], min(walls),
@@ -244,6 +254,11 @@ if many in med:
     print("%-12s wall %.3f s (median of %d), peak RSS %.1f MiB (max %.1f MiB)" % (
           nstats_label, med[many][0], len(runs[many]), med[many][1],
           max(r for _, r, _ in runs[many]) / 1024.0))
+small, big = nstats_label + "@keys100000", nstats_label + "@keys1000000"
+if small in med and big in med:
+    print("memory per key: peak RSS %.1f MiB at --max-flows 100000, %.1f MiB at 1000000: "
+          "%.0f bytes a key (without live rates, 120 more)" % (med[small][1], med[big][1],
+          (med[big][1] - med[small][1]) * 1048576 / 900000))
 if nstats_label.endswith("*"):
     print()
     print("* BENCH_SKIP_NSTATS=1: pcapread stood in for nstats")
