@@ -18,8 +18,12 @@
 #include "capture/reader.h"
 #include "io/loop.h"
 
-/* How long a file dispatch waits for the reading thread before returning to the loop. */
+/* How long a file dispatch waits for the reading thread before returning to the loop: a
+ * regular file is read ahead at disk speed; a pipe may stay idle for minutes, and meanwhile the
+ * loop serves HTTP only between these waits, so they are short (a 9 MB page to a plain client
+ * took 60 s with 100 ms waits, and a /healthz 190 ms). */
 #define FILE_WAIT_MS 100
+#define PIPE_WAIT_MS 10
 
 struct capture {
     pcap_t *pcap;
@@ -356,8 +360,11 @@ int capture_dispatch(struct capture *c, int max_packets, capture_packet_fn *fn, 
             c->eof = true;
             return -1;
         }
-        n = reader_dispatch(c->reader, max_packets, c->live ? 0 : FILE_WAIT_MS, fn, arg, &eof,
-                            pcap_err, sizeof(pcap_err));
+        n = reader_dispatch(c->reader, max_packets,
+                            c->live                           ? 0
+                            : reader_wait_fd(c->reader) != -1 ? PIPE_WAIT_MS
+                                                              : FILE_WAIT_MS,
+                            fn, arg, &eof, pcap_err, sizeof(pcap_err));
         if (eof || n == -1)
             c->eof = true;
         if (n == -1)
