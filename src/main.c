@@ -47,7 +47,7 @@
 /* How often a vanished interface is looked for again, and a capture that could not start is
  * tried again (with --listen). */
 #define REOPEN_MS 1000
-#define RETRY_OPEN_MS 10000
+#define RETRY_OPEN_MS 10000u
 
 struct app {
     struct config cfg;

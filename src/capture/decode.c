@@ -14,21 +14,17 @@
 #define MAX_VLAN_TAGS 8
 #define MAX_IPV6_EXT_HEADERS 16
 
-/* The decoder's cursor: a window on the captured bytes. */
-struct cursor {
-    const uint8_t *data;
-    uint32_t len; /* captured bytes */
-    uint32_t off; /* current position */
-};
-
-static bool have(const struct cursor *c, uint32_t n)
+/* Every read is checked against the captured length first: off (at most len) is where the
+ * next header starts, and n more bytes are there if room(len, off) >= n. The cursor lives in
+ * locals, not in memory, so writing the summary does not make the compiler read it again. */
+static inline uint32_t room(uint32_t len, uint32_t off)
 {
-    return c->off <= c->len && c->len - c->off >= n;
+    return off <= len ? len - off : 0;
 }
 
-static uint16_t get16(const struct cursor *c, uint32_t at)
+static inline uint16_t rd16(const uint8_t *p)
 {
-    return (uint16_t)(c->data[c->off + at] << 8 | c->data[c->off + at + 1]);
+    return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 static enum decode_status fail(struct pktsummary *out, enum decode_status status)
@@ -37,32 +33,39 @@ static enum decode_status fail(struct pktsummary *out, enum decode_status status
     return status;
 }
 
-/* Reads transport ports (and TCP flags) at the cursor, bounded by the IP payload length. */
-static enum decode_status decode_l4(struct cursor *c, uint32_t payload_len, struct pktsummary *out)
+/* Reads transport ports (and TCP flags) at off, bounded by the IP payload length. */
+static inline enum decode_status decode_l4(const uint8_t *data, uint32_t len, uint32_t off,
+                                           uint32_t payload_len, struct pktsummary *out)
 {
-    switch (out->proto) {
+    uint8_t proto = out->proto;
+
+    switch (proto) {
     case IPPROTO_TCP:
     case IPPROTO_UDP:
     case IPPROTO_DCCP:
     case IPPROTO_SCTP:
-    case IPPROTO_UDPLITE:
-        if (payload_len < 4 || !have(c, 4))
-            return fail(out, DECODE_MALFORMED);
-        out->sport = get16(c, 0);
-        out->dport = get16(c, 2);
-        out->has_ports = true;
-        if (out->proto == IPPROTO_UDP) {
-            out->payload_offset = c->off + 8;
-        } else if (out->proto == IPPROTO_TCP && payload_len >= 14 && have(c, 14)) {
-            uint32_t header_len = (uint32_t)(c->data[c->off + 12] >> 4) * 4;
+    case IPPROTO_UDPLITE: {
+        uint32_t payload = 0;
 
-            out->tcp_flags = c->data[c->off + 13];
+        if (payload_len < 4 || room(len, off) < 4)
+            return fail(out, DECODE_MALFORMED);
+        out->sport = rd16(data + off);
+        out->dport = rd16(data + off + 2);
+        out->has_ports = true;
+        if (proto == IPPROTO_UDP) {
+            payload = off + 8;
+        } else if (proto == IPPROTO_TCP && payload_len >= 14 && room(len, off) >= 14) {
+            uint32_t header_len = (uint32_t)(data[off + 12] >> 4) * 4;
+
+            out->tcp_flags = data[off + 13];
             if (header_len >= 20)
-                out->payload_offset = c->off + header_len;
+                payload = off + header_len;
         }
-        out->dns_answer = out->sport == DECODE_DNS_PORT && out->payload_offset != 0;
-        out->dns_query = out->dport == DECODE_DNS_PORT && out->payload_offset != 0;
+        out->payload_offset = payload;
+        out->dns_answer = out->sport == DECODE_DNS_PORT && payload != 0;
+        out->dns_query = out->dport == DECODE_DNS_PORT && payload != 0;
         break;
+    }
     default:
         break;
     }
@@ -70,50 +73,50 @@ static enum decode_status decode_l4(struct cursor *c, uint32_t payload_len, stru
     return DECODE_OK;
 }
 
-static enum decode_status decode_ipv4(struct cursor *c, struct pktsummary *out)
+static inline enum decode_status decode_ipv4(const uint8_t *data, uint32_t len, uint32_t off,
+                                             struct pktsummary *out)
 {
+    const uint8_t *ip = data + off;
     uint32_t ihl, total;
-    uint16_t frag;
 
-    if (!have(c, 20) || (c->data[c->off] >> 4) != 4)
+    if (room(len, off) < 20 || (ip[0] >> 4) != 4)
         return fail(out, DECODE_MALFORMED);
-    ihl = (uint32_t)(c->data[c->off] & 0x0f) * 4;
-    total = get16(c, 2);
+    ihl = (uint32_t)(ip[0] & 0x0f) * 4;
+    total = rd16(ip + 2);
     /* A zero total length is what TSO-offloaded packets show on the sending host. */
     if (total == 0)
-        total = c->len - c->off;
-    if (ihl < 20 || total < ihl || !have(c, ihl))
+        total = len - off;
+    if (ihl < 20 || total < ihl || room(len, off) < ihl)
         return fail(out, DECODE_MALFORMED);
-    frag = get16(c, 6);
-    out->proto = c->data[c->off + 9];
+    out->proto = ip[9];
     out->src.family = out->dst.family = 4;
-    memcpy(out->src.bytes, c->data + c->off + 12, 4);
-    memcpy(out->dst.bytes, c->data + c->off + 16, 4);
-    if ((frag & 0x1fff) != 0) {
+    memcpy(out->src.bytes, ip + 12, 4);
+    memcpy(out->dst.bytes, ip + 16, 4);
+    if ((rd16(ip + 6) & 0x1fff) != 0) {
         out->fragment = true;
         out->status = DECODE_OK;
         return DECODE_OK;
     }
-    c->off += ihl;
-    return decode_l4(c, total - ihl, out);
+    return decode_l4(data, len, off + ihl, total - ihl, out);
 }
 
-static enum decode_status decode_ipv6(struct cursor *c, struct pktsummary *out)
+static inline enum decode_status decode_ipv6(const uint8_t *data, uint32_t len, uint32_t off,
+                                             struct pktsummary *out)
 {
     uint32_t payload;
     uint8_t next;
 
-    if (!have(c, 40) || (c->data[c->off] >> 4) != 6)
+    if (room(len, off) < 40 || (data[off] >> 4) != 6)
         return fail(out, DECODE_MALFORMED);
-    payload = get16(c, 4);
+    payload = rd16(data + off + 4);
     /* Jumbograms and TSO packets carry 0; the captured length is the best bound then. */
     if (payload == 0)
-        payload = c->len - c->off - 40;
-    next = c->data[c->off + 6];
+        payload = len - off - 40;
+    next = data[off + 6];
     out->src.family = out->dst.family = 6;
-    memcpy(out->src.bytes, c->data + c->off + 8, 16);
-    memcpy(out->dst.bytes, c->data + c->off + 24, 16);
-    c->off += 40;
+    memcpy(out->src.bytes, data + off + 8, 16);
+    memcpy(out->dst.bytes, data + off + 24, 16);
+    off += 40;
     for (unsigned n = 0;; n++) {
         uint32_t hlen;
 
@@ -126,21 +129,21 @@ static enum decode_status decode_ipv6(struct cursor *c, struct pktsummary *out)
         case 135: /* mobility */
         case 139: /* HIP */
         case 140: /* shim6 */
-            if (payload < 8 || !have(c, 8))
+            if (payload < 8 || room(len, off) < 8)
                 return fail(out, DECODE_MALFORMED);
-            hlen = ((uint32_t)c->data[c->off + 1] + 1) * 8;
+            hlen = ((uint32_t)data[off + 1] + 1) * 8;
             break;
         case 51: /* AH counts its length in 4-byte units, minus 2 */
-            if (payload < 8 || !have(c, 8))
+            if (payload < 8 || room(len, off) < 8)
                 return fail(out, DECODE_MALFORMED);
-            hlen = ((uint32_t)c->data[c->off + 1] + 2) * 4;
+            hlen = ((uint32_t)data[off + 1] + 2) * 4;
             break;
         case 44: /* fragment */
-            if (payload < 8 || !have(c, 8))
+            if (payload < 8 || room(len, off) < 8)
                 return fail(out, DECODE_MALFORMED);
             hlen = 8;
-            if ((get16(c, 2) & 0xfff8) != 0) {
-                out->proto = c->data[c->off];
+            if ((rd16(data + off + 2) & 0xfff8) != 0) {
+                out->proto = data[off];
                 out->fragment = true;
                 out->status = DECODE_OK;
                 return DECODE_OK;
@@ -148,72 +151,76 @@ static enum decode_status decode_ipv6(struct cursor *c, struct pktsummary *out)
             break;
         default:
             out->proto = next;
-            return decode_l4(c, payload, out);
+            return decode_l4(data, len, off, payload, out);
         }
-        if (hlen > payload || !have(c, hlen))
+        if (hlen > payload || room(len, off) < hlen)
             return fail(out, DECODE_MALFORMED);
-        next = c->data[c->off];
+        next = data[off];
         payload -= hlen;
-        c->off += hlen;
+        off += hlen;
     }
 }
 
-/* Dispatches on an ethertype, first unwrapping any 802.1Q / 802.1ad tags. */
-static enum decode_status decode_ethertype(struct cursor *c, uint16_t type, struct pktsummary *out)
+/* What the link layer says comes next. */
+enum network {
+    NET_IPV4,
+    NET_IPV6,
+    NET_OTHER,     /* not IP: DECODE_NON_IP */
+    NET_MALFORMED, /* a link header cut short, or no IP version where only IP can be */
+};
+
+/* The network layer of an ethertype, after unwrapping any 802.1Q / 802.1ad tags at *off. */
+static inline enum network by_ethertype(const uint8_t *data, uint32_t len, uint32_t *off,
+                                        uint16_t type, struct pktsummary *out)
 {
     for (unsigned tags = 0;
          type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD; tags++) {
-        if (tags == MAX_VLAN_TAGS || !have(c, 4))
-            return fail(out, DECODE_MALFORMED);
-        type = get16(c, 2);
-        c->off += 4;
+        if (tags == MAX_VLAN_TAGS || room(len, *off) < 4)
+            return NET_MALFORMED;
+        type = rd16(data + *off + 2);
+        *off += 4;
     }
     out->ethertype = type;
-    if (type == ETHERTYPE_IPV4)
-        return decode_ipv4(c, out);
-    if (type == ETHERTYPE_IPV6)
-        return decode_ipv6(c, out);
-    return fail(out, DECODE_NON_IP);
+    return type == ETHERTYPE_IPV4 ? NET_IPV4 : type == ETHERTYPE_IPV6 ? NET_IPV6 : NET_OTHER;
 }
 
-static enum decode_status decode_ip_by_version(struct cursor *c, struct pktsummary *out)
+static inline enum network by_version(const uint8_t *data, uint32_t len, uint32_t off)
 {
-    if (!have(c, 1))
-        return fail(out, DECODE_MALFORMED);
-    switch (c->data[c->off] >> 4) {
+    if (room(len, off) < 1)
+        return NET_MALFORMED;
+    switch (data[off] >> 4) {
     case 4:
-        return decode_ipv4(c, out);
+        return NET_IPV4;
     case 6:
-        return decode_ipv6(c, out);
+        return NET_IPV6;
     default:
-        return fail(out, DECODE_MALFORMED);
+        return NET_MALFORMED;
     }
 }
 
 /* BSD loopback: a 4-byte address family, host order for DLT_NULL, network order for LOOP. */
-static enum decode_status decode_null(struct cursor *c, bool network_order, struct pktsummary *out)
+static inline enum network by_family(const uint8_t *data, uint32_t len, bool network_order)
 {
     uint32_t family;
 
-    if (!have(c, 4))
-        return fail(out, DECODE_MALFORMED);
-    memcpy(&family, c->data + c->off, 4);
+    if (room(len, 0) < 4)
+        return NET_MALFORMED;
+    memcpy(&family, data, 4);
     if (network_order)
         family = __builtin_bswap32(family);
     /* A capture may come from a host of the other byte order; families are small numbers. */
     if (family > 0xffff)
         family = __builtin_bswap32(family);
-    c->off += 4;
     switch (family) {
     case 2: /* AF_INET everywhere */
-        return decode_ipv4(c, out);
+        return NET_IPV4;
     case 10: /* AF_INET6: Linux */
     case 24: /* NetBSD, OpenBSD */
     case 28: /* FreeBSD */
     case 30: /* Darwin */
-        return decode_ipv6(c, out);
+        return NET_IPV6;
     default:
-        return fail(out, DECODE_NON_IP);
+        return NET_OTHER;
     }
 }
 
@@ -237,39 +244,50 @@ bool decode_linktype_supported(int linktype)
 enum decode_status decode_packet(int linktype, const uint8_t *data, uint32_t caplen,
                                  struct pktsummary *out)
 {
-    struct cursor c = {data, caplen, 0};
-    uint16_t type;
+    uint32_t off = 0;
+    enum network net;
 
     memset(out, 0, sizeof(*out));
+    /* Each link type says where the network header starts and what it is; one copy of the IP
+     * decoders follows, for all of them. */
     switch (linktype) {
     case DLT_EN10MB:
-        if (!have(&c, 14))
-            return fail(out, DECODE_MALFORMED);
-        type = get16(&c, 12);
-        c.off = 14;
-        return decode_ethertype(&c, type, out);
+        off = 14;
+        net = caplen < off ? NET_MALFORMED : by_ethertype(data, caplen, &off, rd16(data + 12), out);
+        break;
     case DLT_LINUX_SLL:
-        if (!have(&c, 16))
-            return fail(out, DECODE_MALFORMED);
-        type = get16(&c, 14);
-        c.off = 16;
-        return decode_ethertype(&c, type, out);
+        off = 16;
+        net = caplen < off ? NET_MALFORMED : by_ethertype(data, caplen, &off, rd16(data + 14), out);
+        break;
     case DLT_LINUX_SLL2:
-        if (!have(&c, 20))
-            return fail(out, DECODE_MALFORMED);
-        type = get16(&c, 0);
-        c.off = 20;
-        return decode_ethertype(&c, type, out);
+        off = 20;
+        net = caplen < off ? NET_MALFORMED : by_ethertype(data, caplen, &off, rd16(data), out);
+        break;
     case DLT_RAW:
-        return decode_ip_by_version(&c, out);
+        net = by_version(data, caplen, 0);
+        break;
     case DLT_IPV4:
-        return decode_ipv4(&c, out);
+        net = NET_IPV4;
+        break;
     case DLT_IPV6:
-        return decode_ipv6(&c, out);
+        net = NET_IPV6;
+        break;
     case DLT_NULL:
-        return decode_null(&c, false, out);
     case DLT_LOOP:
-        return decode_null(&c, true, out);
+        off = 4;
+        net = by_family(data, caplen, linktype == DLT_LOOP);
+        break;
+    default:
+        net = NET_MALFORMED;
+        break;
+    }
+    switch (net) {
+    case NET_IPV4:
+        return decode_ipv4(data, caplen, off, out);
+    case NET_IPV6:
+        return decode_ipv6(data, caplen, off, out);
+    case NET_OTHER:
+        return fail(out, DECODE_NON_IP);
     default:
         return fail(out, DECODE_MALFORMED);
     }

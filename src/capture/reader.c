@@ -1,5 +1,6 @@
-/* Capture reading on its own thread: libpcap reads (a file, or a live ring) and the decoder
- * summarizes into fixed chunks, the loop thread drains them. */
+/* Capture reading on its own thread: libpcap (a live ring, pcapng, a pipe) or a plain pcap
+ * file's own reader reads, the decoder summarizes into fixed chunks, the loop thread drains
+ * them. */
 #include "reader.h"
 
 #include <errno.h>
@@ -78,6 +79,8 @@ struct reader {
     int linktype;
     bool keep_dns;
     bool live;
+    bool file_swapped; /* a plain pcap file read here: its byte order, */
+    bool file_nsec;    /* and whether its stamps are in nanoseconds */
     int stop_fd;
     bool thread_reads; /* set before the thread starts: reads are no longer the loop thread's */
     int notify_fd;     /* live: counts published chunks, for the loop to poll */
@@ -99,6 +102,9 @@ struct reader {
     struct chunk *chunks;
     /* Reader thread only, on a cache line of its own. */
     _Alignas(64) struct chunk *fill;
+    uint8_t *buf;  /* a plain pcap file's window (FILE_WINDOW bytes): buf_len bytes read at */
+    off_t buf_off; /* buf_off in the file */
+    size_t buf_len;
     /* Loop thread only, on a cache line of its own: the chunk being drained, its next record
      * and next extra. The struct is cache-line aligned too, so no neighbour on the heap (the
      * reader's FILE, written on every fread) shares these lines. */
@@ -309,74 +315,284 @@ static bool wanted(const struct reader *r, const struct pktsummary *sum)
     return r->keep_dns && sum->status == DECODE_OK && (sum->dns_answer || sum->dns_query);
 }
 
-static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+/* Copies the captured bytes of the record being added to the end of c's data. */
+static void keep_bytes(struct chunk *c, const uint8_t *bytes, uint32_t keep)
 {
-    struct reader *r = (struct reader *)(void *)user;
-    struct pktsummary sum;
+    struct extra *x = &c->extras[c->n_extras++];
+
+    c->extra_bytes += (keep + 7u) & ~7u;
+    x->record = c->n_records;
+    x->caplen = keep;
+    x->offset = CHUNK_BYTES - c->extra_bytes;
+    memcpy(c->data + x->offset, bytes, keep);
+}
+
+/* Decodes one packet into the chunk being filled, keeping its bytes if wanted. Returns false
+ * when asked to stop. */
+static bool add_record(struct reader *r, uint64_t ts_us, uint32_t len, const uint8_t *bytes,
+                       uint32_t caplen)
+{
     struct record *rec;
     uint32_t keep = 0;
     size_t need;
 
-    if (r->fill == NULL) { /* asked to stop while handing over a partial chunk */
-        pcap_breakloop(r->pcap);
-        return;
+    if (r->fill == NULL) /* asked to stop while handing over a partial chunk */
+        return false;
+    if (chunk_room(r->fill) < sizeof(*rec)) {
+        r->fill = next_chunk(r, true);
+        if (r->fill == NULL)
+            return false;
     }
-    decode_packet(r->linktype, bytes, h->caplen, &sum);
-    if (wanted(r, &sum)) {
+    /* Decoded in place: the summary is written once, where the loop thread reads it. */
+    rec = record_at(r->fill, r->fill->n_records);
+    decode_packet(r->linktype, bytes, caplen, &rec->sum);
+    rec->ts_us = ts_us;
+    rec->len = len;
+    if (__builtin_expect(wanted(r, &rec->sum), 0)) {
         /* libpcap refuses records over its largest snap length; clip anyway, so the bytes
          * always fit an empty chunk. len, which is what is counted, stays whole. */
-        keep = h->caplen;
+        keep = caplen;
         if (keep > CHUNK_BYTES / 2)
             keep = CHUNK_BYTES / 2;
-    }
-    need = sizeof(*rec) + ((keep + 7u) & ~7u);
-    if (chunk_room(r->fill) < need || (keep > 0 && r->fill->n_extras == CHUNK_EXTRAS)) {
-        r->fill = next_chunk(r, true);
-        if (r->fill == NULL) {
-            pcap_breakloop(r->pcap);
-            return;
-        }
-    }
-    if (keep > 0) {
-        struct extra *x = &r->fill->extras[r->fill->n_extras++];
+        need = sizeof(*rec) + ((keep + 7u) & ~7u);
+        if (chunk_room(r->fill) < need || r->fill->n_extras == CHUNK_EXTRAS) {
+            struct record moved = *rec;
 
-        r->fill->extra_bytes += (keep + 7u) & ~7u;
-        x->record = r->fill->n_records;
-        x->caplen = keep;
-        x->offset = CHUNK_BYTES - r->fill->extra_bytes;
-        memcpy(r->fill->data + x->offset, bytes, keep);
+            r->fill = next_chunk(r, true);
+            if (r->fill == NULL)
+                return false;
+            rec = record_at(r->fill, r->fill->n_records);
+            *rec = moved;
+        }
+        keep_bytes(r->fill, bytes, keep);
     }
-    rec = record_at(r->fill, r->fill->n_records++);
-    rec->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-    rec->len = h->len;
-    rec->sum = sum;
+    r->fill->n_records++;
+    return true;
 }
 
-/* Reader thread, at the end: publishes the last records and says why it stopped. */
-static void finish(struct reader *r, int rc)
+static void on_record(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct reader *r = (struct reader *)(void *)user;
+
+    if (!add_record(r, (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec, h->len, bytes,
+                    h->caplen))
+        pcap_breakloop(r->pcap);
+}
+
+/* Reader thread, at the end: publishes the last records and says why it stopped (error is
+ * NULL at the end of the file or on a stop). */
+static void finish(struct reader *r, const char *error)
 {
     pthread_mutex_lock(&r->mu);
     if (r->fill != NULL && r->fill->n_records > 0)
         r->filled++;
     r->done = true;
     /* A read cut short by a stop is the end, not an error. */
-    r->status = rc == PCAP_ERROR && !atomic_load(&r->stop) ? -1 : 0;
+    r->status = error != NULL && !atomic_load(&r->stop) ? -1 : 0;
     if (r->status == -1)
-        snprintf(r->err, sizeof(r->err), "%s", pcap_geterr(r->pcap));
+        snprintf(r->err, sizeof(r->err), "%s", error);
     pthread_cond_broadcast(&r->cv);
     notify(r);
     pthread_mutex_unlock(&r->mu);
 }
 
+/* The classic pcap format's file header and record header. */
+#define PCAP_FILE_HEADER 24u
+#define PCAP_RECORD_HEADER 16u
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+/* libpcap's largest captured length for the link types the decoder knows (MAXIMUM_SNAPLEN). */
+#define PCAP_MAX_CAPLEN 262144u
+
+static uint32_t file_u32(const uint8_t *p, bool swapped)
+{
+    uint32_t v;
+
+    memcpy(&v, p, sizeof(v));
+    return swapped ? __builtin_bswap32(v) : v;
+}
+
+/* True if the records of r's file can be read here rather than by pcap_loop: a regular file in
+ * the classic format (version 2.4, either byte order, micro- or nanosecond stamps) whose header
+ * libpcap has just read. Sets the byte order and stamp precision. Anything else (pcapng, a pipe,
+ * the formats of patched libpcaps) is left to libpcap. */
+static bool plain_pcap_file(struct reader *r)
+{
+    FILE *f = pcap_file(r->pcap);
+    uint8_t h[PCAP_FILE_HEADER];
+    struct stat st;
+    uint32_t magic;
+
+    if (f == NULL || !decode_linktype_supported(r->linktype) || fstat(fileno(f), &st) == -1 ||
+        !S_ISREG(st.st_mode) || ftello(f) != (off_t)PCAP_FILE_HEADER ||
+        pread(fileno(f), h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        return false;
+    memcpy(&magic, h, sizeof(magic));
+    r->file_swapped =
+        magic == __builtin_bswap32(PCAP_MAGIC_US) || magic == __builtin_bswap32(PCAP_MAGIC_NS);
+    magic = file_u32(h, r->file_swapped);
+    r->file_nsec = magic == PCAP_MAGIC_NS;
+    return (magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS) &&
+           r->file_swapped == (pcap_is_swapped(r->pcap) == 1) && pcap_major_version(r->pcap) == 2 &&
+           pcap_minor_version(r->pcap) == 4;
+}
+
+/* The file is read a window at a time into one buffer (memory stays bounded); a record that
+ * crosses a window's end starts the next window. A window holds the largest record many times
+ * over, so a record never needs more than one. */
+#define FILE_WINDOW ((size_t)4 << 20)
+
+/* Reads as much of the file as the window holds from offset at into r's buffer, until it is
+ * full or the file ends (a file that shrank simply ends sooner). Returns 0, or -1 with errno. */
+static int read_window(struct reader *r, int fd, off_t at)
+{
+    size_t got = 0;
+
+    r->buf_off = at;
+    r->buf_len = 0;
+    while (got < FILE_WINDOW) {
+        ssize_t n = pread(fd, r->buf + got, FILE_WINDOW - got, at + (off_t)got);
+
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    r->buf_len = got;
+    return 0;
+}
+
+/* The bytes of the window from the file offset pos on, or 0 if pos is outside it. */
+static size_t window_avail(const struct reader *r, off_t pos)
+{
+    off_t end = r->buf_off + (off_t)r->buf_len;
+
+    return pos >= r->buf_off && pos < end ? (size_t)(end - pos) : 0;
+}
+
+/* The bytes a record needs in the window before it is looked at: its header, and its data
+ * unless the length is one refused anyway. */
+static size_t record_need(const struct reader *r, off_t pos)
+{
+    size_t avail = window_avail(r, pos);
+    uint32_t caplen;
+
+    if (avail < PCAP_RECORD_HEADER)
+        return PCAP_RECORD_HEADER;
+    caplen = file_u32(r->buf + (pos - r->buf_off) + 8, r->file_swapped);
+    return PCAP_RECORD_HEADER + (caplen <= PCAP_MAX_CAPLEN ? caplen : 0);
+}
+
+/* The error for a record at the end of the file with only avail bytes of it there, in
+ * libpcap's words: the header cut short, or the data (of which libpcap reads at most the snap
+ * length first). */
+static void truncated(const struct reader *r, off_t pos, size_t avail, char *err, size_t errlen)
+{
+    uint32_t snaplen = (uint32_t)pcap_snapshot(r->pcap);
+    uint32_t caplen;
+    size_t got;
+
+    if (avail < PCAP_RECORD_HEADER) {
+        snprintf(err, errlen, "truncated dump file; tried to read %u header bytes, only got %zu",
+                 PCAP_RECORD_HEADER, avail);
+        return;
+    }
+    caplen = file_u32(r->buf + (pos - r->buf_off) + 8, r->file_swapped);
+    got = avail - PCAP_RECORD_HEADER;
+    snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+             caplen > snaplen && got < snaplen ? snaplen : caplen, got);
+}
+
+/* A record's stamp in microseconds. libpcap reads the stamp as signed 32-bit fields into a
+ * struct timeval, and truncates nanoseconds to microseconds. */
+static uint64_t record_ts_us(const struct reader *r, const uint8_t *p)
+{
+    int64_t sec = (int32_t)file_u32(p, r->file_swapped);
+    int64_t frac = (int32_t)file_u32(p + 4, r->file_swapped);
+
+    if (r->file_nsec)
+        frac /= 1000;
+    return (uint64_t)sec * 1000000u + (uint64_t)frac;
+}
+
+/* Reads the records of a plain_pcap_file with pread into a buffer and decodes them there:
+ * libpcap would copy each record again out of stdio's buffer with two freads, which costs more
+ * than decoding it. pread leaves the stream's offset alone, so libpcap can still take over if
+ * the file cannot be read this way. What libpcap checks is checked the same way, with its
+ * messages. Returns -1 if nothing could be read (libpcap can read it instead), else 0 with
+ * *error NULL at the end (or on a stop) or the error. */
+static int read_file_records(struct reader *r, const char **error, char *err, size_t errlen)
+{
+    int fd = fileno(pcap_file(r->pcap));
+    uint32_t snaplen = (uint32_t)pcap_snapshot(r->pcap);
+    off_t pos = PCAP_FILE_HEADER;
+
+    *error = NULL;
+    if (r->buf == NULL && (r->buf = malloc(FILE_WINDOW)) == NULL)
+        return -1;
+    if (read_window(r, fd, pos) == -1)
+        return -1;
+    for (;;) {
+        size_t avail = window_avail(r, pos), need = record_need(r, pos);
+        const uint8_t *p;
+        uint32_t caplen, len;
+
+        /* Not all of the record in the window: the next window starts at it, which also reads
+         * what was added to a growing file. If it is still short, the file ends there. */
+        if (avail < need && r->buf_off != pos) {
+            if (read_window(r, fd, pos) == -1) {
+                snprintf(err, errlen, "error reading dump file: %s", strerror(errno));
+                *error = err;
+                break;
+            }
+            continue;
+        }
+        if (avail == 0)
+            break;
+        if (avail < need) {
+            truncated(r, pos, avail, err, errlen);
+            *error = err;
+            break;
+        }
+        p = r->buf + (pos - r->buf_off);
+        caplen = file_u32(p + 8, r->file_swapped);
+        len = file_u32(p + 12, r->file_swapped);
+        if (caplen > PCAP_MAX_CAPLEN) {
+            if (caplen > snaplen)
+                snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %u",
+                         caplen, snaplen);
+            else
+                snprintf(err, errlen, "invalid packet capture length %u, bigger than maximum of %u",
+                         caplen, PCAP_MAX_CAPLEN);
+            *error = err;
+            break;
+        }
+        /* As libpcap: a record longer than the file's snap length is cut to it. */
+        if (!add_record(r, record_ts_us(r, p), len, p + PCAP_RECORD_HEADER,
+                        caplen > snaplen ? snaplen : caplen))
+            break;
+        pos += PCAP_RECORD_HEADER + caplen;
+    }
+    return 0;
+}
+
 static void *file_main(void *arg)
 {
     struct reader *r = arg;
-    int rc = 0;
+    char err[sizeof(r->err)];
+    const char *error = NULL;
 
     r->fill = next_chunk(r, false);
-    if (r->fill != NULL)
-        rc = pcap_loop(r->pcap, -1, on_record, (u_char *)r);
-    finish(r, rc);
+    /* Stopped before the first record: nothing to read. A plain pcap file is read here;
+     * anything else (or a file that cannot be read here after all) by libpcap. */
+    if (r->fill != NULL &&
+        !(plain_pcap_file(r) && read_file_records(r, &error, err, sizeof(err)) == 0) &&
+        pcap_loop(r->pcap, -1, on_record, (u_char *)r) == PCAP_ERROR)
+        error = pcap_geterr(r->pcap);
+    finish(r, error);
     return NULL;
 }
 
@@ -402,7 +618,7 @@ static void *live_main(void *arg)
         }
         publish_partial(r);
     }
-    finish(r, rc);
+    finish(r, rc == PCAP_ERROR ? pcap_geterr(r->pcap) : NULL);
     return NULL;
 }
 
@@ -550,6 +766,15 @@ int reader_dispatch(struct reader *r, int max_packets, unsigned wait_ms, capture
 
             pkt.data = r->drain->data + x->offset;
             pkt.caplen = x->caplen;
+            /* The kept bytes were written on the other core, away from the records' stream:
+             * the next message is a dozen packets away, time enough to ask for its bytes
+             * (reading them once cost the DNS snoop a cache miss a message). */
+            if (r->pos_extra < r->drain->n_extras) {
+                const uint8_t *next = r->drain->data + x[1].offset;
+
+                __builtin_prefetch(next);
+                __builtin_prefetch(next + 64);
+            }
         }
         fn(arg, &pkt);
         r->pos++;
@@ -653,5 +878,6 @@ void reader_free(struct reader *r)
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     free(r->chunks);
+    free(r->buf);
     free(r);
 }

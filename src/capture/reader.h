@@ -28,9 +28,13 @@ FILE *reader_fopen(struct reader *r, const char *path);
 int reader_wait_fd(const struct reader *r);
 
 /* Starts the reading thread on pcap, opened with pcap_fopen_offline on the stream from
- * reader_fopen. Records keep their captured bytes only for the packets the decoder flags as
- * DNS queries or answers, if keep_dns. The thread reads up to about readahead_bytes ahead (at
- * least 2 MiB). It owns pcap until reader_free, which the caller must call before pcap_close. */
+ * reader_fopen. A regular file in the classic pcap format has its records read by the thread
+ * itself, with pread into a 4 MiB window past the header libpcap read (libpcap's two freads a
+ * record cost more than decoding it; a file that shrinks meanwhile ends where it was cut, a
+ * record cut short being reported as a truncated file); anything else goes through pcap_loop.
+ * Records keep their captured bytes only for the packets the decoder flags as DNS queries or
+ * answers, if keep_dns. The thread reads up to about readahead_bytes ahead (at least 2 MiB). It
+ * owns pcap until reader_free, which the caller must call before pcap_close. */
 int reader_start(struct reader *r, struct pcap *pcap, int linktype, bool keep_dns,
                  size_t readahead_bytes, char *errbuf, size_t errlen);
 /* Starts the reading thread on an activated live pcap: it waits for the ring's blocks, decodes

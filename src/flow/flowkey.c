@@ -76,7 +76,7 @@ enum side { SIDE_NONE, SIDE_SRC, SIDE_DST };
 static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, bool src_local,
                               bool dst_local, uint64_t now_ms)
 {
-    bool s_ok, d_ok;
+    bool tcp, s_ok, d_ok, src_wins, dst_wins;
 
     if (!p->has_ports)
         return SIDE_NONE;
@@ -86,23 +86,23 @@ static enum side service_side(struct flow_keyer *k, const struct pktsummary *p, 
         if (src_local && listeners_has(k->listeners, p->proto, p->sport))
             return SIDE_SRC;
     }
-    if (p->proto == IPPROTO_TCP) {
-        if ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
-            learn(k, &p->dst, p->dport, now_ms);
-        if (k->n_learned > 0) {
-            if (is_learned(k, &p->dst, p->dport, now_ms))
-                return SIDE_DST;
-            if (is_learned(k, &p->src, p->sport, now_ms))
-                return SIDE_SRC;
-        }
+    /* TCP or not is a coin toss packet to packet; a SYN and a learned server are rare. */
+    tcp = p->proto == IPPROTO_TCP;
+    if (tcp & ((p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN))
+        learn(k, &p->dst, p->dport, now_ms);
+    if (tcp & (k->n_learned > 0)) {
+        if (is_learned(k, &p->dst, p->dport, now_ms))
+            return SIDE_DST;
+        if (is_learned(k, &p->src, p->sport, now_ms))
+            return SIDE_SRC;
     }
-    /* Port 0 and ports from ephemeral_min up are no service. Selected without branches:
-     * which side that is, is unpredictable packet to packet. */
+    /* Port 0 and ports from ephemeral_min up are no service; of two services, the lower port
+     * is. Computed without branches: which side that is, is unpredictable packet to packet. */
     s_ok = (p->sport != 0) & (p->sport < k->ephemeral_min);
     d_ok = (p->dport != 0) & (p->dport < k->ephemeral_min);
-    if (s_ok & d_ok)
-        return p->sport < p->dport ? SIDE_SRC : SIDE_DST;
-    return d_ok ? SIDE_DST : s_ok ? SIDE_SRC : SIDE_NONE;
+    src_wins = s_ok & (!d_ok | (p->sport < p->dport));
+    dst_wins = d_ok & !src_wins;
+    return (enum side)(src_wins * SIDE_SRC + dst_wins * SIDE_DST);
 }
 
 static void special_key(struct flow_key *key, enum flow_kind kind, enum flow_dir *dir)
@@ -116,15 +116,15 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
                          struct flow_key *key, enum flow_dir *dir)
 {
     bool src_local, dst_local, src_is_local_side;
-    const struct netaddr *local, *remote;
+    const struct netaddr *ends[2];
+    uint16_t ports[3]; /* by enum side */
     enum side service;
 
     if (p->status != DECODE_OK) {
         special_key(key, p->status == DECODE_NON_IP ? FLOW_KIND_NON_IP : FLOW_KIND_MALFORMED, dir);
         return;
     }
-    src_local = locality_is_local(k->loc, &p->src);
-    dst_local = locality_is_local(k->loc, &p->dst);
+    locality_test_pair(k->loc, &p->src, &p->dst, &src_local, &dst_local);
     service = p->fragment ? SIDE_NONE : service_side(k, p, src_local, dst_local, now_ms);
 
     if (src_local != dst_local)
@@ -135,16 +135,19 @@ void flow_keyer_classify(struct flow_keyer *k, const struct pktsummary *p, uint6
         src_is_local_side = netaddr_compare(&p->src, &p->dst) <= 0;
 
     *dir = src_is_local_side ? FLOW_DIR_OUT : FLOW_DIR_IN;
-    /* Pick by pointer, so the copies do not branch. */
-    local = src_is_local_side ? &p->src : &p->dst;
-    remote = src_is_local_side ? &p->dst : &p->src;
-    key->local = *local;
-    key->remote = *remote;
+    /* Pick by index, so the copies do not branch (a conditional pick compiled to one). */
+    ends[0] = &p->dst;
+    ends[1] = &p->src;
+    key->local = *ends[src_is_local_side];
+    key->remote = *ends[!src_is_local_side];
     key->proto = p->proto;
     key->kind = (uint8_t)(p->fragment ? FLOW_KIND_FRAGMENT : FLOW_KIND_NORMAL);
     /* Every byte of the key is written (it has no padding), so it needs no clearing. */
     _Static_assert(sizeof(*key) == 2 * sizeof(key->local) + 4, "flow_key has padding");
-    key->port = service == SIDE_SRC ? p->sport : service == SIDE_DST ? p->dport : 0;
+    ports[SIDE_NONE] = 0;
+    ports[SIDE_SRC] = p->sport;
+    ports[SIDE_DST] = p->dport;
+    key->port = ports[service];
     if (!(k->key_fields & FLOW_KEY_PORT))
         key->port = 0;
     if (!(k->key_fields & FLOW_KEY_LOCAL))

@@ -15,18 +15,18 @@
 struct entry {
     _Alignas(64) struct flow_key key;
     uint64_t last_seen_ms;
-    uint32_t bytes_in;
-    uint32_t bytes_out;
-    uint32_t packets_in;
-    uint32_t packets_out;
+    uint32_t bytes[2];   /* by enum flow_dir */
+    uint32_t packets[2]; /* by enum flow_dir */
 };
 _Static_assert(sizeof(struct entry) == 64, "an entry is one cache line");
+_Static_assert(FLOW_DIR_IN == 0 && FLOW_DIR_OUT == 1, "counts are indexed by direction");
 
 /* The rest of an entry, at the same index of t->cold. */
 struct cold {
     uint32_t hash;
-    uint32_t live_pos;          /* index in t->live */
-    struct flow_counters carry; /* this interval's counts past 32 bits */
+    uint32_t live_pos;       /* index in t->live */
+    uint64_t carry_bytes[2]; /* this interval's counts past 32 bits, by enum flow_dir */
+    uint64_t carry_packets[2];
     struct flow_counters total; /* since the key entered the table */
 };
 
@@ -89,7 +89,7 @@ static bool key_equal(const struct flow_key *a, const struct flow_key *b)
 }
 
 /* Finds the slot holding key, or the empty slot where it would go. */
-static size_t find_slot(const struct flow_table *t, const struct flow_key *key, uint32_t h)
+static inline size_t find_slot(const struct flow_table *t, const struct flow_key *key, uint32_t h)
 {
     size_t i = h & t->slot_mask;
 
@@ -199,15 +199,12 @@ static void count(struct flow_table *t, uint32_t idx, enum flow_dir dir, uint32_
                   uint64_t now_ms)
 {
     struct entry *e = &t->pool[idx];
-    struct flow_counters *carry = &t->cold[idx].carry;
+    struct cold *c = &t->cold[idx];
+    size_t out = dir == FLOW_DIR_OUT;
 
-    if (dir == FLOW_DIR_OUT) {
-        add32(&e->bytes_out, bytes, &carry->bytes_out);
-        add32(&e->packets_out, 1, &carry->packets_out);
-    } else {
-        add32(&e->bytes_in, bytes, &carry->bytes_in);
-        add32(&e->packets_in, 1, &carry->packets_in);
-    }
+    /* Indexed by direction, not branched on it: in or out is a coin toss packet to packet. */
+    add32(&e->bytes[out], bytes, &c->carry_bytes[out]);
+    add32(&e->packets[out], 1, &c->carry_packets[out]);
     e->last_seen_ms = now_ms;
 }
 
@@ -215,12 +212,12 @@ static void count(struct flow_table *t, uint32_t idx, enum flow_dir dir, uint32_
 static struct flow_counters delta_of(const struct flow_table *t, uint32_t idx)
 {
     const struct entry *e = &t->pool[idx];
-    const struct flow_counters *carry = &t->cold[idx].carry;
+    const struct cold *c = &t->cold[idx];
     struct flow_counters d = {
-        carry->bytes_in + e->bytes_in,
-        carry->bytes_out + e->bytes_out,
-        carry->packets_in + e->packets_in,
-        carry->packets_out + e->packets_out,
+        c->carry_bytes[FLOW_DIR_IN] + e->bytes[FLOW_DIR_IN],
+        c->carry_bytes[FLOW_DIR_OUT] + e->bytes[FLOW_DIR_OUT],
+        c->carry_packets[FLOW_DIR_IN] + e->packets[FLOW_DIR_IN],
+        c->carry_packets[FLOW_DIR_OUT] + e->packets[FLOW_DIR_OUT],
     };
 
     return d;
@@ -246,33 +243,9 @@ static uint32_t other_row(struct flow_table *t, const struct flow_key *key, uint
     return insert(t, &other, h, slot, now_ms);
 }
 
-uint32_t flow_table_hash(const struct flow_table *t, const struct flow_key *key)
-{
-    return key_hash(t, key);
-}
-
-void flow_table_prefetch_slot(const struct flow_table *t, uint32_t hash)
-{
-    __builtin_prefetch(&t->slots[hash & t->slot_mask]);
-}
-
-void flow_table_prefetch_entry(const struct flow_table *t, uint32_t hash)
-{
-    uint32_t idx = t->slots[hash & t->slot_mask].index;
-
-    /* Only a hint: the home slot's entry is usually the key's own. */
-    if (idx != EMPTY)
-        __builtin_prefetch(&t->pool[idx]);
-}
-
-void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
-                    uint32_t frame_bytes, uint64_t now_ms)
-{
-    flow_table_add_hashed(t, key, key_hash(t, key), dir, frame_bytes, now_ms);
-}
-
-void flow_table_add_hashed(struct flow_table *t, const struct flow_key *key, uint32_t h,
-                           enum flow_dir dir, uint32_t frame_bytes, uint64_t now_ms)
+/* Counts a packet whose key's hash is h. */
+static inline void add_hashed(struct flow_table *t, const struct flow_key *key, uint32_t h,
+                              enum flow_dir dir, uint32_t frame_bytes, uint64_t now_ms)
 {
     size_t slot = find_slot(t, key, h);
     uint32_t idx = t->slots[slot].index;
@@ -287,6 +260,31 @@ void flow_table_add_hashed(struct flow_table *t, const struct flow_key *key, uin
         }
     }
     count(t, idx, dir, frame_bytes, now_ms);
+}
+
+void flow_table_add_batch(struct flow_table *t, struct flow_update *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        u[i].hash = key_hash(t, &u[i].key);
+        __builtin_prefetch(&t->slots[u[i].hash & t->slot_mask]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx = t->slots[u[i].hash & t->slot_mask].index;
+
+        /* Only a hint: the home slot's entry is usually the key's own. */
+        if (idx != EMPTY)
+            __builtin_prefetch(&t->pool[idx]);
+    }
+    for (size_t i = 0; i < n; i++)
+        add_hashed(t, &u[i].key, u[i].hash, u[i].dir, u[i].frame_bytes, u[i].now_ms);
+}
+
+void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
+                    uint32_t frame_bytes, uint64_t now_ms)
+{
+    struct flow_update u = {*key, dir, frame_bytes, now_ms, 0};
+
+    flow_table_add_batch(t, &u, 1);
 }
 
 /* Backward-shift deletion keeps probe sequences intact without tombstones. */
@@ -354,8 +352,10 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
         rows[n].delta = d;
         rows[n].total = c->total;
         n++;
-        e->bytes_in = e->bytes_out = e->packets_in = e->packets_out = 0;
-        memset(&c->carry, 0, sizeof(c->carry));
+        memset(e->bytes, 0, sizeof(e->bytes));
+        memset(e->packets, 0, sizeof(e->packets));
+        memset(c->carry_bytes, 0, sizeof(c->carry_bytes));
+        memset(c->carry_packets, 0, sizeof(c->carry_packets));
     }
     /* Walk backwards: expire() moves the last live entry into the freed position. */
     for (size_t i = t->n_live; i-- > 0;) {

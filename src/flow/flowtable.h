@@ -62,14 +62,19 @@ void flow_table_free(struct flow_table *t);
 void flow_table_add(struct flow_table *t, const struct flow_key *key, enum flow_dir dir,
                     uint32_t frame_bytes, uint64_t now_ms);
 
-/* The packet path in three steps, so a batch of packets can overlap its memory latency:
- * hash every key, prefetch each home slot, prefetch each entry, then add. */
-uint32_t flow_table_hash(const struct flow_table *t, const struct flow_key *key);
-void flow_table_prefetch_slot(const struct flow_table *t, uint32_t hash);
-void flow_table_prefetch_entry(const struct flow_table *t, uint32_t hash);
-/* flow_table_add with the hash already computed by flow_table_hash. */
-void flow_table_add_hashed(struct flow_table *t, const struct flow_key *key, uint32_t hash,
-                           enum flow_dir dir, uint32_t frame_bytes, uint64_t now_ms);
+/* One packet to count, for flow_table_add_batch. */
+struct flow_update {
+    struct flow_key key;
+    enum flow_dir dir;
+    uint32_t frame_bytes;
+    uint64_t now_ms;
+    uint32_t hash; /* the table's scratch */
+};
+
+/* Counts n packets exactly as n calls of flow_table_add in order would, but overlaps the
+ * table's memory latency: every key is hashed and its home slot prefetched, then each slot's
+ * entry is prefetched, then all are counted. */
+void flow_table_add_batch(struct flow_table *t, struct flow_update *u, size_t n);
 
 /* Appends every row with a non-zero delta to rows (capacity flow_table_capacity()), zeroes the
  * deltas, then removes keys idle for idle_ms or more. Returns the number of rows. */

@@ -8,16 +8,8 @@
 
 /* Packets are keyed on arrival, then hashed, looked up and counted in batches: the hash reads
  * keys whose stores have long landed, and the table's cache misses for one packet overlap
- * with the others' (see flow_table_prefetch_slot). */
+ * with the others' (see flow_table_add_batch). */
 #define BATCH 32
-
-struct pending {
-    struct flow_key key;
-    uint32_t hash;
-    uint32_t len;
-    uint64_t ts_ms;
-    enum flow_dir dir;
-};
 
 struct meter {
     struct meter_config cfg;
@@ -35,7 +27,7 @@ struct meter {
     uint64_t total_packets;
     uint64_t total_bytes;
     struct flow_table_stats prev_stats;
-    struct pending batch[BATCH];
+    struct flow_update batch[BATCH];
     unsigned n_batch;
     meter_emit_fn *emit;
     void *arg;
@@ -82,17 +74,7 @@ static void open_interval(struct meter *m, uint64_t at_ms)
 
 static void flush_batch(struct meter *m)
 {
-    for (unsigned i = 0; i < m->n_batch; i++) {
-        m->batch[i].hash = flow_table_hash(m->table, &m->batch[i].key);
-        flow_table_prefetch_slot(m->table, m->batch[i].hash);
-    }
-    for (unsigned i = 0; i < m->n_batch; i++)
-        flow_table_prefetch_entry(m->table, m->batch[i].hash);
-    for (unsigned i = 0; i < m->n_batch; i++) {
-        const struct pending *p = &m->batch[i];
-
-        flow_table_add_hashed(m->table, &p->key, p->hash, p->dir, p->len, p->ts_ms);
-    }
+    flow_table_add_batch(m->table, m->batch, m->n_batch);
     m->n_batch = 0;
 }
 
@@ -144,7 +126,7 @@ void meter_packet(struct meter *m, uint64_t ts_ms, const uint8_t *data, uint32_t
 void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, uint32_t len)
 {
     struct pktsummary beyond;
-    struct pending *q;
+    struct flow_update *q;
 
     if (__builtin_expect(ts_ms >= m->limit_ms, 0)) {
         /* A time past what line protocol can carry (a corrupt record, a negative ts_sec read
@@ -155,14 +137,19 @@ void meter_decoded(struct meter *m, uint64_t ts_ms, const struct pktsummary *p, 
         ts_ms = m->open ? (m->last_packet_ms > m->start_ms ? m->last_packet_ms : m->start_ms)
                         : m->last_packet_ms;
     }
-    if (m->open && ts_ms >= m->end_ms)
+    if (m->open && ts_ms >= m->end_ms) {
         close_interval(m, m->end_ms);
+        /* The next interval is the one holding this packet, from its boundary: only the
+         * first interval of a capture starts at a packet, so every other one is as long as
+         * the interval and its rates are per second of it. */
+        open_interval(m, ts_ms / m->cfg.interval_ms * m->cfg.interval_ms);
+    }
     if (!m->open)
         open_interval(m, ts_ms);
     q = &m->batch[m->n_batch++];
     flow_keyer_classify(m->keyer, p, ts_ms, &q->key, &q->dir);
-    q->len = len;
-    q->ts_ms = ts_ms;
+    q->frame_bytes = len;
+    q->now_ms = ts_ms;
     if (m->n_batch == BATCH)
         flush_batch(m);
     m->packets++;

@@ -55,7 +55,7 @@ static void test_file_intervals(void)
     tcp(&p, 40000, 443, 0x10);
     meter_packet(m, 1700000003000, p.b, p.len, 1514);
     meter_packet(m, 1700000009999, p.b, p.len, 100);
-    meter_packet(m, 1700000010000, p.b, p.len, 60); /* the next interval's first packet */
+    meter_packet(m, 1700000010007, p.b, p.len, 60); /* the next interval's first packet */
     meter_packet(m, 1700000045000, p.b, 10, 70);    /* malformed, after two empty intervals */
     CHECK_EQ(s.intervals, 2);
     CHECK_EQ(s.end_ms[0], 1700000010000);
@@ -63,11 +63,15 @@ static void test_file_intervals(void)
     CHECK_EQ(s.bytes[0], 1614);
     CHECK_EQ(s.row_bytes[0], 1614);
     CHECK_EQ(s.end_ms[1], 1700000020000);
+    /* Only the capture's first interval starts at a packet; the others at their boundary, so
+     * a rate over one is per second of the whole interval. */
+    CHECK_EQ(s.start_ms[1], 1700000010000);
     CHECK_EQ(s.bytes[1], 60);
     CHECK_EQ(meter_last_packet_ms(m), 1700000045000);
     meter_finish(m, meter_last_packet_ms(m), false);
     CHECK_EQ(s.intervals, 3);
     CHECK_EQ(s.end_ms[2], 1700000045000);
+    CHECK_EQ(s.start_ms[2], 1700000040000);
     CHECK_EQ(s.row_bytes[2], 70);
     CHECK_EQ(s.rows[2], 1);
     /* Finishing twice emits nothing more. */
