@@ -110,29 +110,42 @@ static int read_table(struct listeners *l, const char *path, bool tcp, uint16_t 
 int listeners_parse_diag(struct listeners *l, const void *msgs, size_t len, bool tcp,
                          uint16_t ephemeral_min)
 {
-    const struct nlmsghdr *h = msgs;
-    int left = len > (size_t)INT32_MAX ? INT32_MAX : (int)len;
+    const uint8_t *p = msgs;
+    size_t left = len;
 
-    for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-        const struct inet_diag_msg *m = NLMSG_DATA(h);
+    /* Walked by hand rather than with NLMSG_OK/NLMSG_NEXT, which cast const away and compare
+     * signed with unsigned; every header is copied out, so nothing relies on alignment. */
+    while (left > 0) {
+        struct nlmsghdr h;
+        struct inet_diag_msg m;
+        size_t step;
         unsigned port;
 
-        if (h->nlmsg_type == NLMSG_DONE)
-            return 1;
-        if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+        if (left < sizeof(h))
             return -1;
-        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-            continue;
-        port = ntohs(m->id.idiag_sport);
-        if (port == 0)
-            continue;
-        if (tcp && m->idiag_state == DIAG_STATE_LISTEN)
-            set_port(l->tcp, port);
-        else if (!tcp && m->idiag_state == DIAG_STATE_CLOSE && port < ephemeral_min &&
-                 m->id.idiag_dport == 0)
-            set_port(l->udp, port);
+        memcpy(&h, p, sizeof(h));
+        if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > left)
+            return -1;
+        if (h.nlmsg_type == NLMSG_DONE)
+            return 1;
+        if (h.nlmsg_type == NLMSG_ERROR || h.nlmsg_len < NLMSG_LENGTH(sizeof(m)))
+            return -1;
+        if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+            memcpy(&m, p + NLMSG_HDRLEN, sizeof(m));
+            port = ntohs(m.id.idiag_sport);
+            if (port != 0 && tcp && m.idiag_state == DIAG_STATE_LISTEN)
+                set_port(l->tcp, port);
+            else if (port != 0 && !tcp && m.idiag_state == DIAG_STATE_CLOSE &&
+                     port < ephemeral_min && m.id.idiag_dport == 0)
+                set_port(l->udp, port);
+        }
+        step = NLMSG_ALIGN(h.nlmsg_len);
+        if (step > left)
+            step = left; /* the last message, unpadded */
+        p += step;
+        left -= step;
     }
-    return left == 0 ? 0 : -1;
+    return 0;
 }
 
 /* One dump: every socket of family and protocol in the given states. */
