@@ -180,3 +180,20 @@ class LineWatcher:
     def text(self):
         self.thread.join(timeout=30)
         return "".join(self.lines)
+
+
+def metric_samples(text):
+    """A Prometheus text page as {"name{labels}": value}."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name_labels, value = line.rsplit(" ", 1)
+            out[name_labels] = float(value)
+    return out
+
+
+def metric_total(text, name, having=""):
+    """The sum of a family's samples (those whose labels contain having); an int when whole."""
+    total = sum(v for k, v in metric_samples(text).items()
+                if k.split("{")[0] == name and having in k)
+    return int(total) if float(total).is_integer() else total

@@ -231,3 +231,12 @@ def send_json(handler, status, obj):
 
 def have_all(*tools):
     return all(shutil.which(t) for t in tools)
+
+
+def prom_query(prom_port, expr):
+    """An instant PromQL query on a Prometheus on loopback: the first result's value, or None."""
+    q = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/query?{q}",
+                                timeout=10) as r:
+        res = json.load(r)["data"]["result"]
+    return float(res[0]["value"][1]) if res else None

@@ -3,19 +3,17 @@
 stopped) warns once on stderr (rate-limited), /healthz says "degraded" with the reason and
 still answers 200, and the reconciliation in docs/METRICS.md gives what it says it gives, on
 a real Prometheus."""
-import json
 import os
 import re
 import signal
 import subprocess
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 
-from harness import NSTATS, Checks, LineWatcher, require, run
+from harness import NSTATS, Checks, LineWatcher, metric_samples, metric_total, require, run
 from netns import PEER4, TestHost, delta
-from servers import free_port, have_all, wait_http
+from servers import free_port, have_all, prom_query, wait_http
 
 require(os.geteuid() == 0, "root (network namespaces)")
 require(have_all("ip", "iperf3", "prometheus"), "ip, iperf3, prometheus")
@@ -35,26 +33,7 @@ def get(path):
         return e.code, e.read().decode()
 
 
-def samples(text):
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name_labels, value = line.rsplit(" ", 1)
-            out[name_labels] = float(value)
-    return out
 
-
-def total(text, name, having=""):
-    return int(sum(v for k, v in samples(text).items()
-                   if k.split("{")[0] == name and having in k))
-
-
-def promql(prom_port, expr):
-    q = urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/query?{q}",
-                                timeout=10) as r:
-        res = json.load(r)["data"]["result"]
-    return float(res[0]["value"][1]) if res else None
 
 
 def burst(ns_proc, stop_s):
@@ -103,7 +82,7 @@ scrape_configs:
     text = quiet_scrape()
     after = host.counters()
     kernel_bytes, kernel_packets = delta(before, after)
-    drops = total(text, "nstats_capture_drops_total", 'reason="kernel"')
+    drops = metric_total(text, "nstats_capture_drops_total", 'reason="kernel"')
     c.ok(drops > 1000, f"the kernel dropped frames: {drops}")
     warnings = [line for line in watcher.lines if WARNING in line]
     c.eq(len(warnings), 1, f"one warning on stderr: {warnings}")
@@ -118,15 +97,15 @@ scrape_configs:
 
     # What docs/METRICS.md says a scrape shows after drops. Attribution is exact whatever was
     # dropped: every captured byte is in one row.
-    captured = total(text, "nstats_capture_bytes_total")
-    flows = total(text, "nstats_bytes_total") + total(text, "nstats_expired_bytes_total")
+    captured = metric_total(text, "nstats_capture_bytes_total")
+    flows = metric_total(text, "nstats_bytes_total") + metric_total(text, "nstats_expired_bytes_total")
     c.eq(flows, captured, "flows + expired = captured bytes, drops or not")
     # The interface carried what was dropped: the capture falls short, and stays short.
-    iface = total(text, "nstats_interface_bytes_total")
+    iface = metric_total(text, "nstats_interface_bytes_total")
     c.eq(iface, kernel_bytes, "nstats_interface_bytes_total = the veth's counters")
     c.ok(captured < iface, f"captured - interface bytes = {captured - iface} < 0 after drops")
-    packets = total(text, "nstats_capture_packets_total")
-    c.eq(packets + drops, total(text, "nstats_interface_packets_total"),
+    packets = metric_total(text, "nstats_capture_packets_total")
+    c.eq(packets + drops, metric_total(text, "nstats_interface_packets_total"),
          f"captured + dropped packets = the interface's ({packets} + {drops}); "
          f"veth says {kernel_packets}")
 
@@ -136,7 +115,7 @@ scrape_configs:
     # A second burst within the minute: counted, not warned about again.
     burst(ns, 0.5)
     text2 = quiet_scrape()
-    drops2 = total(text2, "nstats_capture_drops_total", 'reason="kernel"')
+    drops2 = metric_total(text2, "nstats_capture_drops_total", 'reason="kernel"')
     c.ok(drops2 > drops, f"more drops counted: {drops2}")
     warnings = [line for line in watcher.lines if WARNING in line]
     c.eq(len(warnings), 1, "still one warning: at most one a minute")
@@ -152,20 +131,20 @@ scrape_configs:
     window = f"{int(time.time() - t0)}s"
     captured_w = (f"sum by (instance) (increase(nstats_capture_bytes_total[{window}]))")
     iface_w = f"sum by (instance) (increase(nstats_interface_bytes_total[{window}]))"
-    clean = promql(prom_port, f"{captured_w} - {iface_w}")
+    clean = prom_query(prom_port, f"{captured_w} - {iface_w}")
     # increase() extrapolates both series by the same factor: 0 up to float rounding.
     c.ok(clean is not None and abs(clean) < 0.5, f"windowed difference over the clean {window}: "
                                                  f"{clean}")
-    c.ok(promql(prom_port, captured_w) > 0, "the clean window had traffic")
+    c.ok(prom_query(prom_port, captured_w) > 0, "the clean window had traffic")
     whole = "2m"
-    lossy = promql(prom_port, f"sum by (instance) (increase(nstats_capture_bytes_total[{whole}]))"
+    lossy = prom_query(prom_port, f"sum by (instance) (increase(nstats_capture_bytes_total[{whole}]))"
                               f" - sum by (instance) (increase(nstats_interface_bytes_total"
                               f"[{whole}]))")
     c.ok(lossy is not None and lossy < 0, f"windowed difference over the drops: {lossy}")
-    raw = promql(prom_port, "sum by (instance) (nstats_capture_bytes_total) - "
+    raw = prom_query(prom_port, "sum by (instance) (nstats_capture_bytes_total) - "
                             "sum by (instance) (nstats_interface_bytes_total)")
     c.ok(raw is not None and raw < 0, f"raw difference stays negative: {raw}")
-    pkts = promql(prom_port, "sum by (instance) (nstats_capture_packets_total) + sum by "
+    pkts = prom_query(prom_port, "sum by (instance) (nstats_capture_packets_total) + sum by "
                              "(instance) (nstats_capture_drops_total{reason=\"kernel\"}) - sum by "
                              "(instance) (nstats_interface_packets_total)")
     c.eq(pkts, 0.0, "PromQL: captured + dropped - interface packets = 0")

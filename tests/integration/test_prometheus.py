@@ -3,7 +3,6 @@
 by promtool and scraped by a real Prometheus; the reconciliation holds in PromQL and against
 the kernel's counters; 200 slow clients neither drop packets nor delay a normal scrape."""
 import gzip
-import json
 import os
 import re
 import signal
@@ -12,12 +11,11 @@ import struct
 import subprocess
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 
-from harness import NSTATS, Checks, LineWatcher, require, run
+from harness import NSTATS, Checks, LineWatcher, metric_samples, metric_total, require, run
 from netns import PEER4, TestHost, delta
-from servers import free_port, have_all, wait_http
+from servers import free_port, have_all, prom_query, wait_http
 
 require(os.geteuid() == 0, "root (network namespaces and capture)")
 require(have_all("ip", "iperf3", "prometheus", "promtool"), "ip, iperf3, prometheus, promtool")
@@ -62,24 +60,7 @@ def get(path, headers=None, timeout=5):
         return r.status, body.decode()
 
 
-def samples(text):
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name_labels, value = line.rsplit(" ", 1)
-            out[name_labels] = float(value)
-    return out
 
-
-def total(text, name):
-    return sum(v for k, v in samples(text).items() if k.split("{")[0] == name)
-
-
-def prom_query(prom_port, expr):
-    q = urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(f"http://127.0.0.1:{prom_port}/api/v1/query?{q}", timeout=10) as r:
-        res = json.load(r)["data"]["result"]
-    return float(res[0]["value"][1]) if res else None
 
 
 IDENTITY = ("host", "interface", "namespace", "node", "pod", "workload")
@@ -89,7 +70,7 @@ def check_conventions(text):
     """docs/METRICS.md's rules: identity only on nstats_info, no empty labels, one direction
     vocabulary, the interface named device, floats in their shortest exact form."""
     labels = {}
-    for key in samples(text):
+    for key in metric_samples(text):
         name, _, rest = key.partition("{")
         for pair in re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', rest):
             labels.setdefault(name, set()).add(pair)
@@ -169,21 +150,21 @@ scrape_configs:
     check = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
                            capture_output=True)
     c.eq(check.returncode, 0, f"promtool check metrics: {check.stdout}{check.stderr}")
-    keys = sum(1 for k in samples(text) if k.startswith('nstats_bytes_total{direction="in"'))
+    keys = sum(1 for k in metric_samples(text) if k.startswith('nstats_bytes_total{direction="in"'))
     c.ok(keys >= 3000, f"thousands of keys exposed: {keys}")
     check_conventions(text)
     kernel_bytes, kernel_packets = delta(before, after)
-    flows = total(text, "nstats_bytes_total") + total(text, "nstats_expired_bytes_total")
+    flows = metric_total(text, "nstats_bytes_total") + metric_total(text, "nstats_expired_bytes_total")
     c.eq(int(flows), kernel_bytes, "sum of flow series = the veth's rx+tx bytes")
-    c.eq(int(total(text, "nstats_capture_bytes_total")), kernel_bytes, "capture bytes = kernel")
-    c.eq(int(total(text, "nstats_interface_bytes_total")), kernel_bytes,
+    c.eq(int(metric_total(text, "nstats_capture_bytes_total")), kernel_bytes, "capture bytes = kernel")
+    c.eq(int(metric_total(text, "nstats_interface_bytes_total")), kernel_bytes,
          "nstats_interface_bytes_total = kernel")
-    c.eq(int(total(text, "nstats_attributed_bytes_total")), kernel_bytes,
+    c.eq(int(metric_total(text, "nstats_attributed_bytes_total")), kernel_bytes,
          "attributed bytes by kind add up")
-    c.eq(int(total(text, "nstats_capture_drops_total")), 0, "no capture drops")
+    c.eq(int(metric_total(text, "nstats_capture_drops_total")), 0, "no capture drops")
     for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "nstats_build_info",
                  "nstats_keys", "nstats_folded_packets_total"):
-        c.ok(any(k.split("{")[0] == name for k in samples(text)), f"{name} present")
+        c.ok(any(k.split("{")[0] == name for k in metric_samples(text)), f"{name} present")
 
     # The same reconciliation as one PromQL expression, on what Prometheus scraped.
     time.sleep(2)
@@ -196,7 +177,7 @@ scrape_configs:
     c.eq(prom_query(prom_port, 'count({__name__=~"nstats_.*", exported_namespace!=""})'), None,
          "no exported_namespace: nstats does not set the target's labels")
     c.eq(prom_query(prom_port, 'count(nstats_bytes_total{namespace="shop", pod="web-1"})'),
-         float(sum(1 for k in samples(text) if k.startswith("nstats_bytes_total{"))),
+         float(sum(1 for k in metric_samples(text) if k.startswith("nstats_bytes_total{"))),
          "every flow series carries the target's namespace and pod")
     joined = ('sum by (namespace, pod, workload) (nstats_bytes_total * on (instance, job) '
               'group_left (workload) nstats_info)')
