@@ -5,11 +5,9 @@
 
 #include <string.h>
 
-#include "export/prom.h"
-
 struct flow_pass {
-    struct buf *b;
-    struct buf arena; /* every key's labels, escaped, for both families */
+    struct series_writer *w;
+    struct buf arena; /* every key's labels, prepared by the writer, for both families */
     size_t cursor;    /* the next key's labels in arena */
     struct names *names;
     uint64_t now_ms;
@@ -22,30 +20,37 @@ struct flow_pass {
 static void label(struct prom_label *l, size_t *n, const char *name, const char *value)
 {
     if (value != NULL && value[0] != '\0')
-        l[(*n)++] = (struct prom_label){name, value};
+        l[(*n)++] = (struct prom_label){name, value, false};
 }
 
-/* A key's labels, escaped, appended to the pass's arena as a 4-byte length and the text. */
+/* A key's labels, prepared by the writer, appended to the pass's arena as a 4-byte length and
+ * the writer's form. */
 static int key_labels(struct flow_pass *p, const struct flow_key *key)
 {
     struct buf *a = &p->arena;
     size_t at = a->len;
     struct schema_key_tags t;
     struct name_info ni = {"", "", "", "", "", ""};
+    struct prom_label l[10];
+    size_t n = 0;
     uint32_t len;
 
     schema_key_tags(key, &t);
     if (p->names != NULL && schema_key_nameable(key))
         names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
+    l[n++] = (struct prom_label){"local", t.local, true};
+    label(l, &n, "net", ni.net);
+    l[n++] = (struct prom_label){"port", t.port, true};
+    l[n++] = (struct prom_label){"proto", t.proto, true};
+    l[n++] = (struct prom_label){"remote", t.remote, true};
+    label(l, &n, "remote_kind", ni.kind);
+    label(l, &n, "remote_name", ni.name);
+    label(l, &n, "remote_namespace", ni.namespace_);
+    if (ni.source != NULL && ni.source[0] != '\0')
+        l[n++] = (struct prom_label){"remote_source", ni.source, true};
+    label(l, &n, "remote_workload", ni.workload);
     if (buf_append(a, &(uint32_t){0}, sizeof(uint32_t)) ||
-        prom_labels_add(a, "local", t.local, true) || prom_labels_add(a, "net", ni.net, false) ||
-        prom_labels_add(a, "port", t.port, true) || prom_labels_add(a, "proto", t.proto, true) ||
-        prom_labels_add(a, "remote", t.remote, true) ||
-        prom_labels_add(a, "remote_kind", ni.kind, false) ||
-        prom_labels_add(a, "remote_name", ni.name, false) ||
-        prom_labels_add(a, "remote_namespace", ni.namespace_, false) ||
-        prom_labels_add(a, "remote_source", ni.source, true) ||
-        prom_labels_add(a, "remote_workload", ni.workload, false))
+        p->w->ops->key_prepare(p->w, a, l, n) == -1)
         return -1;
     len = (uint32_t)(a->len - at - sizeof(uint32_t));
     memcpy(a->data + at, &len, sizeof(len));
@@ -54,12 +59,11 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
 
 /* A key's two samples. Who is counting (host, pod, namespace) is the scrape target's to say,
  * so flow series carry the key and the far end's names only; see nstats_info. The bytes pass
- * escapes each key's labels into the arena; the packets pass, over the same keys in the same
+ * prepares each key's labels into the arena; the packets pass, over the same keys in the same
  * order, writes them from there. */
 static void flow_series(void *arg, const struct flow_key *key, const struct flow_counters *c)
 {
     struct flow_pass *p = arg;
-    const char *name = p->packets ? "nstats_packets_total" : "nstats_bytes_total";
     uint32_t len;
     const char *labels;
 
@@ -80,52 +84,62 @@ static void flow_series(void *arg, const struct flow_key *key, const struct flow
     memcpy(&len, p->arena.data + p->cursor, sizeof(len));
     labels = p->arena.data + p->cursor + sizeof(len);
     p->cursor += sizeof(len) + len;
-    p->err |= prom_sample_labels(p->b, name, "direction=\"in\"", labels, len,
-                                 p->packets ? c->packets_in : c->bytes_in) ||
-              prom_sample_labels(p->b, name, "direction=\"out\"", labels, len,
-                                 p->packets ? c->packets_out : c->bytes_out);
+    p->err |=
+        p->w->ops->key_sample(p->w, "in", labels, len, p->packets ? c->packets_in : c->bytes_in) ||
+        p->w->ops->key_sample(p->w, "out", labels, len, p->packets ? c->packets_out : c->bytes_out);
+}
+
+static int family(struct series_writer *w, const char *name, enum series_type type,
+                  const char *help)
+{
+    return w->ops->family(w, name, type, help);
+}
+
+static int sample(struct series_writer *w, const struct prom_label *l, size_t n, uint64_t value)
+{
+    return w->ops->sample_u64(w, l, n, value);
 }
 
 /* A family whose samples differ in one label: values[i] is the label's value of counts[i]. */
-static int by_label(struct buf *b, const char *name, const char *type, const char *help,
-                    const char *label, const char *const values[], const uint64_t counts[],
-                    size_t n)
+static int by_label(struct series_writer *w, const char *name, enum series_type type,
+                    const char *help, const char *label, const char *const values[],
+                    const uint64_t counts[], size_t n)
 {
-    if (prom_family(b, name, type, help) == -1)
+    if (family(w, name, type, help) == -1)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        struct prom_label l = {label, values[i]};
+        struct prom_label l = {label, values[i], false};
 
-        if (prom_sample_u64(b, name, &l, 1, counts[i]) == -1)
+        if (sample(w, &l, 1, counts[i]) == -1)
             return -1;
     }
     return 0;
 }
 
-static int single(struct buf *b, const char *name, const char *type, const char *help,
-                  uint64_t value)
+static int single(struct series_writer *w, const char *name, enum series_type type,
+                  const char *help, uint64_t value)
 {
-    return prom_family(b, name, type, help) || prom_sample_u64(b, name, NULL, 0, value);
+    return family(w, name, type, help) || sample(w, NULL, 0, value);
 }
 
-static int render_flows(struct buf *b, const struct metrics_sources *src,
+static int render_flows(struct series_writer *w, const struct metrics_sources *src,
                         struct meter_totals *totals, uint64_t by_kind[5])
 {
     struct flow_pass p;
 
     memset(&p, 0, sizeof(p));
-    p.b = b;
+    p.w = w;
     p.names = src->names;
     p.now_ms = src->now_ms;
     buf_init(&p.arena, (size_t)1 << 30);
-    if (prom_family(b, "nstats_bytes_total", "counter",
-                    "Frame bytes per key and direction since the key entered the table."))
+    if (family(w, "nstats_bytes_total", SERIES_COUNTER,
+               "Frame bytes per key and direction since the key entered the table."))
         p.err = 1;
     if (!p.err)
         meter_read(src->meter, totals, flow_series, &p);
     memcpy(by_kind, p.by_kind, sizeof(p.by_kind));
-    if (!p.err && prom_family(b, "nstats_packets_total", "counter",
-                              "Frames per key and direction since the key entered the table."))
+    if (!p.err && family(w, "nstats_packets_total", SERIES_COUNTER,
+                         "Frames per key and direction since the key entered the table."))
         p.err = 1;
     p.packets = true;
     p.cursor = 0;
@@ -135,7 +149,7 @@ static int render_flows(struct buf *b, const struct metrics_sources *src,
     return p.err ? -1 : 0;
 }
 
-static int render_table(struct buf *b, const struct metrics_sources *src,
+static int render_table(struct series_writer *w, const struct metrics_sources *src,
                         const struct meter_totals *t, const uint64_t by_kind[5])
 {
     const struct flow_table_stats *s = &t->table;
@@ -149,68 +163,68 @@ static int render_table(struct buf *b, const struct metrics_sources *src,
                                     by_kind[2], by_kind[3],
                                     by_kind[4], s->expired.bytes_in + s->expired.bytes_out};
 
-    if (by_label(b, "nstats_expired_bytes_total", "counter",
+    if (by_label(w, "nstats_expired_bytes_total", SERIES_COUNTER,
                  "Bytes of keys that expired; their series are gone, their bytes stay here.",
                  "direction", in_out, expired_bytes, 2) ||
-        by_label(b, "nstats_expired_packets_total", "counter", "Frames of keys that expired.",
+        by_label(w, "nstats_expired_packets_total", SERIES_COUNTER, "Frames of keys that expired.",
                  "direction", in_out, expired_packets, 2) ||
-        by_label(b, "nstats_attributed_bytes_total", "counter",
+        by_label(w, "nstats_attributed_bytes_total", SERIES_COUNTER,
                  "Captured bytes by the kind of row they were counted in; sums to "
                  "nstats_capture_bytes_total.",
                  "kind", kinds, attributed, 6))
         return -1;
-    return single(b, "nstats_keys", "gauge", "Keys in the flow table, special rows included.",
+    return single(w, "nstats_keys", SERIES_GAUGE, "Keys in the flow table, special rows included.",
                   s->keys) ||
-           single(b, "nstats_keys_max", "gauge", "The --max-flows bound on ordinary keys.",
+           single(w, "nstats_keys_max", SERIES_GAUGE, "The --max-flows bound on ordinary keys.",
                   src->max_flows) ||
-           single(b, "nstats_keys_created_total", "counter", "Keys ever added to the table.",
+           single(w, "nstats_keys_created_total", SERIES_COUNTER, "Keys ever added to the table.",
                   s->keys_created) ||
-           single(b, "nstats_keys_expired_total", "counter", "Keys removed after idling.",
+           single(w, "nstats_keys_expired_total", SERIES_COUNTER, "Keys removed after idling.",
                   s->keys_expired) ||
-           single(b, "nstats_folded_packets_total", "counter",
+           single(w, "nstats_folded_packets_total", SERIES_COUNTER,
                   "Frames counted in an other row because their key did not fit.",
                   s->folded_packets) ||
-           single(b, "nstats_folded_bytes_total", "counter",
+           single(w, "nstats_folded_bytes_total", SERIES_COUNTER,
                   "Bytes counted in an other row because their key did not fit.", s->folded_bytes);
 }
 
-static int render_capture(struct buf *b, const struct metrics_sources *src,
+static int render_capture(struct series_writer *w, const struct metrics_sources *src,
                           const struct meter_totals *t)
 {
-    if (single(b, "nstats_capture_packets_total", "counter", "Frames captured and counted.",
+    if (single(w, "nstats_capture_packets_total", SERIES_COUNTER, "Frames captured and counted.",
                t->packets) ||
-        single(b, "nstats_capture_bytes_total", "counter",
+        single(w, "nstats_capture_bytes_total", SERIES_COUNTER,
                "Frame bytes captured and counted (pcap len).", t->bytes))
         return -1;
     if (src->have_capture) {
         static const char *const reasons[2] = {"kernel", "interface"};
         const uint64_t drops[2] = {src->capture.drops, src->capture.ifdrops};
 
-        if (by_label(b, "nstats_capture_drops_total", "counter",
+        if (by_label(w, "nstats_capture_drops_total", SERIES_COUNTER,
                      "Frames the capture lost: kernel = no ring space (ps_drop), interface = "
                      "dropped by the interface or driver (ps_ifdrop).",
                      "reason", reasons, drops, 2))
             return -1;
     }
     if (src->have_iface) {
-        struct prom_label in[2] = {{"device", src->id->interface}, {"direction", "in"}};
-        struct prom_label out[2] = {{"device", src->id->interface}, {"direction", "out"}};
+        struct prom_label in[2] = {{"device", src->id->interface, false},
+                                   {"direction", "in", true}};
+        struct prom_label out[2] = {{"device", src->id->interface, false},
+                                    {"direction", "out", true}};
 
-        if (prom_family(b, "nstats_interface_bytes_total", "counter",
-                        "The interface's own byte counters (/sys/class/net) since nstats "
-                        "started; in = received (rx), out = sent (tx).") ||
-            prom_sample_u64(b, "nstats_interface_bytes_total", in, 2, src->iface.rx_bytes) ||
-            prom_sample_u64(b, "nstats_interface_bytes_total", out, 2, src->iface.tx_bytes) ||
-            prom_family(b, "nstats_interface_packets_total", "counter",
-                        "The interface's own packet counters since nstats started.") ||
-            prom_sample_u64(b, "nstats_interface_packets_total", in, 2, src->iface.rx_packets) ||
-            prom_sample_u64(b, "nstats_interface_packets_total", out, 2, src->iface.tx_packets))
+        if (family(w, "nstats_interface_bytes_total", SERIES_COUNTER,
+                   "The interface's own byte counters (/sys/class/net) since nstats "
+                   "started; in = received (rx), out = sent (tx).") ||
+            sample(w, in, 2, src->iface.rx_bytes) || sample(w, out, 2, src->iface.tx_bytes) ||
+            family(w, "nstats_interface_packets_total", SERIES_COUNTER,
+                   "The interface's own packet counters since nstats started.") ||
+            sample(w, in, 2, src->iface.rx_packets) || sample(w, out, 2, src->iface.tx_packets))
             return -1;
     }
     return 0;
 }
 
-static int render_listeners(struct buf *b, const struct listeners *l)
+static int render_listeners(struct series_writer *w, const struct listeners *l)
 {
     static const char *const via[2] = {"netlink", "proc"};
     uint64_t counts[2];
@@ -219,14 +233,14 @@ static int render_listeners(struct buf *b, const struct listeners *l)
         return 0;
     counts[0] = l->reads_netlink;
     counts[1] = l->reads_proc;
-    return by_label(b, "nstats_listeners_reads_total", "counter",
+    return by_label(w, "nstats_listeners_reads_total", SERIES_COUNTER,
                     "Reads of the local listening sockets, once an interval: netlink = "
                     "sock_diag, listening sockets only; proc = /proc/net, every socket, where "
                     "netlink is refused.",
                     "via", via, counts, 2);
 }
 
-static int render_export(struct buf *b, const struct influx_stats *s)
+static int render_export(struct series_writer *w, const struct influx_stats *s)
 {
     static const char *const results[3] = {"sent", "retried", "dropped"};
     uint64_t counts[3];
@@ -236,49 +250,49 @@ static int render_export(struct buf *b, const struct influx_stats *s)
     counts[0] = s->batches_sent;
     counts[1] = s->batches_retried;
     counts[2] = s->batches_dropped;
-    if (by_label(b, "nstats_export_batches_total", "counter",
+    if (by_label(w, "nstats_export_batches_total", SERIES_COUNTER,
                  "InfluxDB batches by outcome: sent, retried (failed attempts to be repeated), "
                  "dropped (refused, or pushed out of a full queue).",
                  "result", results, counts, 3))
         return -1;
-    return single(b, "nstats_export_queue_bytes", "gauge", "Bytes of batches waiting.",
+    return single(w, "nstats_export_queue_bytes", SERIES_GAUGE, "Bytes of batches waiting.",
                   s->queue_bytes) ||
-           single(b, "nstats_export_queue_batches", "gauge", "Batches waiting.",
+           single(w, "nstats_export_queue_batches", SERIES_GAUGE, "Batches waiting.",
                   s->queue_batches) ||
-           single(b, "nstats_export_sent_bytes_total", "counter",
+           single(w, "nstats_export_sent_bytes_total", SERIES_COUNTER,
                   "Request bodies delivered, as sent (compressed).", s->bytes_sent);
 }
 
-static int render_names(struct buf *b, struct names *names)
+static int render_names(struct series_writer *w, struct names *names)
 {
     struct names_stats s;
 
     if (names == NULL)
         return 0;
     names_get_stats(names, &s);
-    return single(b, "nstats_names_cache_entries", "gauge", "Addresses in the name cache.",
+    return single(w, "nstats_names_cache_entries", SERIES_GAUGE, "Addresses in the name cache.",
                   s.cache.entries) ||
-           single(b, "nstats_names_cache_hits_total", "counter", "Name lookups answered.",
+           single(w, "nstats_names_cache_hits_total", SERIES_COUNTER, "Name lookups answered.",
                   s.cache.hits) ||
-           single(b, "nstats_names_cache_misses_total", "counter",
+           single(w, "nstats_names_cache_misses_total", SERIES_COUNTER,
                   "Name lookups with no name known.", s.cache.misses) ||
-           single(b, "nstats_names_cache_evictions_total", "counter",
+           single(w, "nstats_names_cache_evictions_total", SERIES_COUNTER,
                   "Live names pushed out of the full cache.", s.cache.evictions) ||
-           single(b, "nstats_dns_responses_total", "counter",
+           single(w, "nstats_dns_responses_total", SERIES_COUNTER,
                   "DNS responses seen on the wire and parsed.", s.dns_responses) ||
-           single(b, "nstats_dns_rejected_total", "counter",
+           single(w, "nstats_dns_rejected_total", SERIES_COUNTER,
                   "DNS messages seen on the wire that were neither a well-formed response nor "
                   "a query.",
                   s.dns_rejected) ||
-           single(b, "nstats_dns_queries_total", "counter",
+           single(w, "nstats_dns_queries_total", SERIES_COUNTER,
                   "DNS queries seen on the wire, whose answers are awaited.", s.dns_queries) ||
-           single(b, "nstats_dns_unsolicited_total", "counter",
+           single(w, "nstats_dns_unsolicited_total", SERIES_COUNTER,
                   "DNS responses to no query seen: not used for names.", s.dns_unsolicited) ||
-           single(b, "nstats_dns_addresses_total", "counter",
+           single(w, "nstats_dns_addresses_total", SERIES_COUNTER,
                   "Addresses named from DNS answers seen on the wire.", s.dns_addresses);
 }
 
-static int render_rdns(struct buf *b, const struct rdns_stats *s)
+static int render_rdns(struct series_writer *w, const struct rdns_stats *s)
 {
     static const char *const results[4] = {"name", "none", "timeout", "failed"};
     uint64_t counts[4];
@@ -289,111 +303,111 @@ static int render_rdns(struct buf *b, const struct rdns_stats *s)
     counts[1] = s->negative;
     counts[2] = s->timeouts;
     counts[3] = s->failed;
-    if (by_label(b, "nstats_rdns_queries_total", "counter",
+    if (by_label(w, "nstats_rdns_queries_total", SERIES_COUNTER,
                  "Reverse DNS queries by result: name, none (NXDOMAIN or no PTR), timeout, "
                  "failed (server failure or refusal).",
                  "result", results, counts, 4))
         return -1;
-    return single(b, "nstats_rdns_limited_total", "counter",
+    return single(w, "nstats_rdns_limited_total", SERIES_COUNTER,
                   "Reverse DNS lookups not started because of the rate or in-flight cap.",
                   s->limited) ||
-           single(b, "nstats_rdns_in_flight", "gauge", "Reverse DNS queries outstanding.",
+           single(w, "nstats_rdns_in_flight", SERIES_GAUGE, "Reverse DNS queries outstanding.",
                   s->in_flight);
 }
 
-static int render_k8s(struct buf *b, const struct k8s_stats *s)
+static int render_k8s(struct series_writer *w, const struct k8s_stats *s)
 {
     if (s == NULL)
         return 0;
-    return single(b, "nstats_k8s_lists_total", "counter", "Kubernetes lists.", s->lists) ||
-           single(b, "nstats_k8s_list_pages_total", "counter",
+    return single(w, "nstats_k8s_lists_total", SERIES_COUNTER, "Kubernetes lists.", s->lists) ||
+           single(w, "nstats_k8s_list_pages_total", SERIES_COUNTER,
                   "Kubernetes list requests (a list is read in pages).", s->list_pages) ||
-           single(b, "nstats_k8s_objects", "gauge", "Addresses known from Kubernetes now.",
+           single(w, "nstats_k8s_objects", SERIES_GAUGE, "Addresses known from Kubernetes now.",
                   s->objects) ||
-           single(b, "nstats_k8s_objects_dropped_total", "counter",
+           single(w, "nstats_k8s_objects_dropped_total", SERIES_COUNTER,
                   "Kubernetes addresses not kept because the map was full.", s->dropped) ||
-           single(b, "nstats_k8s_watches_total", "counter",
+           single(w, "nstats_k8s_watches_total", SERIES_COUNTER,
                   "Kubernetes watch requests (restarts included).", s->watches) ||
-           single(b, "nstats_k8s_relists_total", "counter",
+           single(w, "nstats_k8s_relists_total", SERIES_COUNTER,
                   "Lists after a watch answered 410 Gone.", s->relists) ||
-           single(b, "nstats_k8s_events_total", "counter", "Kubernetes watch events applied.",
+           single(w, "nstats_k8s_events_total", SERIES_COUNTER, "Kubernetes watch events applied.",
                   s->events) ||
-           single(b, "nstats_k8s_errors_total", "counter",
+           single(w, "nstats_k8s_errors_total", SERIES_COUNTER,
                   "Failed Kubernetes requests and malformed answers.", s->errors);
 }
 
-static int render_http(struct buf *b, const struct httpd_stats *s)
+static int render_http(struct series_writer *w, const struct httpd_stats *s)
 {
-    struct prom_label evicted = {"reason", "evicted"}, deadline = {"reason", "deadline"};
+    struct prom_label evicted = {"reason", "evicted", true};
+    struct prom_label deadline = {"reason", "deadline", true};
 
     if (s == NULL)
         return 0;
-    return single(b, "nstats_http_connections_total", "counter", "HTTP connections accepted.",
+    return single(w, "nstats_http_connections_total", SERIES_COUNTER, "HTTP connections accepted.",
                   s->accepted) ||
-           single(b, "nstats_http_connections_open", "gauge", "HTTP connections open now.",
+           single(w, "nstats_http_connections_open", SERIES_GAUGE, "HTTP connections open now.",
                   s->open) ||
-           prom_family(b, "nstats_http_connections_closed_total", "counter",
-                       "HTTP connections nstats closed: for a newer one past the connection "
-                       "limit (evicted), or past the request deadline.") ||
-           prom_sample_u64(b, "nstats_http_connections_closed_total", &evicted, 1, s->evicted) ||
-           prom_sample_u64(b, "nstats_http_connections_closed_total", &deadline, 1, s->timed_out) ||
-           single(b, "nstats_http_busy_total", "counter",
+           family(w, "nstats_http_connections_closed_total", SERIES_COUNTER,
+                  "HTTP connections nstats closed: for a newer one past the connection "
+                  "limit (evicted), or past the request deadline.") ||
+           sample(w, &evicted, 1, s->evicted) || sample(w, &deadline, 1, s->timed_out) ||
+           single(w, "nstats_http_busy_total", SERIES_COUNTER,
                   "Requests answered 503: too many uncompressed answers at once.", s->busy);
 }
 
 /* What the scrape target cannot say about who is counting, as labels of one series to join
  * on: the interface captured, the host (the pod's name in Kubernetes), node and workload. */
-static int render_info(struct buf *b, const struct metrics_sources *src)
+static int render_info(struct series_writer *w, const struct metrics_sources *src)
 {
     struct prom_label l[4];
-    struct prom_label version = {"version", src->version};
+    struct prom_label version = {"version", src->version, false};
     size_t n = 0;
 
     label(l, &n, "device", src->id->interface);
     label(l, &n, "host", src->id->host);
     label(l, &n, "node", src->id->node);
     label(l, &n, "workload", src->id->workload);
-    return prom_family(b, "nstats_info", "gauge",
-                       "Always 1: who is counting, for joins on the target's labels.") ||
-           prom_sample_u64(b, "nstats_info", l, n, 1) ||
-           prom_family(b, "nstats_build_info", "gauge", "Always 1; the version is a label.") ||
-           prom_sample_u64(b, "nstats_build_info", &version, 1, 1);
+    return family(w, "nstats_info", SERIES_GAUGE,
+                  "Always 1: who is counting, for joins on the target's labels.") ||
+           sample(w, l, n, 1) ||
+           family(w, "nstats_build_info", SERIES_GAUGE, "Always 1; the version is a label.") ||
+           sample(w, &version, 1, 1);
 }
 
-static int render_process(struct buf *b, const struct metrics_sources *src)
+static int render_process(struct series_writer *w, const struct metrics_sources *src)
 {
     const struct procstat *p = &src->process;
 
-    if (render_info(b, src))
+    if (render_info(w, src))
         return -1;
     if (!src->have_process)
         return 0;
-    return prom_family(b, "process_cpu_seconds_total", "counter",
-                       "User and system CPU time spent in seconds.") ||
-           prom_sample_double(b, "process_cpu_seconds_total", NULL, 0, p->cpu_seconds) ||
-           single(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-                  p->resident_bytes) ||
-           single(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+    return family(w, "process_cpu_seconds_total", SERIES_COUNTER,
+                  "User and system CPU time spent in seconds.") ||
+           w->ops->sample_double(w, NULL, 0, p->cpu_seconds) ||
+           single(w, "process_resident_memory_bytes", SERIES_GAUGE,
+                  "Resident memory size in bytes.", p->resident_bytes) ||
+           single(w, "process_virtual_memory_bytes", SERIES_GAUGE, "Virtual memory size in bytes.",
                   p->virtual_bytes) ||
-           prom_family(b, "process_start_time_seconds", "gauge",
-                       "Start time of the process since unix epoch in seconds.") ||
-           prom_sample_double(b, "process_start_time_seconds", NULL, 0, p->start_time_seconds) ||
-           single(b, "process_open_fds", "gauge", "Number of open file descriptors.",
+           family(w, "process_start_time_seconds", SERIES_GAUGE,
+                  "Start time of the process since unix epoch in seconds.") ||
+           w->ops->sample_double(w, NULL, 0, p->start_time_seconds) ||
+           single(w, "process_open_fds", SERIES_GAUGE, "Number of open file descriptors.",
                   p->open_fds) ||
-           single(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+           single(w, "process_max_fds", SERIES_GAUGE, "Maximum number of open file descriptors.",
                   p->max_fds);
 }
 
-int metrics_render(struct buf *b, const struct metrics_sources *src)
+int metrics_render(struct series_writer *w, const struct metrics_sources *src)
 {
     struct meter_totals totals;
     uint64_t by_kind[5];
 
     memset(&totals, 0, sizeof(totals));
-    if (render_flows(b, src, &totals, by_kind) || render_table(b, src, &totals, by_kind) ||
-        render_capture(b, src, &totals) || render_listeners(b, src->listeners) ||
-        render_export(b, src->influx) || render_names(b, src->names) || render_rdns(b, src->rdns) ||
-        render_k8s(b, src->k8s) || render_http(b, src->http) || render_process(b, src))
+    if (render_flows(w, src, &totals, by_kind) || render_table(w, src, &totals, by_kind) ||
+        render_capture(w, src, &totals) || render_listeners(w, src->listeners) ||
+        render_export(w, src->influx) || render_names(w, src->names) || render_rdns(w, src->rdns) ||
+        render_k8s(w, src->k8s) || render_http(w, src->http) || render_process(w, src))
         return -1;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "export/influx.h"
 #include "export/procstat.h"
 #include "export/schema.h"
+#include "export/series.h"
 #include "flow/listeners.h"
 #include "flow/meter.h"
 #include "io/httpd.h"
@@ -39,7 +40,8 @@ struct metrics_sources {
     const struct httpd_stats *http; /* may be NULL */
 };
 
-/* Appends the exposition text. Returns 0, or -1 if b's cap was reached. */
-int metrics_render(struct buf *b, const struct metrics_sources *src);
+/* Writes every series to w (series_text for the exposition). Returns 0, or -1 if the writer
+ * failed (its buffer's cap was reached). */
+int metrics_render(struct series_writer *w, const struct metrics_sources *src);
 
 #endif

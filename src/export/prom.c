@@ -137,3 +137,77 @@ int prom_sample_labels(struct buf *b, const char *name, const char *first, const
     *w = '\n';
     return buf_commit(b, len);
 }
+
+/* --- the text exposition as a series writer --- */
+
+static struct series_text *text_of(struct series_writer *w)
+{
+    return (struct series_text *)w;
+}
+
+static int text_family(struct series_writer *w, const char *name, enum series_type type,
+                       const char *help)
+{
+    struct series_text *t = text_of(w);
+
+    t->family = name;
+    return prom_family(t->b, name, type == SERIES_COUNTER ? "counter" : "gauge", help);
+}
+
+static int text_sample_u64(struct series_writer *w, const struct prom_label *labels, size_t n,
+                           uint64_t value)
+{
+    struct series_text *t = text_of(w);
+
+    return prom_sample_u64(t->b, t->family, labels, n, value);
+}
+
+static int text_sample_double(struct series_writer *w, const struct prom_label *labels, size_t n,
+                              double value)
+{
+    struct series_text *t = text_of(w);
+
+    return prom_sample_double(t->b, t->family, labels, n, value);
+}
+
+/* The prepared form is the labels' text, ',name="value"' each, escaped once. */
+static int text_key_prepare(struct series_writer *w, struct buf *arena,
+                            const struct prom_label *labels, size_t n)
+{
+    (void)w;
+    for (size_t i = 0; i < n; i++)
+        if (prom_labels_add(arena, labels[i].name, labels[i].value, labels[i].plain) == -1)
+            return -1;
+    return 0;
+}
+
+static int text_key_sample(struct series_writer *w, const char *direction, const char *prepared,
+                           size_t len, uint64_t value)
+{
+    struct series_text *t = text_of(w);
+    const char *first = strcmp(direction, "in") == 0    ? "direction=\"in\""
+                        : strcmp(direction, "out") == 0 ? "direction=\"out\""
+                                                        : NULL;
+    char other[64];
+
+    if (first == NULL) {
+        snprintf(other, sizeof(other), "direction=\"%s\"", direction);
+        first = other;
+    }
+    return prom_sample_labels(t->b, t->family, first, prepared, len, value);
+}
+
+static const struct series_writer_ops text_ops = {
+    .family = text_family,
+    .sample_u64 = text_sample_u64,
+    .sample_double = text_sample_double,
+    .key_prepare = text_key_prepare,
+    .key_sample = text_key_sample,
+};
+
+void series_text_init(struct series_text *t, struct buf *b)
+{
+    t->w.ops = &text_ops;
+    t->b = b;
+    t->family = "";
+}

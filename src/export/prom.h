@@ -7,11 +7,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
-
-struct prom_label {
-    const char *name;
-    const char *value;
-};
+#include "export/series.h"
 
 /* "# HELP name help\n# TYPE name type\n"; help text escapes '\' and newline. */
 int prom_family(struct buf *b, const char *name, const char *type, const char *help);

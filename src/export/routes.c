@@ -38,6 +38,7 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     struct rdns_stats rst;
     struct k8s_stats kst;
     struct httpd_stats hst;
+    struct series_text text;
 
     memset(&src, 0, sizeof(src));
     src.id = r->id;
@@ -69,7 +70,8 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     }
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
-    if (metrics_render(&reply->body, &src) == -1)
+    series_text_init(&text, &reply->body);
+    if (metrics_render(&text.w, &src) == -1)
         reply->failed = true;
 }
 

@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(value, data, size);
     value[size] = '\0';
     buf_init(&b, 1 << 16);
-    l[0] = (struct prom_label){"a", value};
-    l[1] = (struct prom_label){"b", "x"};
+    l[0] = (struct prom_label){"a", value, false};
+    l[1] = (struct prom_label){"b", "x", false};
     if (prom_family(&b, "m", "counter", value) == -1 || prom_sample_u64(&b, "m", l, 2, 7) == -1)
         abort();
     /* The HELP line holds no raw newline; the sample is the third line. */

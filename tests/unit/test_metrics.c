@@ -8,6 +8,15 @@
 #include "pktbuild.h"
 #include "test.h"
 
+/* The exposition text, as a scrape gets it. */
+static int render_text(struct buf *b, const struct metrics_sources *src)
+{
+    struct series_text t;
+
+    series_text_init(&t, b);
+    return metrics_render(&t.w, src);
+}
+
 #define T0_MS 1700000001000ULL
 
 static struct locality loc;
@@ -110,7 +119,7 @@ static void test_flow_series(void)
     meter_packet(m, T0_MS + 2000, in.b, in.len, 60);
     sources(&src, &id, m);
     buf_init(&b, 1 << 20);
-    CHECK_EQ(metrics_render(&b, &src), 0);
+    CHECK_EQ(render_text(&b, &src), 0);
     CHECK_EQ(intervals, 0);
     /* One series per key and direction, labels in name order, empty labels left out, no
      * identity: the scrape target says who is counting. */
@@ -159,7 +168,7 @@ static void test_totals_exact(void)
     meter_packet(m, T0_MS + 3000, out.b, 10, 70); /* malformed */
     sources(&src, &id, m);
     buf_init(&b, 1 << 20);
-    CHECK_EQ(metrics_render(&b, &src), 0);
+    CHECK_EQ(render_text(&b, &src), 0);
     /* Everything after the flow families, with no optional source: exact. */
     tail = strstr(b.data, "# HELP nstats_expired_bytes_total");
     CHECK(tail != NULL);
@@ -219,7 +228,7 @@ static void test_totals_exact(void)
         struct buf small;
 
         buf_init(&small, 512);
-        CHECK_EQ(metrics_render(&small, &src), -1);
+        CHECK_EQ(render_text(&small, &src), -1);
         buf_free(&small);
     }
     buf_free(&b);
@@ -240,7 +249,7 @@ static void test_label_escaping(void)
     sources(&src, &id, m);
     src.version = "v\"1\\\n";
     buf_init(&b, 1 << 20);
-    CHECK_EQ(metrics_render(&b, &src), 0);
+    CHECK_EQ(render_text(&b, &src), 0);
     /* Backslash, double quote and newline are escaped. The identity is on nstats_info alone,
      * the namespace not at all: a scrape target has one of its own. */
     CHECK_LINE(b.data, "nstats_info{device=\"eth0\",host=\"pod\\\"a\\\\b\\nc\","
@@ -340,7 +349,7 @@ static void test_all_sources(void)
     src.rdns = &rdns;
     src.k8s = &k8s;
     buf_init(&b, 1 << 20);
-    CHECK_EQ(metrics_render(&b, &src), 0);
+    CHECK_EQ(render_text(&b, &src), 0);
     check_families_once(b.data);
     /* Names and Kubernetes add their labels to flow series. */
     CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",local=\"198.18.0.1\",net=\"lab\","
@@ -394,14 +403,14 @@ static void test_counters_cumulative(void)
     meter_packet(m, T0_MS, out.b, out.len, 1514);
     sources(&src, &id, m);
     buf_init(&b, 1 << 20);
-    CHECK_EQ(metrics_render(&b, &src), 0);
+    CHECK_EQ(render_text(&b, &src), 0);
     snprintf(want, sizeof(want), "%s1514", bytes_out);
     CHECK_LINE(b.data, want);
     /* The next interval's packet closes the first; the series keeps counting from 1514. */
     meter_packet(m, T0_MS + 10000, out.b, out.len, 100);
     CHECK_EQ(intervals, 1);
     buf_reset(&b);
-    CHECK_EQ(metrics_render(&b, &src), 0);
+    CHECK_EQ(render_text(&b, &src), 0);
     snprintf(want, sizeof(want), "%s1614", bytes_out);
     CHECK_LINE(b.data, want);
     CHECK_LINE(b.data, "nstats_capture_packets_total 2");

@@ -5,7 +5,7 @@
 static void test_render(void)
 {
     struct buf b;
-    struct prom_label l[2] = {{"direction", "in"}, {"name", "a\"b\\c\nd"}};
+    struct prom_label l[2] = {{"direction", "in", false}, {"name", "a\"b\\c\nd", false}};
 
     buf_init(&b, 4096);
     CHECK_EQ(prom_family(&b, "x_total", "counter", "Help with \\ and\nnewline."), 0);
