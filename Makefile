@@ -49,7 +49,8 @@ asan:
 
 fuzz:
 	cmake -S . -B $(FUZZ_BUILD) -DNSTATS_FUZZ=ON -DCMAKE_C_COMPILER=clang
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_decode fuzz_lineproto fuzz_prom fuzz_dns fuzz_k8s fuzz_api fuzz_pcapfile
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_decode fuzz_lineproto fuzz_prom fuzz_dns fuzz_k8s fuzz_api fuzz_pcapfile \
+		fuzz_promwrite
 	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # clang-tidy (.clang-tidy) and cppcheck over src/; any finding fails.

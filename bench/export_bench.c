@@ -1,6 +1,7 @@
-/* Export benchmark: CPU time to encode (and gzip) one interval of 10,000 line-protocol rows, and
- * to render /metrics for 1,000, 25,000 and 100,000 keys (4 series each), from a meter filled
- * with synthetic keys. */
+/* Export benchmark: CPU time to encode (and gzip) one interval of 10,000 line-protocol rows, to
+ * render /metrics for 1,000, 25,000 and 100,000 keys (4 series each), and to encode 2,500 keys'
+ * 10,000 flow series in every push format (line protocol, the text exposition, remote write,
+ * OTLP), from a meter filled with synthetic keys. */
 #include <pcap/dlt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "base/buf.h"
 #include "benchtime.h"
 #include "export/metrics.h"
+#include "export/otlp.h"
+#include "export/promwrite.h"
 #include "export/schema.h"
 #include "flow/meter.h"
 #include "io/gzip.h"
@@ -138,6 +141,178 @@ static void bench_metrics(unsigned keys)
     meter_free(m);
 }
 
+struct wire {
+    size_t bytes;
+    size_t bodies;
+};
+
+static void count_body(void *arg, char *body, size_t len, uint64_t ts_ms)
+{
+    struct wire *c = arg;
+
+    (void)ts_ms;
+    c->bytes += len;
+    c->bodies++;
+    free(body);
+}
+
+static void push_row(const char *format, double *cpu, size_t rounds, size_t bytes, size_t bodies,
+                     double series)
+{
+    double ms = bench_median(cpu, rounds) * 1e3;
+
+    printf("%-34s %9.2f %9.0f %11zu %13.1f %9zu\n", format, ms, ms * 1e6 / series, bytes,
+           (double)bytes / series, bodies);
+}
+
+/* One steady interval (every series went on from the one before, as after the first push) of
+ * the remote write or OTLP encoder; returns the series written. */
+static uint64_t push_interval(struct promwrite *pw, struct otlp *ot, uint64_t ts,
+                              const struct metrics_sources *src, struct wire *c)
+{
+    struct series_writer *w = pw != NULL ? promwrite_begin(pw, ts) : otlp_begin(ot, ts);
+
+    if (metrics_render(w, src) == -1 ||
+        (pw != NULL ? promwrite_end(pw, count_body, c) : otlp_end(ot, count_body, c)) == -1) {
+        fprintf(stderr, "export_bench: the push encoder failed\n");
+        exit(1);
+    }
+    if (pw != NULL) {
+        struct promwrite_stats st;
+
+        promwrite_get_stats(pw, &st);
+        return st.series;
+    } else {
+        struct otlp_stats st;
+
+        otlp_get_stats(ot, &st);
+        return st.points;
+    }
+}
+
+/* Every push format for the same keys: CPU time for one interval, bytes on the wire. */
+static void bench_push(unsigned keys)
+{
+    enum { ROUNDS = 9 };
+    static const struct otlp_attribute resource[] = {
+        {"service.name", "nstats"}, {"service.version", "bench"}, {"host.name", "bench-pod"}};
+    struct export_identity id = {"bench-pod", "eth0", NULL, NULL, NULL};
+    struct export_capture_stats cs = {0, 0};
+    struct hash_key seed = {3, 4};
+    struct meter *m = filled(keys, 3600000);
+    struct names *names = names_new(keys, 3600000, NULL, &seed);
+    struct metrics_sources src;
+    double cpu[5][ROUNDS], series = 0;
+    size_t bytes[5] = {0}, bodies[5] = {0};
+    struct otlp *ot[2];
+    struct promwrite *pw = promwrite_new(0);
+    uint64_t ts = 1700000000000ULL;
+
+    memset(&src, 0, sizeof(src));
+    src.id = &id;
+    src.version = "bench";
+    src.meter = m;
+    src.max_flows = keys;
+    src.names = names;
+    for (int z = 0; z < 2; z++)
+        ot[z] = otlp_new(&(struct otlp_config){resource, 3, "bench", ts, 0, z == 1});
+    /* The first interval makes every series new; the ones timed after it find them known. */
+    {
+        struct wire c = {0, 0};
+
+        series = (double)push_interval(pw, NULL, ts, &src, &c);
+        push_interval(NULL, ot[0], ts, &src, &c);
+        push_interval(NULL, ot[1], ts, &src, &c);
+    }
+    for (int r = 0; r < ROUNDS; r++) {
+        struct buf b;
+        struct gzip_stream *z;
+        struct wire c[3] = {{0, 0}, {0, 0}, {0, 0}};
+        double t0;
+
+        ts += 10000;
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+        push_interval(pw, NULL, ts, &src, &c[0]);
+        cpu[0][r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        for (int k = 0; k < 2; k++) {
+            t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+            push_interval(NULL, ot[k], ts, &src, &c[1 + k]);
+            cpu[1 + k][r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        }
+        for (int k = 0; k < 3; k++) {
+            bytes[k] = c[k].bytes;
+            bodies[k] = c[k].bodies;
+        }
+        /* The text exposition, whole and gzipped as a scrape gets it. */
+        buf_init(&b, (size_t)1 << 30);
+        t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+        render_text(&b, &src);
+        cpu[3][r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+        bytes[3] = b.len;
+        buf_free(&b);
+        {
+            struct buf gz;
+
+            buf_init(&gz, (size_t)1 << 30);
+            buf_init(&b, (size_t)128 << 10);
+            t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+            z = gzip_stream_new(15, &gz);
+            buf_set_drain(&b, (size_t)64 << 10, to_gzip, z);
+            render_text(&b, &src);
+            buf_flush(&b);
+            gzip_stream_finish(z);
+            cpu[4][r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+            bytes[4] = gz.len;
+            gzip_stream_free(z);
+            buf_free(&b);
+            buf_free(&gz);
+        }
+    }
+    printf("push formats, %u keys (%u flow series, %.0f in all; CPU time of one steady interval, "
+           "median of %d):\n",
+           keys, 4 * keys, series, ROUNDS);
+    printf("%-34s %9s %9s %11s %13s %9s\n", "format", "encode ms", "ns/series", "wire bytes",
+           "bytes/series", "requests");
+    {
+        struct meter *lm;
+        double lp[ROUNDS], lpz[ROUNDS];
+        size_t lp_len = 0, gz_len = 0;
+
+        /* Line protocol: one row a key carries its four values. */
+        lm = filled(keys, 10000);
+        meter_finish(lm, 2000, true);
+        for (int r = 0; r < ROUNDS; r++) {
+            struct buf b, z;
+            double t0;
+
+            buf_init(&b, 1u << 30);
+            buf_init(&z, 1u << 30);
+            t0 = bench_now(CLOCK_PROCESS_CPUTIME_ID);
+            schema_write_default(&b, &id, &last_snap, &cs, NULL);
+            lp[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+            gzip_compress(b.data, b.len, &z);
+            lpz[r] = bench_now(CLOCK_PROCESS_CPUTIME_ID) - t0;
+            lp_len = b.len;
+            gz_len = z.len;
+            buf_free(&b);
+            buf_free(&z);
+        }
+        meter_free(lm);
+        push_row("line protocol (a row a key)", lp, ROUNDS, lp_len, 1, 4.0 * keys);
+        push_row("line protocol + gzip", lpz, ROUNDS, gz_len, 1, 4.0 * keys);
+    }
+    push_row("/metrics text", cpu[3], ROUNDS, bytes[3], 1, series);
+    push_row("/metrics text + gzip", cpu[4], ROUNDS, bytes[4], 1, series);
+    push_row("remote write (protobuf + snappy)", cpu[0], ROUNDS, bytes[0], bodies[0], series);
+    push_row("OTLP (protobuf)", cpu[1], ROUNDS, bytes[1], bodies[1], series);
+    push_row("OTLP (protobuf + gzip)", cpu[2], ROUNDS, bytes[2], bodies[2], series);
+    promwrite_free(pw);
+    otlp_free(ot[0]);
+    otlp_free(ot[1]);
+    names_free(names);
+    meter_free(m);
+}
+
 int main(void)
 {
     static const unsigned prom_keys[] = {1000, 25000, 100000};
@@ -171,7 +346,6 @@ int main(void)
     }
     meter_free(m);
 
-    free(snap_rows);
     printf("line protocol, 10,000 rows: encode %.2f ms, gzip %.2f ms (median of %d; %zu -> %zu "
            "bytes)\n",
            bench_median(enc, ROUNDS) * 1e3, bench_median(gz, ROUNDS) * 1e3, ROUNDS, lp_len, gz_len);
@@ -183,5 +357,7 @@ int main(void)
            "text bytes", "bytes/series", "+gzip ms", "gz bytes");
     for (size_t i = 0; i < sizeof(prom_keys) / sizeof(prom_keys[0]); i++)
         bench_metrics(prom_keys[i]);
+    bench_push(2500);
+    free(snap_rows);
     return 0;
 }

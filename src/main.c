@@ -69,10 +69,10 @@ static int start_sinks(struct app *app, char *errbuf, size_t errlen)
     if (app->cfg.influx_url != NULL) {
         if ((app->influx = influx_sink_new(&ic, app->loop, errbuf, errlen)) == NULL)
             return 2;
-        log_info("writing to InfluxDB at %s%s", influx_sink_endpoint(app->influx),
+        log_info("writing to InfluxDB at %s%s", push_sink_endpoint(influx_sink_push(app->influx)),
                  ic.gzip ? " (gzip)" : "");
+        app->routes.sinks[app->routes.n_sinks++] = influx_sink_push(app->influx);
     }
-    app->routes.influx = app->influx;
     app->routes.names = app->names;
     app->routes.rdns = app->rdns;
     app->routes.k8s = app->k8s;
@@ -92,6 +92,7 @@ static int start_sinks(struct app *app, char *errbuf, size_t errlen)
 static int run(struct app *app)
 {
     struct exporter_config ec;
+    struct exporter_links links;
     struct meter_config mc;
     struct hash_key seed;
     char err[512];
@@ -121,12 +122,18 @@ static int run(struct app *app)
         log_warnx("%s", err);
         return rc;
     }
+    links = (struct exporter_links){.id = &app->id,
+                                    .loop = app->loop,
+                                    .influx = app->influx,
+                                    .names = app->names,
+                                    .rdns = app->rdns,
+                                    .routes = &app->routes};
+    if (app_start_pushes(app, &links, err, sizeof(err)) == -1) {
+        log_warnx("%s", err);
+        return 2;
+    }
     config_exporter(&app->cfg, &ec);
-    app->exporter = exporter_new(&ec, &(struct exporter_links){.id = &app->id,
-                                                               .loop = app->loop,
-                                                               .influx = app->influx,
-                                                               .names = app->names,
-                                                               .rdns = app->rdns});
+    app->exporter = exporter_new(&ec, &links);
 
     config_meter(&app->cfg, &mc);
     rc = app->cfg.read_file != NULL ? app_run_file(app, &mc, &seed) : app_run_live(app, &mc, &seed);
@@ -154,6 +161,7 @@ static void teardown(struct app *app)
     meter_free(app->meter);
     exporter_free(app->exporter);
     influx_sink_free(app->influx);
+    app_stop_pushes(app);
     capture_close(app->cap);
     names_free(app->names);
     signals_stop(app->signals);

@@ -14,6 +14,21 @@ enum retry_verdict retry_classify(long status)
     return RETRY_AGAIN;
 }
 
+enum retry_verdict retry_classify_remote_write(long status)
+{
+    if (status >= 400 && status < 500 && status != 429)
+        return RETRY_DROP;
+    return retry_classify(status);
+}
+
+enum retry_verdict retry_classify_otlp(long status)
+{
+    if (status >= 400 && status < 600 && status != 429 && status != 502 && status != 503 &&
+        status != 504)
+        return RETRY_DROP;
+    return retry_classify(status);
+}
+
 uint64_t retry_backoff_ms(unsigned attempts, uint64_t base_ms, uint64_t cap_ms, double rand01,
                           uint64_t retry_after_ms)
 {

@@ -1,5 +1,5 @@
 /* When to try again: HTTP verdicts, capped exponential backoff with jitter, Retry-After. Pure
- * policy, no I/O; shared by the InfluxDB sink and the Kubernetes client. */
+ * policy, no I/O; shared by the push sinks and the Kubernetes client. */
 #ifndef NSTATS_RETRY_H
 #define NSTATS_RETRY_H
 
@@ -15,6 +15,10 @@ enum retry_verdict {
  * refused, timeout, TLS). 2xx is done; 4xx but 408 and 429 are final; everything else (5xx,
  * 408, 429, a 3xx that was not followed, 1xx) is transient. */
 enum retry_verdict retry_classify(long status);
+/* Prometheus remote write 1.0: every 4xx but 429 is final (408 too). */
+enum retry_verdict retry_classify_remote_write(long status);
+/* OTLP/HTTP: only 429, 502, 503 and 504 are retryable; other 4xx and 5xx are final. */
+enum retry_verdict retry_classify_otlp(long status);
 
 /* Milliseconds to wait before attempt number attempts+1 (attempts >= 1): base_ms doubled per
  * attempt, capped at cap_ms, with "equal jitter" from rand01 in [0, 1). A server's Retry-After

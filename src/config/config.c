@@ -14,6 +14,7 @@
 #include "base/xalloc.h"
 #include "capture/iface.h"
 #include "config/modules.h"
+#include "export/push.h"
 #include "flow/flowkey.h"
 #include "io/httpd.h"
 #include "names/k8s.h"
@@ -48,7 +49,8 @@ struct option_def {
     uint64_t min, max;
     const char *const *choices; /* OPT_ENUM: the names, NULL-terminated, in enum order */
     option_check_fn *check;     /* OPT_STRING and OPT_LIST: may be NULL */
-    bool secret;
+    bool secret;          /* shown redacted; a list's "Name: value" items show the name only */
+    const char *list_sep; /* OPT_LIST: what separates items; NULL: commas and blanks */
     size_t offset;
     const char *help;
 };
@@ -75,11 +77,30 @@ static int check_listen(const char *value, char *errbuf, size_t errlen)
 
 static int check_http_url(const char *value, char *errbuf, size_t errlen)
 {
-    char shown[512], reason[128];
+    return push_url_check("InfluxDB", value, errbuf, errlen);
+}
 
-    if (url_check_http(value, reason, sizeof(reason)) == -1) {
-        url_redact(value, "(redacted)@", shown, sizeof(shown));
-        snprintf(errbuf, errlen, "InfluxDB URL '%s' %s", shown, reason);
+static int check_remote_write_url(const char *value, char *errbuf, size_t errlen)
+{
+    return push_url_check("remote write", value, errbuf, errlen);
+}
+
+static int check_otlp_url(const char *value, char *errbuf, size_t errlen)
+{
+    return push_url_check("OTLP", value, errbuf, errlen);
+}
+
+/* "Name: value": a token, a colon, and a value without line breaks. */
+static int check_header(const char *value, char *errbuf, size_t errlen)
+{
+    const char *colon = strchr(value, ':');
+    size_t n = colon ? (size_t)(colon - value) : 0;
+
+    if (n == 0 ||
+        strspn(value, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "abcdefghijklmnopqrstuvwxyz") != n ||
+        strpbrk(value, "\r\n") != NULL) {
+        snprintf(errbuf, errlen, "'%s' is not an HTTP header 'Name: value'", value);
         return -1;
     }
     return 0;
@@ -482,12 +503,119 @@ static const struct option_def options[] = {
      .max = 3600000,
      .offset = OFF(influx_retry_max_ms),
      .help = "longest wait between retries"},
+    {.name = "remote-write-url",
+     .env = "NSTATS_REMOTE_WRITE_URL",
+     .type = OPT_STRING,
+     .metavar = "URL",
+     .check = check_remote_write_url,
+     .offset = OFF(remote_write_url),
+     .help = "push every /metrics series each interval by Prometheus remote write 1.0 to URL "
+             "(e.g. http://prometheus:9090/api/v1/write)"},
+    {.name = "remote-write-header",
+     .env = "NSTATS_REMOTE_WRITE_HEADERS",
+     .type = OPT_LIST,
+     .metavar = "HEADER",
+     .check = check_header,
+     .secret = true,
+     .list_sep = "\n",
+     .offset = OFF(remote_write_headers),
+     .help = "an HTTP header for remote write (repeatable; the variable takes one a line), "
+             "e.g. 'X-Scope-OrgID: team-a'"},
+    {.name = "remote-write-user",
+     .env = "NSTATS_REMOTE_WRITE_USER",
+     .type = OPT_STRING,
+     .metavar = "USER",
+     .offset = OFF(remote_write_user),
+     .help = "remote write: basic auth user name"},
+    {.name = "remote-write-password-file",
+     .env = "NSTATS_REMOTE_WRITE_PASSWORD_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(remote_write_password_file),
+     .help = "remote write: read the basic auth password from FILE"},
+    {.name = "remote-write-bearer-token-file",
+     .env = "NSTATS_REMOTE_WRITE_BEARER_TOKEN_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(remote_write_token_file),
+     .help = "remote write: send 'Authorization: Bearer' with the token in FILE"},
+    {.name = "remote-write-ca-file",
+     .env = "NSTATS_REMOTE_WRITE_CA_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(remote_write_ca_file),
+     .help = "remote write: CA certificates for https:// URLs"},
+    {.name = "remote-write-insecure",
+     .env = "NSTATS_REMOTE_WRITE_INSECURE",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(remote_write_insecure),
+     .help = "remote write: do not verify the server's TLS certificate"},
+    {.name = "otlp-url",
+     .env = "NSTATS_OTLP_URL",
+     .type = OPT_STRING,
+     .metavar = "URL",
+     .check = check_otlp_url,
+     .offset = OFF(otlp_url),
+     .help = "push every /metrics series each interval as OTLP/HTTP metrics (counters as "
+             "cumulative sums) to URL (e.g. http://collector:4318/v1/metrics)"},
+    {.name = "otlp-header",
+     .env = "NSTATS_OTLP_HEADERS",
+     .type = OPT_LIST,
+     .metavar = "HEADER",
+     .check = check_header,
+     .secret = true,
+     .list_sep = "\n",
+     .offset = OFF(otlp_headers),
+     .help = "an HTTP header for OTLP (repeatable; the variable takes one a line), e.g. "
+             "'Authorization: Basic ...'"},
+    {.name = "otlp-ca-file",
+     .env = "NSTATS_OTLP_CA_FILE",
+     .type = OPT_STRING,
+     .metavar = "FILE",
+     .offset = OFF(otlp_ca_file),
+     .help = "OTLP: CA certificates for https:// URLs"},
+    {.name = "otlp-insecure",
+     .env = "NSTATS_OTLP_INSECURE",
+     .type = OPT_BOOL,
+     .def = "false",
+     .offset = OFF(otlp_insecure),
+     .help = "OTLP: do not verify the server's TLS certificate"},
+    {.name = "push-queue-size",
+     .env = "NSTATS_PUSH_QUEUE_SIZE",
+     .type = OPT_SIZE,
+     .metavar = "SIZE",
+     .def = "64MiB",
+     .min = 65536,
+     .max = 1ULL << 34,
+     .offset = OFF(push_queue_bytes),
+     .help = "remote write and OTLP: pending requests per sink, at most; the oldest are "
+             "dropped (and counted) past it"},
+    {.name = "push-timeout",
+     .env = "NSTATS_PUSH_TIMEOUT",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "10s",
+     .min = 100,
+     .max = 3600000,
+     .offset = OFF(push_timeout_ms),
+     .help = "remote write and OTLP: per-request timeout"},
+    {.name = "push-retry-max",
+     .env = "NSTATS_PUSH_RETRY_MAX",
+     .type = OPT_DURATION,
+     .metavar = "DURATION",
+     .def = "60s",
+     .min = 100,
+     .max = 3600000,
+     .offset = OFF(push_retry_max_ms),
+     .help = "remote write and OTLP: longest wait between retries"},
     {.name = "spool-dir",
      .env = "NSTATS_SPOOL_DIR",
      .type = OPT_STRING,
      .metavar = "DIR",
      .offset = OFF(spool_dir),
-     .help = "keep pending batches on disk, and send them after a restart"},
+     .help = "keep pending batches on disk, and send them after a restart (InfluxDB in DIR, "
+             "remote write in DIR/remote-write, OTLP in DIR/otlp)"},
     {.name = "shutdown-timeout",
      .env = "NSTATS_SHUTDOWN_TIMEOUT",
      .type = OPT_DURATION,
@@ -662,11 +790,12 @@ static int set_value(struct config *cfg, const struct option_def *o, const char 
         return parse_key_fields(value, field(cfg, o), errbuf, errlen);
     case OPT_LIST: {
         struct config_list *l = field(cfg, o);
+        const char *sep = o->list_sep != NULL ? o->list_sep : ", \t";
         char *copy = xstrdup(value), *save = NULL;
         int rc = 0;
 
-        for (char *tok = strtok_r(copy, ", \t", &save); tok && rc == 0;
-             tok = strtok_r(NULL, ", \t", &save)) {
+        for (char *tok = strtok_r(copy, sep, &save); tok && rc == 0;
+             tok = strtok_r(NULL, sep, &save)) {
             if (l->n == CONFIG_MAX_LIST) {
                 snprintf(errbuf, errlen, "more than %d values", CONFIG_MAX_LIST);
                 rc = -1;
@@ -936,6 +1065,51 @@ static int check_influx(const struct config *cfg, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* A CA file libcurl could not read would only fail each request, retried forever. */
+static int check_readable(const char *path, const char *flag, char *errbuf, size_t errlen)
+{
+    if (path != NULL && access(path, R_OK) == -1) {
+        snprintf(errbuf, errlen, "%s: cannot read %s: %s", flag, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Remote write and OTLP: what would make every request fail. */
+static int check_pushes(const struct config *cfg, char *errbuf, size_t errlen)
+{
+    if (cfg->remote_write_url == NULL &&
+        (cfg->remote_write_headers.n > 0 || cfg->remote_write_user != NULL ||
+         cfg->remote_write_password_file != NULL || cfg->remote_write_token_file != NULL ||
+         cfg->remote_write_ca_file != NULL || cfg->remote_write_insecure)) {
+        snprintf(errbuf, errlen, "remote write settings need --remote-write-url");
+        return -1;
+    }
+    if (cfg->otlp_url == NULL &&
+        (cfg->otlp_headers.n > 0 || cfg->otlp_ca_file != NULL || cfg->otlp_insecure)) {
+        snprintf(errbuf, errlen, "OTLP settings need --otlp-url");
+        return -1;
+    }
+    if (cfg->remote_write_password_file != NULL && cfg->remote_write_user == NULL) {
+        snprintf(errbuf, errlen, "--remote-write-password-file needs --remote-write-user");
+        return -1;
+    }
+    if (cfg->remote_write_user != NULL && cfg->remote_write_token != NULL) {
+        snprintf(errbuf, errlen,
+                 "remote write takes a user (basic auth) or a bearer token, not both");
+        return -1;
+    }
+    if (check_readable(cfg->remote_write_ca_file, "--remote-write-ca-file", errbuf, errlen) ||
+        check_readable(cfg->otlp_ca_file, "--otlp-ca-file", errbuf, errlen))
+        return -1;
+    if (cfg->spool_dir == NULL || cfg->influx_url != NULL)
+        return 0;
+    /* check_influx did not look at it. */
+    if (cfg->remote_write_url != NULL || cfg->otlp_url != NULL)
+        return check_spool_dir(cfg->spool_dir, errbuf, errlen);
+    return 0;
+}
+
 /* Fills out from --label-net and --label-file: one table and its cap. Returns 0, or -1. */
 static int load_labels(const struct config *cfg, struct netlabels *out, char *errbuf, size_t errlen)
 {
@@ -997,13 +1171,17 @@ static int config_check(struct config *cfg, const struct config_host *host, char
     if (read_secret(&cfg->influx_password, cfg->influx_password_file, "--influx-password-file",
                     errbuf, errlen) == -1 ||
         read_secret(&cfg->influx_token, cfg->influx_token_file, "--influx-token-file", errbuf,
-                    errlen) == -1)
+                    errlen) == -1 ||
+        read_secret(&cfg->remote_write_password, cfg->remote_write_password_file,
+                    "--remote-write-password-file", errbuf, errlen) == -1 ||
+        read_secret(&cfg->remote_write_token, cfg->remote_write_token_file,
+                    "--remote-write-bearer-token-file", errbuf, errlen) == -1)
         return -1;
     /* A health check GETs a URL; what the daemon would run with is not its business (a
      * HEALTHCHECK runs with the daemon's environment). */
     if (cfg->probe != NULL)
         return 0;
-    if (check_influx(cfg, errbuf, errlen) == -1)
+    if (check_influx(cfg, errbuf, errlen) == -1 || check_pushes(cfg, errbuf, errlen) == -1)
         return -1;
     cfg->labels = xcalloc(1, sizeof(*cfg->labels));
     netlabels_init(cfg->labels);
@@ -1051,6 +1229,14 @@ int config_parse(struct config *cfg, int argc, char **argv, char *errbuf, size_t
     return config_parse_with(cfg, argc, argv, &real, errbuf, errlen);
 }
 
+static void free_secret(char **s)
+{
+    if (*s != NULL)
+        explicit_bzero(*s, strlen(*s));
+    free(*s);
+    *s = NULL;
+}
+
 void config_free(struct config *cfg)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -1063,6 +1249,8 @@ void config_free(struct config *cfg)
             clear_list(field(cfg, &options[i]));
         }
     }
+    free_secret(&cfg->remote_write_password);
+    free_secret(&cfg->remote_write_token);
     free(cfg->ifname);
     cfg->ifname = NULL;
     free(cfg->labels);
@@ -1152,8 +1340,15 @@ static void print_value(const struct config *cfg, const struct option_def *o, FI
 
         if (l->n == 0)
             fputs("(none)", out);
-        for (size_t i = 0; i < l->n; i++)
-            fprintf(out, "%s%s", i ? "," : "", l->items[i]);
+        for (size_t i = 0; i < l->n; i++) {
+            const char *colon = strchr(l->items[i], ':');
+
+            if (o->secret && colon != NULL)
+                fprintf(out, "%s%.*s: (redacted)", i ? "," : "", (int)(colon - l->items[i]),
+                        l->items[i]);
+            else
+                fprintf(out, "%s%s", i ? "," : "", l->items[i]);
+        }
         break;
     }
     case OPT_KEY_FIELDS: {

@@ -12,7 +12,7 @@
 #include "names/netlabels.h"
 
 #define CONFIG_MAX_LOCAL_NETS 64
-#define CONFIG_MAX_OPTIONS 64
+#define CONFIG_MAX_OPTIONS 96
 #define CONFIG_MAX_LIST 256
 
 /* A repeatable string option. */
@@ -56,6 +56,22 @@ struct config {
     uint64_t influx_queue_bytes;
     uint64_t influx_timeout_ms;
     uint64_t influx_retry_max_ms;
+    char *remote_write_url;
+    struct config_list remote_write_headers;
+    char *remote_write_user;
+    char *remote_write_password; /* from remote_write_password_file */
+    char *remote_write_password_file;
+    char *remote_write_token; /* from remote_write_token_file */
+    char *remote_write_token_file;
+    char *remote_write_ca_file;
+    bool remote_write_insecure;
+    char *otlp_url;
+    struct config_list otlp_headers;
+    char *otlp_ca_file;
+    bool otlp_insecure;
+    uint64_t push_queue_bytes;
+    uint64_t push_timeout_ms;
+    uint64_t push_retry_max_ms;
     char *spool_dir;
     uint64_t shutdown_timeout_ms;
     enum schema_kind schema;

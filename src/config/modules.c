@@ -58,10 +58,10 @@ void config_exporter(const struct config *cfg, struct exporter_config *out)
     memset(out, 0, sizeof(*out));
     out->schema = cfg->schema;
     /* stdout is the sink when there is no other, and on request besides. */
-    out->use_stdout = (cfg->influx_url == NULL && cfg->listen == NULL) || cfg->also_stdout;
+    out->use_stdout = (cfg->influx_url == NULL && cfg->listen == NULL &&
+                       cfg->remote_write_url == NULL && cfg->otlp_url == NULL) ||
+                      cfg->also_stdout;
     out->shutdown_timeout_ms = cfg->shutdown_timeout_ms;
-    out->influx_queue_bytes = cfg->influx_queue_bytes;
-    out->spool_dir = cfg->spool_dir;
 }
 
 void config_identity(const struct config *cfg, struct export_identity *out)

@@ -543,11 +543,11 @@ int api_summary(struct buf *b, const struct api_sources *src)
                                       (json_int_t)src->iface.tx_bytes, "rx_packets",
                                       (json_int_t)src->iface.rx_packets, "tx_packets",
                                       (json_int_t)src->iface.tx_packets));
-    if (src->influx != NULL)
+    if (src->sinks != NULL)
         json_object_set_new(root, "export",
                             json_pack("{s:I,s:I}", "queue_bytes",
-                                      (json_int_t)src->influx->queue_bytes, "batches_dropped",
-                                      (json_int_t)src->influx->batches_dropped));
+                                      (json_int_t)src->sinks->queue_bytes, "batches_dropped",
+                                      (json_int_t)src->sinks->batches_dropped));
     if (src->have_process)
         json_object_set_new(root, "process",
                             json_pack("{s:f,s:I}", "cpu_seconds", src->cpu_seconds, "rss_bytes",

@@ -11,7 +11,7 @@
 #include "base/netaddr.h"
 #include "capture/capture.h"
 #include "capture/iface.h"
-#include "export/influx.h"
+#include "export/push.h"
 #include "flow/meter.h"
 #include "flow/rates.h"
 #include "names/names.h"
@@ -63,8 +63,8 @@ struct api_sources {
     bool have_capture;
     struct capture_stats capture;
     bool have_iface;
-    struct iface_counters iface;       /* since nstats started */
-    const struct influx_stats *influx; /* may be NULL */
+    struct iface_counters iface;    /* since nstats started */
+    const struct push_stats *sinks; /* every push sink's queue and drops summed; may be NULL */
     bool have_process;
     double cpu_seconds;
     uint64_t rss_bytes;

@@ -1,7 +1,9 @@
-/* The exporter: one output buffer, cut into slices of rows, fanned out to the sinks. */
+/* The exporter: one output buffer, cut into slices of rows, fanned out to stdout and InfluxDB;
+ * the series pushes encode what /metrics shows; pacing and the last word cover every sink. */
 #include "exporter.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -23,6 +25,8 @@ struct exporter {
     struct buf out;
     struct capture_stats last_capture; /* the capture's counters at the last interval */
     bool stdout_broken;
+    uint64_t first_start_ms; /* the first interval's start, or 0 before it closed */
+    struct log_limit encode_log;
 };
 
 struct exporter *exporter_new(const struct exporter_config *cfg, const struct exporter_links *links)
@@ -81,6 +85,41 @@ static void capture_delta(struct exporter *e, struct export_capture_stats *cs)
     e->last_capture = now;
 }
 
+static void enqueue_body(void *arg, char *body, size_t len, uint64_t ts_ms)
+{
+    const struct exporter_series_push *p = arg;
+
+    push_sink_enqueue(p->sink, body, len, p->encoded, ts_ms);
+}
+
+/* Every series /metrics shows, stamped with the interval's end, to each series push. An
+ * interval that cannot be encoded is counted lost. */
+static void push_series(struct exporter *e, uint64_t end_ms)
+{
+    for (size_t i = 0; i < PUSH_MAX_SINKS - 1; i++) {
+        struct exporter_series_push *p = &e->links.pushes[i];
+        struct series_writer *w;
+
+        if (p->sink == NULL)
+            continue;
+        uint64_t repeated = p->repeated(p->enc);
+
+        w = p->begin(p->enc, e->first_start_ms, end_ms);
+        /* A failed render is not ended: the next begin drops it, and no series is marked
+         * stale for having been left out. */
+        if (routes_render_metrics(e->links.routes, w) == -1 ||
+            p->end(p->enc, enqueue_body, p) == -1) {
+            log_warnx_limited(&e->encode_log, loop_now_ms(), 60000,
+                              "%s: the interval ending %llu could not be encoded or "
+                              "compressed: lost",
+                              push_sink_what(p->sink), (unsigned long long)end_ms);
+            push_sink_count_lost(p->sink, 1);
+            continue;
+        }
+        push_sink_count_series_dropped(p->sink, p->repeated(p->enc) - repeated);
+    }
+}
+
 void exporter_interval(const struct meter_snapshot *snap, void *arg)
 {
     struct exporter *e = arg;
@@ -88,6 +127,8 @@ void exporter_interval(const struct meter_snapshot *snap, void *arg)
     struct export_capture_stats cs;
     size_t dropped = 0;
 
+    if (e->first_start_ms == 0)
+        e->first_start_ms = snap->start_ms;
     capture_delta(e, &cs);
     /* Reverse DNS for this interval's remotes: answers name the next intervals' rows. */
     if (e->links.rdns != NULL)
@@ -107,31 +148,47 @@ void exporter_interval(const struct meter_snapshot *snap, void *arg)
         dropped += schema_write_capture(&e->out, id, snap, &cs);
     }
     if (e->links.influx != NULL) {
-        struct influx_stats st;
+        struct push_stats st;
 
-        influx_sink_get_stats(e->links.influx, &st);
+        push_sink_get_stats(influx_sink_push(e->links.influx), &st);
         dropped += schema_write_export(&e->out, id, &st, snap->end_ms);
     }
     if (dropped > 0)
         log_warnx("interval output over %u bytes: %zu lines not written", OUT_MAX_BYTES, dropped);
     deliver(e, snap->end_ms);
+    push_series(e, snap->end_ms);
+}
+
+/* Every push sink is on the pages' list. */
+static size_t n_sinks(const struct exporter *e)
+{
+    return e->links.routes != NULL ? e->links.routes->n_sinks : 0;
+}
+
+/* True while a sink's queue is over half its cap. */
+static bool backed_up(const struct exporter *e, uint64_t *done)
+{
+    bool full = false;
+
+    *done = 0;
+    for (size_t i = 0; i < n_sinks(e); i++) {
+        struct push_stats st;
+
+        push_sink_get_stats(e->links.routes->sinks[i], &st);
+        full |= st.queue_bytes > st.queue_limit / 2;
+        *done += st.batches_sent + st.batches_dropped;
+    }
+    return full;
 }
 
 void exporter_pace(struct exporter *e, const bool *stopping)
 {
-    struct influx_sink *influx = e->links.influx;
-    uint64_t last_progress = loop_now_ms(), sent = 0;
-    struct influx_stats st;
+    uint64_t last_progress = loop_now_ms(), progress = 0, done;
 
     loop_run_once(e->links.loop, 0);
-    if (influx == NULL)
-        return;
-    for (;;) {
-        influx_sink_get_stats(influx, &st);
-        if (st.queue_bytes <= e->cfg.influx_queue_bytes / 2 || *stopping)
-            return;
-        if (st.batches_sent + st.batches_dropped != sent) {
-            sent = st.batches_sent + st.batches_dropped;
+    while (backed_up(e, &done) && !*stopping) {
+        if (done != progress) {
+            progress = done;
             last_progress = loop_now_ms();
         }
         if (loop_now_ms() - last_progress > e->cfg.shutdown_timeout_ms)
@@ -140,35 +197,58 @@ void exporter_pace(struct exporter *e, const bool *stopping)
     }
 }
 
-int exporter_finish(struct exporter *e, const bool *abandon)
+static bool all_idle(const struct exporter *e)
 {
-    struct influx_sink *influx = e->links.influx;
-    uint64_t deadline = loop_now_ms() + e->cfg.shutdown_timeout_ms;
-    const char *spool = e->cfg.spool_dir;
-    struct influx_stats st;
+    for (size_t i = 0; i < n_sinks(e); i++)
+        if (!push_sink_idle(e->links.routes->sinks[i]))
+            return false;
+    return true;
+}
 
-    if (influx == NULL)
-        return 0;
-    if (!influx_sink_idle(influx))
-        log_info("delivering pending batches to %s (up to %llums)", influx_sink_endpoint(influx),
-                 (unsigned long long)e->cfg.shutdown_timeout_ms);
-    while (!influx_sink_idle(influx) && !*abandon && loop_now_ms() < deadline)
-        loop_run_once(e->links.loop, WAIT_STEP_MS);
-    influx_sink_get_stats(influx, &st);
+/* What one sink left undelivered or dropped. Returns true if anything was lost. */
+static bool last_word(const struct push_sink *sink)
+{
+    const char *spool = push_sink_spool_dir(sink), *what = push_sink_what(sink);
+    struct push_stats st;
+
+    push_sink_get_stats(sink, &st);
     if (st.queue_batches > 0)
-        log_warnx("InfluxDB: %llu batches (%llu bytes) not delivered (last error: %s)%s%s",
+        log_warnx("%s: %llu batches (%llu bytes) not delivered (last error: %s)%s%s", what,
                   (unsigned long long)st.queue_batches, (unsigned long long)st.queue_bytes,
                   st.last_error[0] ? st.last_error : "none, delivery was still under way",
-                  spool ? "; kept in " : " and lost", spool ? spool : "");
+                  st.queue_unspooled == 0 ? "; kept in " : " and lost",
+                  st.queue_unspooled == 0 ? spool : "");
+    if (st.queue_batches > 0 && st.queue_unspooled > 0 && spool != NULL)
+        log_warnx("%s: %llu of them could not be written to the spool in %s", what,
+                  (unsigned long long)st.queue_unspooled, spool);
     /* Why the last batch was dropped, not the latest error: that one may be long over. */
     if (st.batches_dropped > 0)
-        log_warnx("InfluxDB: %llu batches dropped during the run (the last: %s)%s",
+        log_warnx("%s: %llu batches dropped during the run (the last: %s)%s", what,
                   (unsigned long long)st.batches_dropped, st.last_drop,
                   st.batches_sent > st.sent_at_last_drop ? "; later batches were delivered" : "");
     if (st.lines_dropped > 0)
-        log_warnx("InfluxDB: %llu lines could not be batched (compression failed)",
-                  (unsigned long long)st.lines_dropped);
-    if (st.batches_dropped > 0 || st.lines_dropped > 0 || (st.queue_batches > 0 && spool == NULL))
-        return -1;
-    return 0;
+        log_warnx("%s: %llu %s could not be batched (encoding or compression failed)", what,
+                  (unsigned long long)st.lines_dropped,
+                  strcmp(push_sink_id(sink), "influxdb") == 0 ? "lines" : "intervals");
+    if (st.series_dropped > 0)
+        log_warnx("%s: %llu series were written twice in an interval and sent once", what,
+                  (unsigned long long)st.series_dropped);
+    return st.batches_dropped > 0 || st.lines_dropped > 0 || st.queue_unspooled > 0;
+}
+
+int exporter_finish(struct exporter *e, const bool *abandon)
+{
+    uint64_t deadline = loop_now_ms() + e->cfg.shutdown_timeout_ms;
+    bool lost = false;
+
+    for (size_t i = 0; i < n_sinks(e); i++)
+        if (!push_sink_idle(e->links.routes->sinks[i]))
+            log_info("delivering pending batches to %s (up to %llums)",
+                     push_sink_endpoint(e->links.routes->sinks[i]),
+                     (unsigned long long)e->cfg.shutdown_timeout_ms);
+    while (!all_idle(e) && !*abandon && loop_now_ms() < deadline)
+        loop_run_once(e->links.loop, WAIT_STEP_MS);
+    for (size_t i = 0; i < n_sinks(e); i++)
+        lost |= last_word(e->links.routes->sinks[i]);
+    return lost ? -1 : 0;
 }

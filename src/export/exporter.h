@@ -1,5 +1,6 @@
 /* What happens to a closed interval: rows formatted in slices by the schema, handed to stdout
- * and InfluxDB, names asked for; and, at the end, the wait for pending deliveries. */
+ * and InfluxDB; every /metrics series encoded for remote write and OTLP; names asked for; and,
+ * at the end, the wait for pending deliveries. */
 #ifndef NSTATS_EXPORTER_H
 #define NSTATS_EXPORTER_H
 
@@ -8,7 +9,10 @@
 
 #include "capture/capture.h"
 #include "export/influx.h"
+#include "export/push.h"
+#include "export/routes.h"
 #include "export/schema.h"
+#include "export/series.h"
 #include "flow/meter.h"
 #include "io/loop.h"
 #include "names/names.h"
@@ -18,18 +22,32 @@ struct exporter_config {
     enum schema_kind schema;
     bool use_stdout;              /* write every interval to standard output */
     uint64_t shutdown_timeout_ms; /* how long exporter_finish and exporter_pace wait */
-    uint64_t influx_queue_bytes;  /* the InfluxDB queue's cap: pacing keeps it half empty */
-    const char *spool_dir;        /* where undelivered batches stay, for the last word; or NULL */
+};
+
+/* A push of every series /metrics shows, at each interval's end: an encoder (remote write,
+ * OTLP) and the sink its request bodies go to. */
+struct exporter_series_push {
+    void *enc;
+    /* start_ms: when counting began (the first interval's start); ts_ms: this one's end. */
+    struct series_writer *(*begin)(void *enc, uint64_t start_ms, uint64_t ts_ms);
+    int (*end)(void *enc, push_body_fn *fn, void *arg);
+    uint64_t (*repeated)(const void *enc); /* series left out so far: written twice */
+    bool encoded; /* bodies are compressed: the sink adds its encoding header */
+    struct push_sink *sink;
 };
 
 /* The sinks and sources an exporter works with; each may be NULL but id and loop, and each
  * must outlive the exporter. */
 struct exporter_links {
     const struct export_identity *id;
-    struct loop *loop;          /* stopped when stdout breaks */
-    struct influx_sink *influx; /* the InfluxDB sink, if any */
-    struct names *names;        /* names the rows' remotes */
-    struct rdns *rdns;          /* asked to resolve each interval's remotes */
+    struct loop *loop;                                      /* stopped when stdout breaks */
+    struct influx_sink *influx;                             /* the InfluxDB sink, if any */
+    struct exporter_series_push pushes[PUSH_MAX_SINKS - 1]; /* sink NULL: unused */
+    /* What /metrics shows, for the series pushes; its sinks (InfluxDB's among them) are the
+     * ones pacing and the last word wait for. */
+    const struct routes *routes;
+    struct names *names; /* names the rows' remotes */
+    struct rdns *rdns;   /* asked to resolve each interval's remotes */
 };
 
 struct exporter;
@@ -43,8 +61,8 @@ void exporter_set_capture(struct exporter *e, struct capture *capture);
 /* The meter's interval callback (meter_emit_fn); arg is the exporter. */
 void exporter_interval(const struct meter_snapshot *snap, void *arg);
 
-/* Reading a file: runs the loop while InfluxDB's queue is over half full, so a file is read
- * as fast as the sink takes it. Returns when it drains, when *stopping is set, or after
+/* Reading a file: runs the loop while a sink's queue is over half full, so a file is read
+ * as fast as the sinks take it. Returns when it drains, when *stopping is set, or after
  * shutdown_timeout_ms without progress. */
 void exporter_pace(struct exporter *e, const bool *stopping);
 /* Runs the loop until every batch is delivered, shutdown_timeout_ms passes, or *abandon is

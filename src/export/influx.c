@@ -1,268 +1,22 @@
-/* InfluxDB sink. One request in flight at a time keeps intervals in order; the queue holds the
- * rest. Requests run through curlloop on the caller's event loop. */
+/* The InfluxDB sink: line protocol cut into batches at line ends, gzipped if asked, and handed
+ * to a push sink for delivery to /write (v1) or /api/v2/write (v2). */
 #include "influx.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "base/buf.h"
-#include "base/log.h"
-#include "base/retry.h"
 #include "base/url.h"
-#include "base/version.h"
 #include "base/xalloc.h"
-#include "export/outqueue.h"
-#include "export/spool.h"
-#include "io/curlloop.h"
 #include "io/gzip.h"
 
-/* Server answers are read for their error message only. */
-#define RESPONSE_MAX 4096
-/* How often a continuing outage, refusal, queue overflow or spool failure is logged again. */
-#define LOG_EVERY_MS 60000
-/* Statuses whose refusals are rate-limited apart; more share the last slot. */
-#define DROP_LOG_SLOTS 8
-/* 307 and 308 are followed this many times per request; the body is sent again each time. */
-#define MAX_REDIRECTS 3
-
 struct influx_sink {
-    struct influx_config cfg;
-    struct loop *loop;
-    struct curlloop *curl;
-    CURL *easy;
-    struct loop_timer *retry_timer;
-    struct curl_slist *headers_plain;
-    struct curl_slist *headers_gzip;
-    char *write_url;
-    char endpoint[512];
-    char *url_user; /* from the URL's user information, percent-decoded, or NULL */
-    char *url_password;
-    int spool_lock;        /* the spool directory's lock, or -1 */
-    long refused_redirect; /* a 3xx other than 307/308 that ended the request, or 0 */
-    struct outqueue q;
-    struct outbatch *in_flight;
-    struct buf response;
-    uint64_t retry_after_ms;
-    unsigned seq;
-    struct retry_rng rng;
-    unsigned failures;         /* consecutive failed attempts */
-    struct log_limit fail_log; /* a flapping server is logged once a period, too */
-    struct {
-        long status;
-        struct log_limit limit;
-    } drop_log[DROP_LOG_SLOTS]; /* refusals, per HTTP status */
-    unsigned n_drop_log;
-    struct log_limit queue_log;
-    struct log_limit spool_log;
-    struct influx_stats stats;
+    bool gzip;
+    size_t batch_bytes;
+    struct push_sink *push;
 };
-
-static void start_next(struct influx_sink *s);
-
-static void on_retry_timer(void *arg)
-{
-    start_next(arg);
-}
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct influx_sink *s = userp;
-    size_t n = size * nmemb, room = RESPONSE_MAX - s->response.len;
-
-    buf_append(&s->response, data, n < room ? n : room);
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
-{
-    struct influx_sink *s = userp;
-    size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
-
-    /* Each response's status line: a redirect other than 307 or 308 would turn the POST into
-     * a GET, so it is not followed but ends the request, to be retried. */
-    if (n > 12 && strncmp(data, "HTTP/", 5) == 0) {
-        const char *sp = memchr(data, ' ', n);
-        long status = 0;
-
-        if (sp != NULL && sp + 3 < data + n && sp[1] >= '1' && sp[1] <= '5' && sp[2] >= '0' &&
-            sp[2] <= '9' && sp[3] >= '0' && sp[3] <= '9')
-            status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
-
-        s->retry_after_ms = 0;
-        if (status >= 300 && status < 400 && status != 307 && status != 308) {
-            s->refused_redirect = status;
-            return 0;
-        }
-        return n;
-    }
-    if (n > sizeof(name) - 1 && n < 128 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-        char value[128];
-
-        memcpy(value, data + sizeof(name) - 1, n - (sizeof(name) - 1));
-        value[n - (sizeof(name) - 1)] = '\0';
-        s->retry_after_ms = retry_parse_retry_after(value);
-    }
-    return n;
-}
-
-/* --- delivery --- */
-
-/* A batch is done with (sent or dropped): its spool file goes too. */
-static void release(struct outbatch *b)
-{
-    if (b->spool_path != NULL)
-        spool_remove(b->spool_path);
-    outbatch_free(b);
-}
-
-static void on_queue_drop(struct outbatch *b, void *arg)
-{
-    struct influx_sink *s = arg;
-
-    s->stats.batches_dropped++;
-    snprintf(s->stats.last_drop, sizeof(s->stats.last_drop), "the queue was over %zu bytes",
-             s->cfg.queue_bytes);
-    s->stats.sent_at_last_drop = s->stats.batches_sent;
-    log_warnx_limited(&s->queue_log, loop_now_ms(), LOG_EVERY_MS,
-                      "InfluxDB export queue over %zu bytes: dropped the oldest batch "
-                      "(interval %llu)",
-                      s->cfg.queue_bytes, (unsigned long long)b->ts_ms);
-    release(b);
-}
-
-/* The server's message in one line, for logs. */
-static void describe_failure(struct influx_sink *s, long status, CURLcode rc)
-{
-    if (status == 0) {
-        snprintf(s->stats.last_error, sizeof(s->stats.last_error), "%s", curl_easy_strerror(rc));
-        return;
-    }
-    if (status >= 300 && status < 400 && status != 307 && status != 308) {
-        snprintf(s->stats.last_error, sizeof(s->stats.last_error),
-                 "HTTP %ld: a redirect nstats does not follow (only 307 and 308 keep the "
-                 "POST; point --influx-url at the new address)",
-                 status);
-        return;
-    }
-    snprintf(s->stats.last_error, sizeof(s->stats.last_error), "HTTP %ld%s%.200s", status,
-             s->response.len ? ": " : "", s->response.len ? s->response.data : "");
-    for (char *p = s->stats.last_error; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-}
-
-/* The rate limit for refusals with this status: a wrong token or database repeats every
- * interval, but a new kind of refusal is news. */
-static struct log_limit *drop_log_limit(struct influx_sink *s, long status)
-{
-    for (unsigned i = 0; i < s->n_drop_log; i++)
-        if (s->drop_log[i].status == status)
-            return &s->drop_log[i].limit;
-    if (s->n_drop_log == DROP_LOG_SLOTS)
-        return &s->drop_log[DROP_LOG_SLOTS - 1].limit;
-    s->drop_log[s->n_drop_log].status = status;
-    return &s->drop_log[s->n_drop_log++].limit;
-}
-
-static void finish(struct influx_sink *s, long status, CURLcode rc)
-{
-    struct outbatch *b = s->in_flight;
-    uint64_t now = loop_now_ms();
-
-    s->in_flight = NULL;
-    b->in_flight = false;
-    s->stats.last_status = status;
-    switch (retry_classify(status)) {
-    case RETRY_DONE:
-        outqueue_pop(&s->q);
-        s->stats.batches_sent++;
-        s->stats.bytes_sent += b->len;
-        if (s->failures > 0)
-            log_info("InfluxDB writes to %s recovered after %u failed attempts", s->endpoint,
-                     s->failures);
-        s->failures = 0;
-        s->stats.last_error[0] = '\0';
-        release(b);
-        break;
-    case RETRY_AGAIN: {
-        uint64_t wait = retry_backoff_ms(b->attempts, s->cfg.retry_base_ms, s->cfg.retry_max_ms,
-                                         retry_rand01(&s->rng), s->retry_after_ms);
-
-        describe_failure(s, status, rc);
-        s->stats.batches_retried++;
-        s->failures++;
-        b->not_before_ms = now + wait;
-        log_warnx_limited(&s->fail_log, now, LOG_EVERY_MS,
-                          "InfluxDB write to %s failed (%s); retrying in %.1fs, %zu batches "
-                          "(%zu bytes) queued",
-                          s->endpoint, s->stats.last_error, (double)wait / 1000.0, s->q.count,
-                          s->q.bytes);
-        break;
-    }
-    case RETRY_DROP:
-        describe_failure(s, status, rc);
-        outqueue_pop(&s->q);
-        s->stats.batches_dropped++;
-        memcpy(s->stats.last_drop, s->stats.last_error, sizeof(s->stats.last_drop));
-        s->stats.sent_at_last_drop = s->stats.batches_sent;
-        log_warnx_limited(drop_log_limit(s, status), now, LOG_EVERY_MS,
-                          "InfluxDB at %s refused a batch (%s); dropping it, since retrying "
-                          "cannot fix this (further refusals with HTTP %ld are logged at most "
-                          "once a minute)",
-                          s->endpoint, s->stats.last_error, status);
-        release(b);
-        break;
-    }
-    start_next(s);
-}
-
-static void on_done(void *arg, CURL *easy, CURLcode rc)
-{
-    struct influx_sink *s = arg;
-    long status = 0;
-
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    else if (s->refused_redirect != 0)
-        status = s->refused_redirect;
-    if (s->in_flight != NULL)
-        finish(s, status, rc);
-}
-
-static void start_next(struct influx_sink *s)
-{
-    struct outbatch *b = s->q.head;
-    uint64_t now = loop_now_ms();
-
-    if (s->in_flight != NULL || b == NULL)
-        return;
-    if (b->not_before_ms > now) {
-        loop_timer_arm(s->retry_timer, b->not_before_ms - now);
-        return;
-    }
-    b->in_flight = true;
-    b->attempts++;
-    s->in_flight = b;
-    s->retry_after_ms = 0;
-    s->refused_redirect = 0;
-    buf_reset(&s->response);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, b->body);
-    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
-    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, b->gzipped ? s->headers_gzip : s->headers_plain);
-    if (curlloop_add(s->curl, s->easy, on_done, s) == -1) {
-        s->in_flight = NULL;
-        b->in_flight = false;
-        b->not_before_ms = now + s->cfg.retry_base_ms;
-        loop_timer_arm(s->retry_timer, s->cfg.retry_base_ms);
-    }
-}
-
-/* --- setup --- */
 
 static char *query_escape(CURL *easy, const char *s)
 {
@@ -274,25 +28,23 @@ static char *query_escape(CURL *easy, const char *s)
 }
 
 /* The write URL: the base URL's path and query kept, the endpoint's path inserted before the
- * query and the parameters added after it; user information becomes libcurl's credentials. */
-static int build_url(struct influx_sink *s, char *errbuf, size_t errlen)
+ * query and the parameters added after it. NULL if too long. */
+static char *build_url(const struct influx_config *c, CURL *easy)
 {
-    const struct influx_config *c = &s->cfg;
     char query[8192];
     const char *path;
-    struct url_parts u;
 
     if (c->bucket != NULL) {
-        char *org = query_escape(s->easy, c->org ? c->org : "");
-        char *bucket = query_escape(s->easy, c->bucket);
+        char *org = query_escape(easy, c->org ? c->org : "");
+        char *bucket = query_escape(easy, c->bucket);
 
         path = "/api/v2/write";
         snprintf(query, sizeof(query), "org=%s&bucket=%s&precision=ns", org, bucket);
         free(org);
         free(bucket);
     } else {
-        char *db = query_escape(s->easy, c->db);
-        char *rp = c->rp != NULL ? query_escape(s->easy, c->rp) : NULL;
+        char *db = query_escape(easy, c->db);
+        char *rp = c->rp != NULL ? query_escape(easy, c->rp) : NULL;
 
         path = "/write";
         snprintf(query, sizeof(query), "db=%s&precision=ns%s%s", db, rp ? "&rp=" : "",
@@ -300,48 +52,15 @@ static int build_url(struct influx_sink *s, char *errbuf, size_t errlen)
         free(db);
         free(rp);
     }
-    s->write_url = url_endpoint(c->url, path, query);
-    if (s->write_url == NULL || strlen(query) + 1 >= sizeof(query)) {
-        snprintf(errbuf, errlen, "InfluxDB URL too long");
-        return -1;
-    }
-    url_split(c->url, &u);
-    if (u.userinfo.p != NULL) {
-        const char *colon = memchr(u.userinfo.p, ':', u.userinfo.len);
-        size_t ulen = colon ? (size_t)(colon - u.userinfo.p) : u.userinfo.len;
-        char user[1024], password[1024] = "";
-
-        if (url_decode(u.userinfo.p, ulen, user, sizeof(user)) == -1 ||
-            (colon != NULL &&
-             url_decode(colon + 1, u.userinfo.len - ulen - 1, password, sizeof(password)) == -1)) {
-            snprintf(errbuf, errlen, "InfluxDB URL: the user name or password is too long");
-            return -1;
-        }
-        s->url_user = xstrdup(user);
-        s->url_password = xstrdup(password);
-    }
-    /* For logs: query credentials (u=..&p=..) redacted. */
-    url_redact(s->write_url, "", s->endpoint, sizeof(s->endpoint));
-    return 0;
-}
-
-static void load_spooled(void *arg, char *path, char *body, size_t len, bool gzipped,
-                         uint64_t ts_ms)
-{
-    struct influx_sink *s = arg;
-
-    outqueue_push(&s->q, outbatch_new(body, len, gzipped, ts_ms, path), on_queue_drop, s);
+    if (strlen(query) + 1 >= sizeof(query))
+        return NULL;
+    return url_endpoint(c->url, path, query);
 }
 
 int influx_config_check(const struct influx_config *cfg, char *errbuf, size_t errlen)
 {
-    char shown[512], reason[128];
-
-    if (url_check_http(cfg->url, reason, sizeof(reason)) == -1) {
-        url_redact(cfg->url, "(redacted)@", shown, sizeof(shown));
-        snprintf(errbuf, errlen, "InfluxDB URL '%s' %s", shown, reason);
+    if (push_url_check("InfluxDB", cfg->url, errbuf, errlen) == -1)
         return -1;
-    }
     if ((cfg->bucket == NULL) == (cfg->db == NULL)) {
         snprintf(errbuf, errlen,
                  "InfluxDB needs either a database (v1: --influx-db) or a "
@@ -355,101 +74,55 @@ struct influx_sink *influx_sink_new(const struct influx_config *cfg, struct loop
                                     char *errbuf, size_t errlen)
 {
     struct influx_sink *s;
-    struct curl_slist *h = NULL;
-    struct timespec now;
-    char header[4096];
+    CURL *easy;
+    char *url, auth[4096];
+    const char *headers[3] = {"Content-Type: text/plain; charset=utf-8", NULL, NULL};
 
     if (influx_config_check(cfg, errbuf, errlen) == -1)
         return NULL;
-    s = xcalloc(1, sizeof(*s));
-    s->cfg = *cfg;
-    s->loop = loop;
-    s->spool_lock = -1;
-    if (s->cfg.retry_base_ms == 0)
-        s->cfg.retry_base_ms = INFLUX_DEFAULT_RETRY_BASE_MS;
-    /* Nanoseconds, so sidecars started in the same second do not retry in step. */
-    clock_gettime(CLOCK_REALTIME, &now);
-    retry_rng_seed(&s->rng, (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
-    buf_init(&s->response, RESPONSE_MAX + 1);
-    outqueue_init(&s->q, cfg->queue_bytes);
-    s->curl = curlloop_new(loop);
-    s->easy = curl_easy_init();
-    if (s->curl == NULL || s->easy == NULL || build_url(s, errbuf, errlen) == -1) {
-        if (errbuf[0] == '\0')
-            snprintf(errbuf, errlen, "cannot initialise libcurl");
-        influx_sink_free(s);
+    if ((easy = curl_easy_init()) == NULL) {
+        snprintf(errbuf, errlen, "cannot initialise libcurl");
         return NULL;
     }
-    s->retry_timer = loop_timer_new(loop, on_retry_timer, s);
-
-    /* No "Expect: 100-continue": InfluxDB answers at once anyway. */
-    h = curl_slist_append(h, "Expect:");
-    h = curl_slist_append(h, "Content-Type: text/plain; charset=utf-8");
+    url = build_url(cfg, easy);
+    curl_easy_cleanup(easy);
+    if (url == NULL) {
+        snprintf(errbuf, errlen, "InfluxDB URL too long");
+        return NULL;
+    }
     if (cfg->token != NULL) {
-        snprintf(header, sizeof(header), "Authorization: Token %s", cfg->token);
-        h = curl_slist_append(h, header);
+        snprintf(auth, sizeof(auth), "Authorization: Token %s", cfg->token);
+        headers[1] = auth;
     }
-    s->headers_plain = h;
-    s->headers_gzip = NULL;
-    for (struct curl_slist *p = h; p != NULL; p = p->next)
-        s->headers_gzip = curl_slist_append(s->headers_gzip, p->data);
-    s->headers_gzip = curl_slist_append(s->headers_gzip, "Content-Encoding: gzip");
-
-    curl_easy_setopt(s->easy, CURLOPT_URL, s->write_url);
-    curl_easy_setopt(s->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-    curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(cfg->timeout_ms < 5000 ? cfg->timeout_ms : 5000));
-    curl_easy_setopt(s->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "nstats/" NSTATS_VERSION);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, s);
-    /* A moved InfluxDB answers 307 or 308, which keep the POST. libcurl sends the credentials
-     * (user and password, the Authorization header) to the first host only. */
-    curl_easy_setopt(s->easy, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(s->easy, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
-    curl_easy_setopt(s->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(s->easy, CURLOPT_UNRESTRICTED_AUTH, 0L);
-    /* The flags win over the URL's user information. */
-    if (cfg->user != NULL) {
-        curl_easy_setopt(s->easy, CURLOPT_USERNAME, cfg->user);
-        curl_easy_setopt(s->easy, CURLOPT_PASSWORD, cfg->password ? cfg->password : "");
-    } else if (s->url_user != NULL) {
-        curl_easy_setopt(s->easy, CURLOPT_USERNAME, s->url_user);
-        curl_easy_setopt(s->easy, CURLOPT_PASSWORD, s->url_password);
+    s = xcalloc(1, sizeof(*s));
+    s->gzip = cfg->gzip;
+    s->batch_bytes = cfg->batch_bytes;
+    s->push = push_sink_new(
+        &(struct push_config){
+            .what = "InfluxDB",
+            .id = "influxdb",
+            .url_flag = "--influx-url",
+            .url = url,
+            .userinfo_url = cfg->url,
+            .headers = headers,
+            .encoded_header = "Content-Encoding: gzip",
+            .user = cfg->user,
+            .password = cfg->password,
+            .ca_file = cfg->ca_file,
+            .insecure = cfg->insecure,
+            .queue_bytes = cfg->queue_bytes,
+            .timeout_ms = cfg->timeout_ms,
+            .retry_base_ms = cfg->retry_base_ms,
+            .retry_max_ms = cfg->retry_max_ms,
+            .spool_dir = cfg->spool_dir,
+        },
+        loop, errbuf, errlen);
+    explicit_bzero(auth, sizeof(auth));
+    free(url);
+    if (s->push == NULL) {
+        free(s);
+        return NULL;
     }
-    if (cfg->ca_file != NULL)
-        curl_easy_setopt(s->easy, CURLOPT_CAINFO, cfg->ca_file);
-    if (cfg->insecure) {
-        curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(s->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (cfg->spool_dir != NULL) {
-        unsigned tmp_removed = 0;
-        int n;
-
-        s->spool_lock = spool_prepare(cfg->spool_dir, &tmp_removed, errbuf, errlen);
-        if (s->spool_lock == -1) {
-            influx_sink_free(s);
-            return NULL;
-        }
-        if (tmp_removed > 0)
-            log_info("InfluxDB: removed %u unfinished spool files (.tmp-*) an earlier run left "
-                     "in %s",
-                     tmp_removed, cfg->spool_dir);
-        n = spool_load(cfg->spool_dir, cfg->queue_bytes, load_spooled, s, errbuf, errlen);
-        if (n == -1) {
-            influx_sink_free(s);
-            return NULL;
-        }
-        if (n > 0)
-            log_info("InfluxDB: %d spooled batches (%zu bytes) from %s to deliver first", n,
-                     s->q.bytes, cfg->spool_dir);
-    }
-    start_next(s);
     return s;
 }
 
@@ -457,30 +130,21 @@ void influx_sink_free(struct influx_sink *s)
 {
     if (s == NULL)
         return;
-    curlloop_free(s->curl);
-    loop_timer_free(s->retry_timer);
-    if (s->easy != NULL)
-        curl_easy_cleanup(s->easy);
-    curl_slist_free_all(s->headers_plain);
-    curl_slist_free_all(s->headers_gzip);
-    outqueue_clear(&s->q);
-    buf_free(&s->response);
-    free(s->write_url);
-    free(s->url_user);
-    if (s->url_password != NULL) {
-        explicit_bzero(s->url_password, strlen(s->url_password));
-        free(s->url_password);
-    }
-    spool_release(s->spool_lock);
+    push_sink_free(s->push);
     free(s);
+}
+
+struct push_sink *influx_sink_push(struct influx_sink *s)
+{
+    return s->push;
 }
 
 static int enqueue_chunk(struct influx_sink *s, const char *data, size_t len, uint64_t ts_ms)
 {
-    char *body, *path = NULL;
+    char *body;
     size_t body_len;
 
-    if (s->cfg.gzip) {
+    if (s->gzip) {
         struct buf z;
 
         buf_init(&z, len + len / 2 + 1024);
@@ -495,13 +159,7 @@ static int enqueue_chunk(struct influx_sink *s, const char *data, size_t len, ui
         memcpy(body, data, len);
         body_len = len;
     }
-    if (s->cfg.spool_dir != NULL) {
-        path = spool_write(s->cfg.spool_dir, ts_ms, s->seq++, s->cfg.gzip, body, body_len);
-        if (path == NULL)
-            log_warn_limited(&s->spool_log, loop_now_ms(), LOG_EVERY_MS,
-                             "spooling a batch to %s (kept in memory only)", s->cfg.spool_dir);
-    }
-    outqueue_push(&s->q, outbatch_new(body, body_len, s->cfg.gzip, ts_ms, path), on_queue_drop, s);
+    push_sink_enqueue(s->push, body, body_len, s->gzip, ts_ms);
     return 0;
 }
 
@@ -511,7 +169,7 @@ int influx_sink_enqueue(struct influx_sink *s, const char *lines, size_t len, ui
     int rc = 0;
 
     while (start < len) {
-        size_t end = start + s->cfg.batch_bytes;
+        size_t end = start + s->batch_bytes;
 
         /* Cut after the last newline that fits; a single longer line goes alone. */
         if (end >= len) {
@@ -529,29 +187,14 @@ int influx_sink_enqueue(struct influx_sink *s, const char *lines, size_t len, ui
             end = cut;
         }
         if (enqueue_chunk(s, lines + start, end - start, ts_ms) == -1) {
+            uint64_t lost = 0;
+
             for (size_t i = start; i < end; i++)
-                s->stats.lines_dropped += lines[i] == '\n';
+                lost += lines[i] == '\n';
+            push_sink_count_lost(s->push, lost);
             rc = -1;
         }
         start = end;
     }
-    start_next(s);
     return rc;
-}
-
-bool influx_sink_idle(const struct influx_sink *s)
-{
-    return s->in_flight == NULL && s->q.head == NULL;
-}
-
-void influx_sink_get_stats(const struct influx_sink *s, struct influx_stats *out)
-{
-    *out = s->stats;
-    out->queue_bytes = s->q.bytes;
-    out->queue_batches = s->q.count;
-}
-
-const char *influx_sink_endpoint(const struct influx_sink *s)
-{
-    return s->endpoint;
 }

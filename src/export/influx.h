@@ -1,5 +1,4 @@
-/* The InfluxDB sink: batches of line protocol delivered through libcurl's multi interface on
- * the event loop, with retries, a bounded queue and an optional disk spool. */
+/* The InfluxDB sink: line protocol in batches, delivered by a push sink (export/push.h). */
 #ifndef NSTATS_INFLUX_H
 #define NSTATS_INFLUX_H
 
@@ -7,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export/push.h"
 #include "io/loop.h"
 
 struct influx_config {
@@ -24,26 +24,9 @@ struct influx_config {
     size_t batch_bytes;     /* uncompressed line protocol per request, at most */
     size_t queue_bytes;     /* pending batches, at most */
     uint64_t timeout_ms;    /* per request */
-    uint64_t retry_base_ms; /* first backoff before jitter; 0 for INFLUX_DEFAULT_RETRY_BASE_MS */
+    uint64_t retry_base_ms; /* first backoff before jitter; 0 for PUSH_DEFAULT_RETRY_BASE_MS */
     uint64_t retry_max_ms;  /* backoff cap */
     const char *spool_dir;  /* may be NULL */
-};
-
-/* The first retry waits 250-500 ms (equal jitter), doubling from there. */
-#define INFLUX_DEFAULT_RETRY_BASE_MS 500
-
-struct influx_stats {
-    uint64_t batches_sent;
-    uint64_t batches_retried; /* failed attempts that will be tried again */
-    uint64_t batches_dropped; /* refused by the server, or pushed out of a full queue */
-    uint64_t lines_dropped;   /* lines of batches that could not be queued at all */
-    uint64_t bytes_sent;      /* request bodies, as sent */
-    uint64_t queue_bytes;
-    uint64_t queue_batches;
-    long last_status;           /* last HTTP status, 0 for a transport error */
-    char last_error[256];       /* the last failed attempt's error; empty once one succeeds */
-    char last_drop[256];        /* why the last dropped batch was dropped; empty if none was */
-    uint64_t sent_at_last_drop; /* batches_sent then: later deliveries succeeded if less */
 };
 
 struct influx_sink;
@@ -62,10 +45,7 @@ void influx_sink_free(struct influx_sink *s);
 /* Queues len bytes of whole lines stamped ts_ms, split into batches. Returns 0, or -1 if some
  * lines could not be batched (counted in lines_dropped). */
 int influx_sink_enqueue(struct influx_sink *s, const char *lines, size_t len, uint64_t ts_ms);
-/* True when nothing is queued or in flight. */
-bool influx_sink_idle(const struct influx_sink *s);
-void influx_sink_get_stats(const struct influx_sink *s, struct influx_stats *out);
-/* The write endpoint without credentials, for logs. */
-const char *influx_sink_endpoint(const struct influx_sink *s);
+/* The push sink delivering the batches: its counters, its queue, its endpoint. */
+struct push_sink *influx_sink_push(struct influx_sink *s);
 
 #endif

@@ -3,6 +3,7 @@
  * nstats_expired_*, so sums over series never go backwards. */
 #include "metrics.h"
 
+#include <stddef.h>
 #include <string.h>
 
 struct flow_pass {
@@ -240,27 +241,77 @@ static int render_listeners(struct series_writer *w, const struct listeners *l)
                     "via", via, counts, 2);
 }
 
-static int render_export(struct series_writer *w, const struct influx_stats *s)
+/* One family with a sample per push sink, labelled sink; field is a uint64_t in push_stats. */
+static int per_sink(struct series_writer *w, const struct metrics_sources *src, const char *name,
+                    enum series_type type, const char *help, size_t field)
 {
-    static const char *const results[3] = {"sent", "retried", "dropped"};
-    uint64_t counts[3];
-
-    if (s == NULL)
-        return 0;
-    counts[0] = s->batches_sent;
-    counts[1] = s->batches_retried;
-    counts[2] = s->batches_dropped;
-    if (by_label(w, "nstats_export_batches_total", SERIES_COUNTER,
-                 "InfluxDB batches by outcome: sent, retried (failed attempts to be repeated), "
-                 "dropped (refused, or pushed out of a full queue).",
-                 "result", results, counts, 3))
+    if (family(w, name, type, help) == -1)
         return -1;
-    return single(w, "nstats_export_queue_bytes", SERIES_GAUGE, "Bytes of batches waiting.",
-                  s->queue_bytes) ||
-           single(w, "nstats_export_queue_batches", SERIES_GAUGE, "Batches waiting.",
-                  s->queue_batches) ||
-           single(w, "nstats_export_sent_bytes_total", SERIES_COUNTER,
-                  "Request bodies delivered, as sent (compressed).", s->bytes_sent);
+    for (size_t i = 0; i < src->n_sinks; i++) {
+        struct prom_label l = {"sink", src->sinks[i].id, true};
+        uint64_t v;
+
+        memcpy(&v, (const char *)&src->sinks[i].stats + field, sizeof(v));
+        if (sample(w, &l, 1, v) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+static int render_export(struct series_writer *w, const struct metrics_sources *src)
+{
+    if (src->n_sinks == 0)
+        return 0;
+    if (family(w, "nstats_export_batches_total", SERIES_COUNTER,
+               "Batches pushed to each sink by outcome: sent, retried (failed attempts to be "
+               "repeated), dropped (refused, or pushed out of a full queue).") == -1)
+        return -1;
+    for (size_t i = 0; i < src->n_sinks; i++) {
+        const struct push_stats *s = &src->sinks[i].stats;
+        struct prom_label l[3][2] = {
+            {{"result", "sent", true}, {"sink", src->sinks[i].id, true}},
+            {{"result", "retried", true}, {"sink", src->sinks[i].id, true}},
+            {{"result", "dropped", true}, {"sink", src->sinks[i].id, true}}};
+
+        if (sample(w, l[0], 2, s->batches_sent) || sample(w, l[1], 2, s->batches_retried) ||
+            sample(w, l[2], 2, s->batches_dropped))
+            return -1;
+    }
+    if (per_sink(w, src, "nstats_export_queue_bytes", SERIES_GAUGE,
+                 "Bytes of batches waiting for each sink.",
+                 offsetof(struct push_stats, queue_bytes)) ||
+        per_sink(w, src, "nstats_export_queue_batches", SERIES_GAUGE,
+                 "Batches waiting for each sink.", offsetof(struct push_stats, queue_batches)) ||
+        per_sink(w, src, "nstats_export_sent_bytes_total", SERIES_COUNTER,
+                 "Request bodies delivered to each sink, as sent (compressed).",
+                 offsetof(struct push_stats, bytes_sent)) ||
+        per_sink(w, src, "nstats_export_series_dropped_total", SERIES_COUNTER,
+                 "Series a push encoder left out because the interval had written them "
+                 "already (remote write, OTLP).",
+                 offsetof(struct push_stats, series_dropped)) ||
+        family(w, "nstats_export_lost_total", SERIES_COUNTER,
+               "What could not be made into a batch at all: InfluxDB lines (unit=lines), "
+               "remote write or OTLP intervals (unit=intervals)."))
+        return -1;
+    for (size_t i = 0; i < src->n_sinks; i++) {
+        bool lines = strcmp(src->sinks[i].id, "influxdb") == 0;
+        struct prom_label l[2] = {{"sink", src->sinks[i].id, true},
+                                  {"unit", lines ? "lines" : "intervals", true}};
+
+        if (sample(w, l, 2, src->sinks[i].stats.lines_dropped) == -1)
+            return -1;
+    }
+    if (family(w, "nstats_export_last_success_timestamp_seconds", SERIES_GAUGE,
+               "When each sink last accepted a batch (Unix time; 0: never)."))
+        return -1;
+    for (size_t i = 0; i < src->n_sinks; i++) {
+        struct prom_label l = {"sink", src->sinks[i].id, true};
+
+        if (w->ops->sample_double(w, &l, 1, (double)src->sinks[i].stats.last_success_ms / 1000.0) ==
+            -1)
+            return -1;
+    }
+    return 0;
 }
 
 static int render_names(struct series_writer *w, struct names *names)
@@ -406,7 +457,7 @@ int metrics_render(struct series_writer *w, const struct metrics_sources *src)
     memset(&totals, 0, sizeof(totals));
     if (render_flows(w, src, &totals, by_kind) || render_table(w, src, &totals, by_kind) ||
         render_capture(w, src, &totals) || render_listeners(w, src->listeners) ||
-        render_export(w, src->influx) || render_names(w, src->names) || render_rdns(w, src->rdns) ||
+        render_export(w, src) || render_names(w, src->names) || render_rdns(w, src->rdns) ||
         render_k8s(w, src->k8s) || render_http(w, src->http) || render_process(w, src))
         return -1;
     return 0;

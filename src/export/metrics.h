@@ -7,8 +7,8 @@
 #include "base/buf.h"
 #include "capture/capture.h"
 #include "capture/iface.h"
-#include "export/influx.h"
 #include "export/procstat.h"
+#include "export/push.h"
 #include "export/schema.h"
 #include "export/series.h"
 #include "flow/listeners.h"
@@ -28,7 +28,11 @@ struct metrics_sources {
     struct capture_stats capture; /* cumulative pcap counters */
     bool have_iface;
     struct iface_counters iface; /* the interface's counters since nstats started */
-    const struct influx_stats *influx;
+    struct {
+        const char *id; /* the sink label: "influxdb", "remote_write", "otlp" */
+        struct push_stats stats;
+    } sinks[PUSH_MAX_SINKS];
+    size_t n_sinks;
     bool have_process;
     struct procstat process;
     const struct listeners *listeners; /* live: how listening sockets are read; may be NULL */

@@ -31,14 +31,12 @@ static bool iface_since_start(const struct routes *r, struct iface_counters *out
     return true;
 }
 
-static void render_metrics(const struct routes *r, struct httpd_reply *reply)
+int routes_render_metrics(const struct routes *r, struct series_writer *w)
 {
     struct metrics_sources src;
-    struct influx_stats ist;
     struct rdns_stats rst;
     struct k8s_stats kst;
     struct httpd_stats hst;
-    struct series_text text;
 
     memset(&src, 0, sizeof(src));
     src.id = r->id;
@@ -48,10 +46,11 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     if (r->capture != NULL && capture_fd(r->capture) != -1)
         src.have_capture = capture_get_stats(r->capture, &src.capture) == 0;
     src.have_iface = iface_since_start(r, &src.iface);
-    if (r->influx != NULL) {
-        influx_sink_get_stats(r->influx, &ist);
-        src.influx = &ist;
+    for (size_t i = 0; i < r->n_sinks; i++) {
+        src.sinks[i].id = push_sink_id(r->sinks[i]);
+        push_sink_get_stats(r->sinks[i], &src.sinks[i].stats);
     }
+    src.n_sinks = r->n_sinks;
     src.have_process = procstat_read(&src.process) == 0;
     src.names = r->names;
     src.listeners = r->listeners;
@@ -68,10 +67,19 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
         httpd_get_stats(r->httpd, &hst);
         src.http = &hst;
     }
+    if (r->meter == NULL)
+        return -1;
+    return metrics_render(w, &src);
+}
+
+static void render_metrics(const struct routes *r, struct httpd_reply *reply)
+{
+    struct series_text text;
+
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
     series_text_init(&text, &reply->body);
-    if (metrics_render(&text.w, &src) == -1)
+    if (routes_render_metrics(r, &text.w) == -1)
         reply->failed = true;
 }
 
@@ -79,7 +87,7 @@ static void render_api(const struct routes *r, const char *path, struct httpd_re
 {
     struct api_sources src;
     struct api_query q;
-    struct influx_stats ist;
+    struct push_stats ist;
     struct procstat ps;
     char err[256];
     int rc;
@@ -102,9 +110,15 @@ static void render_api(const struct routes *r, const char *path, struct httpd_re
         if (r->capture != NULL && capture_fd(r->capture) != -1)
             src.have_capture = capture_get_stats(r->capture, &src.capture) == 0;
         src.have_iface = iface_since_start(r, &src.iface);
-        if (r->influx != NULL) {
-            influx_sink_get_stats(r->influx, &ist);
-            src.influx = &ist;
+        /* Every sink's queue and drops, summed: the page shows whether export keeps up. */
+        memset(&ist, 0, sizeof(ist));
+        for (size_t i = 0; i < r->n_sinks; i++) {
+            struct push_stats one;
+
+            push_sink_get_stats(r->sinks[i], &one);
+            ist.queue_bytes += one.queue_bytes;
+            ist.batches_dropped += one.batches_dropped;
+            src.sinks = &ist;
         }
         if (procstat_read(&ps) == 0) {
             src.have_process = true;

@@ -9,8 +9,9 @@
 #include "capture/capture.h"
 #include "capture/dropwatch.h"
 #include "capture/iface.h"
-#include "export/influx.h"
+#include "export/push.h"
 #include "export/schema.h"
+#include "export/series.h"
 #include "flow/meter.h"
 #include "flow/rates.h"
 #include "io/httpd.h"
@@ -26,9 +27,10 @@ struct routes {
     uint64_t max_flows;
     struct meter *meter;
     struct capture *capture;
-    const char *ifname;           /* whose counters /metrics compares against, or NULL */
-    struct iface_counters iface0; /* ifname's counters when capture started */
-    struct influx_sink *influx;
+    const char *ifname;                      /* whose counters /metrics compares against, or NULL */
+    struct iface_counters iface0;            /* ifname's counters when capture started */
+    struct push_sink *sinks[PUSH_MAX_SINKS]; /* InfluxDB, remote write, OTLP: those in use */
+    size_t n_sinks;
     struct names *names;
     struct rdns *rdns;
     struct k8s *k8s;
@@ -41,6 +43,9 @@ struct routes {
 
 /* Marks nstats unhealthy with a reason for /healthz ("" or NULL: healthy again). */
 void routes_set_problem(struct routes *r, const char *problem);
+
+/* Writes every series /metrics shows to w. Returns 0, or -1 (503 until meter is set). */
+int routes_render_metrics(const struct routes *r, struct series_writer *w);
 
 /* The httpd handler (httpd_handler_fn); arg is a struct routes. */
 void routes_handle(void *arg, const char *path, struct httpd_reply *reply);

@@ -127,7 +127,7 @@ size_t schema_write_capture(struct buf *b, const struct export_identity *id,
 }
 
 size_t schema_write_export(struct buf *b, const struct export_identity *id,
-                           const struct influx_stats *st, uint64_t end_ms)
+                           const struct push_stats *st, uint64_t end_ms)
 {
     struct identity_text it;
     struct lineproto_line l;

@@ -73,6 +73,6 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
 /* Appends the "nstats_export" row: the InfluxDB sink's own health at end_ms. Returns the
  * lines that did not fit. */
 size_t schema_write_export(struct buf *b, const struct export_identity *id,
-                           const struct influx_stats *st, uint64_t end_ms);
+                           const struct push_stats *st, uint64_t end_ms);
 
 #endif

@@ -1,4 +1,5 @@
-/* Spool files are named TS-SEQ.lp or TS-SEQ.lp.gz; names sort in delivery order. */
+/* Spool files are named TS-SEQ and a suffix (InfluxDB's TS-SEQ.lp or TS-SEQ.lp.gz); names sort
+ * in delivery order. */
 #include "spool.h"
 
 #include <dirent.h>
@@ -76,14 +77,25 @@ void spool_release(int lock)
         close(lock);
 }
 
-char *spool_write(const char *dir, uint64_t ts_ms, unsigned seq, bool gzipped, const void *body,
-                  size_t len)
+static const struct spool_suffixes influx_suffixes = {".lp", ".lp.gz"};
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+
+    return len > n && strcmp(s + len - n, suffix) == 0;
+}
+
+char *spool_write(const char *dir, const struct spool_suffixes *sfx, uint64_t ts_ms, unsigned seq,
+                  bool encoded, const void *body, size_t len)
 {
     char tmp[4096], path[4096];
     int fd, saved;
 
-    snprintf(path, sizeof(path), "%s/%020llu-%06u.lp%s", dir, (unsigned long long)ts_ms, seq,
-             gzipped ? ".gz" : "");
+    if (sfx == NULL)
+        sfx = &influx_suffixes;
+    snprintf(path, sizeof(path), "%s/%020llu-%06u%s", dir, (unsigned long long)ts_ms, seq,
+             encoded ? sfx->encoded : sfx->plain);
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%020llu-%06u", dir, (unsigned long long)ts_ms, seq);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd == -1)
@@ -140,8 +152,8 @@ static char *read_file(const char *path, size_t max_bytes, size_t *len)
     return data;
 }
 
-int spool_load(const char *dir, size_t max_bytes, spool_load_fn *fn, void *arg, char *errbuf,
-               size_t errlen)
+int spool_load(const char *dir, const struct spool_suffixes *sfx, size_t max_bytes,
+               spool_load_fn *fn, void *arg, char *errbuf, size_t errlen)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -149,6 +161,8 @@ int spool_load(const char *dir, size_t max_bytes, spool_load_fn *fn, void *arg, 
     size_t n = 0, cap = 0;
     int loaded = 0;
 
+    if (sfx == NULL)
+        sfx = &influx_suffixes;
     if (d == NULL) {
         snprintf(errbuf, errlen, "spool directory %s: %s", dir, strerror(errno));
         return -1;
@@ -156,10 +170,8 @@ int spool_load(const char *dir, size_t max_bytes, spool_load_fn *fn, void *arg, 
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
 
-        if (e->d_name[0] == '.' || len < 4)
-            continue;
-        if (strcmp(e->d_name + len - 3, ".lp") != 0 &&
-            (len < 7 || strcmp(e->d_name + len - 6, ".lp.gz") != 0))
+        if (e->d_name[0] == '.' ||
+            (!ends_with(e->d_name, len, sfx->plain) && !ends_with(e->d_name, len, sfx->encoded)))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -180,9 +192,7 @@ int spool_load(const char *dir, size_t max_bytes, spool_load_fn *fn, void *arg, 
         if (body == NULL) {
             log_warnx("skipping spool file %s: unreadable or over %zu bytes", path, max_bytes);
         } else {
-            size_t nl = strlen(names[i]);
-
-            fn(arg, xstrdup(path), body, len, nl > 3 && strcmp(names[i] + nl - 3, ".gz") == 0,
+            fn(arg, xstrdup(path), body, len, ends_with(names[i], strlen(names[i]), sfx->encoded),
                strtoull(names[i], NULL, 10));
             loaded++;
         }

@@ -52,6 +52,10 @@ struct app {
     /* Where the numbers go. */
     struct export_identity id;
     struct influx_sink *influx;
+    struct push_sink *remote_write;
+    struct promwrite *promwrite;
+    struct push_sink *otlp;
+    struct otlp *otlp_enc;
     struct exporter *exporter;
     struct httpd *httpd;
     struct routes routes;
@@ -64,6 +68,11 @@ struct app {
 void app_start_counting(struct app *app, struct meter_config *mc, const struct hash_key *seed,
                         const char *source, const struct listeners *listeners,
                         struct names *file_names);
+/* Starts the remote write and OTLP sinks the configuration asks for, adds them to the pages
+ * and to links. Returns 0, or -1 with the reason in errbuf. */
+int app_start_pushes(struct app *app, struct exporter_links *links, char *errbuf, size_t errlen);
+void app_stop_pushes(struct app *app);
+
 /* The capture thread's read-ahead for a table of max_flows keys. */
 size_t app_readahead(uint64_t max_flows);
 

@@ -8,7 +8,7 @@ seconds=${2:-60}
 root=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$root/artifacts"
 summary=""
-for target in decode lineproto prom dns k8s api pcapfile; do
+for target in decode lineproto prom dns k8s api pcapfile promwrite; do
     work=$(mktemp -d)
     cp "$root/corpus/$target/"* "$work/"
     echo "fuzz_$target: ${seconds}s"

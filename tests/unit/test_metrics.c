@@ -308,7 +308,7 @@ static void test_all_sources(void)
     int intervals = 0;
     struct meter *m = make_meter(&intervals);
     struct export_identity id = {"pod-a", "eth0", "default", "node-1", NULL};
-    struct influx_stats influx;
+    struct push_stats influx;
     struct rdns_stats rdns = {10, 6, 2, 1, 1, 3, 0};
     struct k8s_stats k8s = {.lists = 2,
                             .list_pages = 5,
@@ -341,7 +341,11 @@ static void test_all_sources(void)
     src.capture = (struct capture_stats){5, 1, 2};
     src.have_iface = true;
     src.iface = (struct iface_counters){1000, 2000, 10, 20};
-    src.influx = &influx;
+    src.sinks[0].id = "influxdb";
+    src.sinks[0].stats = influx;
+    src.sinks[1].id = "remote_write";
+    src.sinks[1].stats = (struct push_stats){.batches_sent = 3, .last_success_ms = 1700000000500};
+    src.n_sinks = 2;
     src.have_process = true;
     src.process = (struct procstat){1.5, 1700000000.25, 4096, 8192, 9, 1024};
     src.names = names;
@@ -363,11 +367,15 @@ static void test_all_sources(void)
     CHECK_LINE(b.data, "nstats_interface_packets_total{device=\"eth0\",direction=\"in\"} 10");
     CHECK_LINE(b.data, "nstats_listeners_reads_total{via=\"netlink\"} 12");
     CHECK_LINE(b.data, "nstats_listeners_reads_total{via=\"proc\"} 1");
-    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"sent\"} 7");
-    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"retried\"} 2");
-    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"dropped\"} 1");
-    CHECK_LINE(b.data, "nstats_export_queue_bytes 100");
-    CHECK_LINE(b.data, "nstats_export_sent_bytes_total 4096");
+    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"sent\",sink=\"influxdb\"} 7");
+    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"retried\",sink=\"influxdb\"} 2");
+    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"dropped\",sink=\"influxdb\"} 1");
+    CHECK_LINE(b.data, "nstats_export_batches_total{result=\"sent\",sink=\"remote_write\"} 3");
+    CHECK_LINE(b.data, "nstats_export_queue_bytes{sink=\"influxdb\"} 100");
+    CHECK_LINE(b.data, "nstats_export_sent_bytes_total{sink=\"influxdb\"} 4096");
+    CHECK_LINE(b.data, "nstats_export_last_success_timestamp_seconds{sink=\"influxdb\"} 0");
+    CHECK_LINE(b.data,
+               "nstats_export_last_success_timestamp_seconds{sink=\"remote_write\"} 1700000000.5");
     CHECK_LINE(b.data, "nstats_names_cache_entries 0");
     CHECK_LINE(b.data, "nstats_rdns_queries_total{result=\"name\"} 6");
     CHECK_LINE(b.data, "nstats_rdns_queries_total{result=\"failed\"} 1");

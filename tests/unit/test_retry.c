@@ -37,8 +37,27 @@ static void test_retry_policy(void)
     CHECK_EQ(retry_parse_retry_after("5x"), 0);
 }
 
+/* Each push protocol's own rule on what a retry cannot fix. */
+static void test_protocols(void)
+{
+    static const long statuses[] = {0,   200, 204, 307, 400, 401, 404, 408,
+                                    413, 429, 500, 501, 502, 503, 504, 505};
+    /* A = again, D = drop, . = done, in statuses' order. */
+    static const char remote_write[] = "A..ADDDDDAAAAAAA";
+    static const char otlp[] = "A..ADDDDDADDAAAD";
+
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+        enum retry_verdict rw = retry_classify_remote_write(statuses[i]);
+        enum retry_verdict ot = retry_classify_otlp(statuses[i]);
+
+        CHECK_EQ(rw == RETRY_AGAIN ? 'A' : rw == RETRY_DROP ? 'D' : '.', remote_write[i]);
+        CHECK_EQ(ot == RETRY_AGAIN ? 'A' : ot == RETRY_DROP ? 'D' : '.', otlp[i]);
+    }
+}
+
 int main(void)
 {
     RUN(test_retry_policy);
+    RUN(test_protocols);
     return test_report();
 }

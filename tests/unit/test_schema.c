@@ -155,7 +155,7 @@ static void test_timestamp_held_in_range(void)
     struct meter_snapshot snap;
     struct export_identity id = {"pod-a", "", NULL, NULL, NULL};
     struct export_capture_stats cs = {0, 0};
-    struct influx_stats st;
+    struct push_stats st;
     struct buf b;
 
     rows[0] = row(FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);

@@ -41,11 +41,11 @@ static void test_spool_round_trip(void)
     lock = spool_prepare(dir, &removed, err, sizeof(err));
     CHECK(lock != -1);
     CHECK_EQ(removed, 0);
-    p2 = spool_write(dir, 2000, 1, false, "second\n", 7);
-    p1 = spool_write(dir, 1000, 7, true, "first", 5);
-    p3 = spool_write(dir, 2000, 2, false, "third\n", 6);
+    p2 = spool_write(dir, NULL, 2000, 1, false, "second\n", 7);
+    p1 = spool_write(dir, NULL, 1000, 7, true, "first", 5);
+    p3 = spool_write(dir, NULL, 2000, 2, false, "third\n", 6);
     CHECK(p1 != NULL && p2 != NULL && p3 != NULL);
-    CHECK_EQ(spool_load(dir, 1 << 20, on_load, &l, err, sizeof(err)), 3);
+    CHECK_EQ(spool_load(dir, NULL, 1 << 20, on_load, &l, err, sizeof(err)), 3);
     CHECK_EQ(l.n, 3);
     CHECK_EQ(l.ts[0], 1000);
     CHECK_STR(l.body[0], "first");
@@ -54,7 +54,7 @@ static void test_spool_round_trip(void)
     CHECK_STR(l.body[2], "third\n");
     CHECK(!l.gz[2]);
     l.n = 0;
-    CHECK_EQ(spool_load(dir, 1 << 20, on_load, &l, err, sizeof(err)), 0);
+    CHECK_EQ(spool_load(dir, NULL, 1 << 20, on_load, &l, err, sizeof(err)), 0);
     free(p1);
     free(p2);
     free(p3);
@@ -62,7 +62,7 @@ static void test_spool_round_trip(void)
     snprintf(lock_path, sizeof(lock_path), "%s/.lock", dir);
     unlink(lock_path);
     rmdir(dir);
-    CHECK_EQ(spool_load("/nonexistent/nstats", 1 << 20, on_load, &l, err, sizeof(err)), -1);
+    CHECK_EQ(spool_load("/nonexistent/nstats", NULL, 1 << 20, on_load, &l, err, sizeof(err)), -1);
     CHECK(strstr(err, "/nonexistent/nstats") != NULL);
 }
 
@@ -110,7 +110,7 @@ static void test_spool_leftovers_and_lock(void)
     second = spool_prepare(dir, &removed, err, sizeof(err));
     CHECK_EQ(second, -1);
     CHECK(strstr(err, "in use by another nstats") != NULL);
-    CHECK_EQ(spool_load(dir, 1 << 20, on_load, &l, err, sizeof(err)), 1);
+    CHECK_EQ(spool_load(dir, NULL, 1 << 20, on_load, &l, err, sizeof(err)), 1);
     spool_release(lock);
     /* Once released, the directory can be taken again. */
     lock = spool_prepare(dir, &removed, err, sizeof(err));
