@@ -197,3 +197,112 @@ def metric_total(text, name, having=""):
     total = sum(v for k, v in metric_samples(text).items()
                 if k.split("{")[0] == name and having in k)
     return int(total) if float(total).is_integer() else total
+
+
+def pcap_records(path):
+    """A classic little-endian microsecond pcap file -> (global header, [(ts_sec, ts_usec,
+    record bytes with its header)])."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    out, i = [], 24
+    while i + 16 <= len(data):
+        sec, usec, incl, _ = struct.unpack_from("<IIII", data, i)
+        out.append((sec, usec, data[i:i + 16 + incl]))
+        i += 16 + incl
+    return data[:24], out
+
+
+class PacedPipe:
+    """Feeds a capture to a process's stdin in real time: each record when the wall clock
+    reaches its timestamp (the capture made with pcapgen --start in the near future), so an
+    `-r -` replay's intervals take real time while the totals stay the generator's ledger.
+    The pipe stays open after the last record until close(), so the last interval stays open
+    too and the process can be inspected before it ends."""
+
+    def __init__(self, proc, path):
+        import threading
+        self.proc = proc
+        self.header, self.records = pcap_records(path)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._feed, daemon=True)
+        self.thread.start()
+
+    def _feed(self):
+        import time
+        w = self.proc.stdin
+        try:
+            w.write(self.header)
+            w.flush()
+            for sec, usec, rec in self.records:
+                wait = sec + usec / 1e6 - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                w.write(rec)
+                w.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        self.done.set()
+
+    def wait(self, seconds):
+        """True once every record was written."""
+        return self.done.wait(seconds)
+
+    def close(self):
+        self.thread.join(timeout=120)
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
+def write_udp_pcap(path, records):
+    """A capture of UDP frames between 198.18.0.1 and 198.19.0.X port 53, one per (ts_sec,
+    ts_usec, wire length, X, "out" or "in"), captured whole. Returns the sum of the lengths."""
+    import struct
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for ts_sec, ts_usec, length, peer, direction in records:
+            payload = length - 42
+            local, remote = bytes([198, 18, 0, 1]), bytes([198, 19, 0, peer])
+            src, dst = (local, remote) if direction == "out" else (remote, local)
+            sport, dport = (40000, 53) if direction == "out" else (53, 40000)
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + payload, 1, 0, 64, 17, 0, src, dst)
+            udp = struct.pack("!HHHH", sport, dport, 8 + payload, 0)
+            frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip + udp + bytes(payload)
+            f.write(struct.pack("<IIII", ts_sec, ts_usec, len(frame), len(frame)) + frame)
+    return sum(r[2] for r in records)
+
+
+def compare_keys(c, got, want, what):
+    """One check that per-key totals {key: [bytes_in, bytes_out, packets_in, packets_out]}
+    equal the ledger's, rows of zeros counting as absent; prints every differing key."""
+    got = {k: v for k, v in got.items() if any(v)}
+    want = {k: v for k, v in want.items() if any(v)}
+    bad = [(k, want.get(k), got.get(k)) for k in sorted(set(got) | set(want))
+           if got.get(k) != want.get(k)]
+    for k, w, g in bad[:20]:
+        print(f"  {what}: key {k}: want {w}, got {g}", flush=True)
+    if len(bad) > 20:
+        print(f"  {what}: ... {len(bad) - 20} more keys differ", flush=True)
+    return c.ok(not bad, f"{what}: {len(want)} keys equal the ledger ({len(bad)} differ)")
+
+
+def interval_ends_ms(build_args):
+    """The interval ends (ms) of a sink-less run of nstats with these arguments, from its
+    nstats_capture rows: what every push must be stamped with."""
+    r = run([NSTATS, *build_args])
+    if r.returncode != 0:
+        raise RuntimeError(f"nstats {build_args}: {r.stderr.strip()}")
+    return [ts // 1000000 for m, _, _, ts in parse_output(r.stdout) if m == "nstats_capture"]
+
+
+def system_python_for(missing):
+    """Debian's python3-* modules belong to /usr/bin/python3: when another interpreter (pyenv,
+    a virtualenv) runs a test that lacks them (missing() names one), run the test again with
+    /usr/bin/python3. Returns only if the test goes on in this interpreter."""
+    if (missing() is not None and os.path.exists("/usr/bin/python3")
+            and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3")
+            and not os.environ.get("NSTATS_TEST_REEXEC")):
+        os.environ["NSTATS_TEST_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)

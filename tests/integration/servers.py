@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -92,12 +93,14 @@ bind-address = "127.0.0.1:{free_port()}"
 
 
 class VictoriaMetrics:
-    """VictoriaMetrics (Debian victoria-metrics): InfluxDB's /api/v2/write, Prometheus queries."""
+    """VictoriaMetrics (Debian victoria-metrics): InfluxDB's /api/v2/write, Prometheus remote
+    write (write_url), Prometheus queries and an exact export of every sample."""
 
-    def __init__(self, tmp):
-        self.dir = os.path.join(tmp, "vm")
+    def __init__(self, tmp, name="vm"):
+        self.dir = os.path.join(tmp, name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.write_url = self.url + "/api/v1/write"
         self.proc = subprocess.Popen(
             ["victoria-metrics", f"-httpListenAddr=127.0.0.1:{self.port}",
              f"-storageDataPath={self.dir}", "-retentionPeriod=100y", "-search.disableCache",
@@ -107,6 +110,10 @@ class VictoriaMetrics:
 
     def export(self, match):
         """Every sample of the series matching match: [(labels, [values])]."""
+        return [(labels, values) for labels, values, _ in self.export_with_times(match)]
+
+    def export_with_times(self, match):
+        """Every sample of the series matching match: [(labels, [values], [timestamps ms])]."""
         urllib.request.urlopen(self.url + "/internal/force_flush", timeout=30).read()
         data = urllib.parse.urlencode({"match[]": match, "start": "0"}).encode()
         with urllib.request.urlopen(self.url + "/api/v1/export", data=data, timeout=30) as r:
@@ -114,12 +121,65 @@ class VictoriaMetrics:
         out = []
         for line in lines:
             obj = json.loads(line)
-            out.append((obj["metric"], obj["values"]))
+            out.append((obj["metric"], obj["values"], obj["timestamps"]))
         return out
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
+
+
+class Prometheus:
+    """Prometheus (Debian prometheus) on loopback with its TSDB in a temporary directory (or
+    data, filled beforehand, e.g. by promtool's backfill); scrape is a list of scrape_configs
+    entries as YAML text, remote_write_receiver turns on /api/v1/write (write_url)."""
+
+    def __init__(self, tmp, name="prometheus", scrape=(), remote_write_receiver=False, data=None,
+                 scrape_interval="30s"):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.data = data or os.path.join(self.dir, "tsdb")
+        conf = os.path.join(self.dir, "prometheus.yml")
+        with open(conf, "w") as f:
+            f.write(f"global: {{scrape_interval: {scrape_interval}, "
+                    f"evaluation_interval: {scrape_interval}}}\n")
+            if scrape:
+                f.write("scrape_configs:\n" + "".join(f"  - {s}\n" for s in scrape))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.write_url = self.url + "/api/v1/write"
+        cmd = ["prometheus", f"--config.file={conf}", f"--storage.tsdb.path={self.data}",
+               "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{self.port}"]
+        if remote_write_receiver:
+            cmd.append("--web.enable-remote-write-receiver")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "log"), "w"))
+        if not wait_http(self.url + "/-/ready", 60):
+            raise RuntimeError("prometheus did not start")
+
+    def api(self, path, params):
+        """A GET on the HTTP API: the JSON answer, an error's included."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=30) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            return json.load(e)
+
+    def query(self, expr, at=None):
+        """An instant query: [(labels, value)], value a float."""
+        params = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        res = self.api("/api/v1/query", params)
+        if res.get("status") != "success":
+            raise RuntimeError(f"{expr}: {res}")
+        return [(r["metric"], float(r["value"][1])) for r in res["data"]["result"]]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
 
 
 class Nginx:
@@ -170,14 +230,24 @@ http {{
         self.proc.wait(timeout=30)
 
 
-class FakeInflux:
-    """A loopback HTTP server answering writes from a script: a list of (status, headers,
-    body) or "hang" entries, used in order, the last one repeating. Records every request."""
+class FakeReceiver:
+    """A loopback HTTP server answering POSTs from a script, for what real servers do not do
+    on demand: a list of steps used in order, the last one repeating. A step is (status,
+    headers, body), "hang" (no answer for 5 s) or "forward" (passed on to upstream, whose
+    answer is returned: a fault-injecting proxy in front of a real server). down() closes the
+    port and every open connection (connections refused) until up(). Records every request as
+    (time, path, headers, body), the body gunzipped (other encodings as sent), and the status
+    answered in statuses (None for a hang)."""
 
-    def __init__(self, script):
+    def __init__(self, script, upstream=None):
         self.script = list(script)
+        self.step = 0
+        self.upstream = upstream
         self.requests = []  # (time, path, headers, decompressed body)
+        self.statuses = []
         self.lock = threading.Lock()
+        self.busy = threading.Lock()  # held while a request is answered: down() waits for it
+        self.conns = set()
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -186,20 +256,50 @@ class FakeInflux:
             def log_message(self, *args):
                 pass
 
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
+            def setup(self):
+                super().setup()
                 with fake.lock:
-                    n = len(fake.requests)
+                    fake.conns.add(self.connection)
+
+            def finish(self):
+                with fake.lock:
+                    fake.conns.discard(self.connection)
+                try:
+                    super().finish()
+                except OSError:
+                    pass
+
+            def do_POST(self):
+                with fake.busy:
+                    try:
+                        self.answer()
+                    except OSError:
+                        pass  # the client went away, or down() reset the connection
+
+            def answer(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                body = raw
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(raw)
+                with fake.lock:
                     fake.requests.append((time.time(), self.path, dict(self.headers), body))
-                    step = fake.script[min(n, len(fake.script) - 1)]
+                    step = fake.script[min(fake.step, len(fake.script) - 1)]
+                    fake.step += 1
                 if step == "hang":
-                    time.sleep(5)
+                    fake.statuses.append(None)
+                    fake.busy.release()  # a hang does not keep the receiver up
+                    try:
+                        time.sleep(5)
+                    finally:
+                        fake.busy.acquire()
                     return
-                status, headers, text = step
-                payload = text.encode()
+                if step == "forward":
+                    status, headers, payload = fake._forward(self.path, self.headers, raw)
+                else:
+                    status, headers, text = step
+                    payload = text.encode()
+                fake.statuses.append(status)
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -207,16 +307,51 @@ class FakeInflux:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.handler = Handler
+        self.port = 0
+        self.server = None
+        self.up()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _forward(self, path, headers, raw):
+        keep = {k: v for k, v in headers.items()
+                if k.lower() not in ("host", "content-length", "connection", "expect")}
+        req = urllib.request.Request(self.upstream + path, data=raw, headers=keep, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, {}, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, {}, e.read()
+
+    def set_script(self, script):
+        """Answers from script from the next request on."""
+        with self.lock:
+            self.script = list(script)
+            self.step = 0
+
+    def up(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def stop(self):
+    def down(self):
+        """Stops listening and resets the open connections, between two requests (one being
+        answered is answered first, so nothing is both stored upstream and failed here): the
+        receiver is gone."""
         self.server.shutdown()
         self.server.server_close()
+        with self.busy, self.lock:
+            conns = list(self.conns)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.down()
 
 
 def send_json(handler, status, obj):

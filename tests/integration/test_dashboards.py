@@ -26,14 +26,13 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
 import urllib.request
 from collections import defaultdict
 
 from harness import NSTATS, PCAPGEN, Checks, read_ledger, require, run
 from k8sfixture import Fixture, pod, replicaset, service
-from servers import InfluxDB, free_port, have_all, wait_http
+import servers
+from servers import InfluxDB, free_port, have_all
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DASHBOARDS = os.path.join(ROOT, "deploy", "grafana", "dashboards")
@@ -366,38 +365,18 @@ def visible(src):
     return sum(last[k] - first[k] for k in last)
 
 
-class Prometheus:
+class Prometheus(servers.Prometheus):
+    """servers.Prometheus over a TSDB backfilled with the snapshots."""
+
     def __init__(self, sources):
         path = os.path.join(tmp, "backfill.om")
         with open(path, "w") as f:
             f.write(openmetrics(sources))
-        self.data = os.path.join(tmp, "prometheus")
-        r = run(["promtool", "tsdb", "create-blocks-from", "openmetrics", path, self.data])
+        data = os.path.join(tmp, "prometheus-data")
+        r = run(["promtool", "tsdb", "create-blocks-from", "openmetrics", path, data])
         c.eq(r.returncode, 0, f"promtool backfill ({r.stdout.strip()[-300:]} "
                               f"{r.stderr.strip()[-300:]})")
-        conf = os.path.join(tmp, "prometheus.yml")
-        with open(conf, "w") as f:
-            f.write("global: {scrape_interval: 30s}\n")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--config.file={conf}", f"--storage.tsdb.path={self.data}",
-             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "prometheus.log"), "w"))
-        if not wait_http(self.url + "/-/ready", 60):
-            raise RuntimeError("prometheus did not start")
-
-    def api(self, path, params):
-        query = urllib.parse.urlencode(params, doseq=True)
-        try:
-            with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=30) as r:
-                return json.load(r)
-        except urllib.error.HTTPError as e:
-            return json.load(e)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        super().__init__(tmp, data=data)
 
 
 # ---------------------------------------------------------------------------------------------

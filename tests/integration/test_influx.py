@@ -11,7 +11,7 @@ import time
 
 from harness import (NSTATS, PCAPGEN, Checks, flow_totals, parse_output, read_ledger, require,
                      run)
-from servers import FakeInflux, InfluxDB, Nginx, VictoriaMetrics, have_all
+from servers import FakeReceiver, InfluxDB, Nginx, VictoriaMetrics, have_all
 
 require(os.path.exists(NSTATS) and os.path.exists(PCAPGEN), "built nstats and pcapgen")
 require(have_all("influxd", "victoria-metrics", "nginx", "openssl"),
@@ -104,7 +104,7 @@ def check_redirects(influx):
     c.ok(r.returncode == 0 and spooled, f"307: batches spooled first ({len(spooled)})")
     # Second run: through a 307, the spooled batches go first, then this run's.
     for status in (307, 308):
-        fake = FakeInflux([(status, {"Location": target}, "")])
+        fake = FakeReceiver([(status, {"Location": target}, "")])
         r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", fake.url, "--influx-db", "moved",
                  "--spool-dir", spool, "--host", f"moved{status}"])
         c.eq(r.returncode, 0, f"{status}: exit status ({r.stderr.strip()[-300:]})")
@@ -117,8 +117,8 @@ def check_redirects(influx):
         c.eq(got[0][1]["sum"] if got else 0, want, f"307/308: every byte of {host} stored")
 
     # Credentials go to the first host only; the POST and its body reach the second.
-    second = FakeInflux([(204, {}, "")])
-    first = FakeInflux([(307, {"Location": second.url + "/write?db=x"}, "")])
+    second = FakeReceiver([(204, {}, "")])
+    first = FakeReceiver([(307, {"Location": second.url + "/write?db=x"}, "")])
     r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", first.url, "--influx-db", "x",
              "--influx-user", "u", "--influx-password", "pw-secret"])
     c.eq(r.returncode, 0, f"307 to another host: exit status ({r.stderr.strip()[-300:]})")
@@ -132,7 +132,7 @@ def check_redirects(influx):
     second.stop()
 
     # 302 would turn the POST into a GET: not followed, retried with the status named.
-    fake = FakeInflux([(302, {"Location": target}, "")] * 2 + [(204, {}, "")])
+    fake = FakeReceiver([(302, {"Location": target}, "")] * 2 + [(204, {}, "")])
     r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", fake.url, "--influx-db", "x",
              "--influx-retry-max", "1s"], timeout=120)
     c.eq(r.returncode, 0, f"302: exit status ({r.stderr.strip()[-300:]})")
@@ -151,7 +151,7 @@ def check_url_shapes(influx):
     influx.query("CREATE DATABASE shapes")
     pcap, ledger = generate("shapes", "--packets", "2000", "--peers", "20", "--seed", "26")
     want = sum(v[0] + v[1] for v in read_ledger(ledger).values())
-    fake = FakeInflux([(204, {}, "")])
+    fake = FakeReceiver([(204, {}, "")])
     url = fake.url.replace("http://", "http://admin:p@ss/w0rd@") + "/?u=me&p=q-secret"
     r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", url, "--influx-db", "x", "-v"])
     c.eq(r.returncode, 0, f"URL shapes: exit status ({r.stderr.strip()[-300:]})")
@@ -296,7 +296,7 @@ def check_failures():
                     "--influx-retry-max", "1s", *extra], timeout=120)
 
     # 500 three times, then accepted: retried, delivered, exit 0.
-    fake = FakeInflux([(500, {}, "boom")] * 3 + [(204, {}, "")])
+    fake = FakeReceiver([(500, {}, "boom")] * 3 + [(204, {}, "")])
     r = nstats_to(fake)
     c.eq(r.returncode, 0, f"500s then 204: exit status ({r.stderr.strip()[-300:]})")
     c.ok("retrying" in r.stderr and "recovered" in r.stderr, "500s: logged retry and recovery")
@@ -304,7 +304,7 @@ def check_failures():
     fake.stop()
 
     # 429 with Retry-After: the next attempt waits that long.
-    fake = FakeInflux([(429, {"Retry-After": "2"}, "slow down"), (204, {}, "")])
+    fake = FakeReceiver([(429, {"Retry-After": "2"}, "slow down"), (204, {}, "")])
     r = nstats_to(fake)
     c.eq(r.returncode, 0, "429: exit status")
     gap = fake.requests[1][0] - fake.requests[0][0]
@@ -313,7 +313,7 @@ def check_failures():
 
     # 400, 401, 404: dropped without retrying, the server's message logged once, exit 1.
     for status in (400, 401, 404):
-        fake = FakeInflux([(status, {}, f'{{"error":"nope {status}"}}')])
+        fake = FakeReceiver([(status, {}, f'{{"error":"nope {status}"}}')])
         r = nstats_to(fake)
         n_batches = len({body for _, _, _, body in fake.requests})
         c.eq(r.returncode, 1, f"{status}: exit status")
@@ -322,7 +322,7 @@ def check_failures():
         fake.stop()
 
     # A server's message with terminal escapes: logged with them escaped, on one line.
-    fake = FakeInflux([(400, {}, "bad\x1b[2J\x1b]0;title\x07\rnstats: forged")])
+    fake = FakeReceiver([(400, {}, "bad\x1b[2J\x1b]0;title\x07\rnstats: forged")])
     r = nstats_to(fake)
     c.ok("\x1b" not in r.stderr and "\x07" not in r.stderr and "\r" not in r.stderr and
          "bad\\x1b[2J\\x1b]0;title\\x07" in r.stderr and
@@ -332,7 +332,7 @@ def check_failures():
 
     # A refusal, then an outage, then recovery: the summary names the refusal that dropped
     # the batch, not the outage long over, nor a full queue that never happened.
-    fake = FakeInflux([(400, {}, '{"error":"bad point"}'), (503, {}, "busy"), (204, {}, "")])
+    fake = FakeReceiver([(400, {}, '{"error":"bad point"}'), (503, {}, "busy"), (204, {}, "")])
     r = nstats_to(fake)
     summary = [l for l in r.stderr.splitlines() if "during the run" in l]
     c.eq(r.returncode, 1, "400 then recovery: exit status")
@@ -344,7 +344,7 @@ def check_failures():
     fake.stop()
 
     # A server that hangs: the request times out and is retried.
-    fake = FakeInflux(["hang", (204, {}, "")])
+    fake = FakeReceiver(["hang", (204, {}, "")])
     r = nstats_to(fake, "--influx-timeout", "500ms")
     c.eq(r.returncode, 0, f"hang: exit status ({r.stderr.strip()[-200:]})")
     c.ok("timed out" in r.stderr.lower() or "timeout" in r.stderr.lower(), "hang: timeout logged")
@@ -352,7 +352,7 @@ def check_failures():
     fake.stop()
 
     # Always failing, tiny queue: the queue stays under its cap, drops are counted, exit 1.
-    fake = FakeInflux([(503, {}, "unavailable")])
+    fake = FakeReceiver([(503, {}, "unavailable")])
     r = run([NSTATS, "-r", pcap, *LOCAL, "--interval", "1s", "--influx-url", fake.url,
              "--influx-db", "x", "--influx-gzip=false", "--influx-queue-size", "64KiB",
              "--influx-batch-size", "4KiB", "--shutdown-timeout", "1s", "--stdout"],
@@ -378,7 +378,7 @@ def check_failures():
     secret = os.path.join(tmp, "token")
     with open(secret, "w") as f:
         f.write("file-token\n")
-    fake = FakeInflux([(204, {}, "")])
+    fake = FakeReceiver([(204, {}, "")])
     r = run([NSTATS, "-r", pcap, *LOCAL, "--influx-url", fake.url, "--influx-org", "o",
              "--influx-bucket", "b", "--influx-token-file", secret])
     auth = fake.requests[0][2].get("Authorization") if fake.requests else None

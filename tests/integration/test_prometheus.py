@@ -15,7 +15,7 @@ import urllib.request
 
 from harness import NSTATS, Checks, LineWatcher, metric_samples, metric_total, require, run
 from netns import PEER4, TestHost, delta
-from servers import free_port, have_all, prom_query, wait_http
+from servers import Prometheus, free_port, have_all, prom_query
 
 require(os.geteuid() == 0, "root (network namespaces and capture)")
 require(have_all("ip", "iperf3", "prometheus", "promtool"), "ip, iperf3, prometheus, promtool")
@@ -111,17 +111,11 @@ def main():
     before = host.counters()
 
     # A real Prometheus scraping every second.
-    prom_port = free_port()
-    conf = os.path.join(tmp, "prometheus.yml")
-    with open(conf, "w") as f:
-        f.write(f"""global: {{scrape_interval: 1s, evaluation_interval: 1s}}
-scrape_configs:
-  - job_name: nstats
-    static_configs: [{{targets: ["127.0.0.1:{PORT}"], labels: {{namespace: shop, pod: web-1}}}}]
-""")
-    prom = host.start(["prometheus", f"--config.file={conf}",
-                       f"--storage.tsdb.path={tmp}/tsdb", f"--web.listen-address=127.0.0.1:{prom_port}"])
-    c.ok(wait_http(f"http://127.0.0.1:{prom_port}/-/ready", 30), "prometheus ready")
+    prom = Prometheus(tmp, scrape_interval="1s", scrape=[
+        f'{{job_name: nstats, static_configs: [{{targets: ["127.0.0.1:{PORT}"], '
+        f'labels: {{namespace: shop, pod: web-1}}}}]}}'])
+    host.procs.append(prom.proc)
+    prom_port = prom.port
 
     # Thousands of distinct peers, plus steady TCP traffic.
     r = run(host.in_ns("python3", peer_script, host.peer_if, "3000", host_mac))
@@ -195,7 +189,7 @@ scrape_configs:
     ns.send_signal(signal.SIGTERM)
     ns.wait(timeout=30)
     c.eq(ns.returncode, 0, f"nstats exit status ({watcher.text().strip()[-300:]})")
-    prom.terminate()
+    prom.stop()
 
 
 try:
