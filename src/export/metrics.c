@@ -51,7 +51,7 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
         l[n++] = (struct prom_label){"remote_source", ni.source, true};
     label(l, &n, "remote_workload", ni.workload);
     if (buf_append(a, &(uint32_t){0}, sizeof(uint32_t)) ||
-        p->w->ops->key_prepare(p->w, a, l, n) == -1)
+        p->w->ops->key_prepare(p->w, a, key, sizeof(*key), l, n) == -1)
         return -1;
     len = (uint32_t)(a->len - at - sizeof(uint32_t));
     memcpy(a->data + at, &len, sizeof(len));

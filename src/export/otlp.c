@@ -7,6 +7,7 @@
  * Metric per family and request; a series' identity is its family's name and attributes. */
 #include "otlp.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ struct otlp {
     struct buf resource; /* ResourceMetrics.resource, written once */
     struct buf scope;    /* ScopeMetrics.scope, written once */
     struct seriesset *set;
+    /* Flow key series by key, family and direction, whatever their labels: struct key_run. */
+    struct seriesset *keys;
     struct pblabels attrs;
     struct buf point;   /* the series being written: its family's index, then its attributes */
     struct buf metrics; /* the request's Metric messages */
@@ -156,15 +159,30 @@ static int write_point(struct otlp *e, int gen, uint32_t index, const char *attr
     return ++e->points >= e->max_points ? cut(e) : 0;
 }
 
-/* Writes the series whose attributes follow the family index in e->point. */
-static int write_series(struct otlp *e, enum value_kind kind, uint64_t bits)
+static const char *family_name(const struct otlp *e)
 {
     const struct families *f = &e->fams[e->cur];
-    const char *name = f->text.data + f->v[e->family].name_off;
+
+    return f->text.data + f->v[e->family].name_off;
+}
+
+/* The identity of the series in e->point: its family's name and its attributes. */
+static uint64_t point_id(const struct otlp *e)
+{
+    const char *name = family_name(e);
+
+    return seriesset_hash(e->set, name, strlen(name), e->point.data + sizeof(uint32_t),
+                          e->point.len - sizeof(uint32_t));
+}
+
+/* Writes the series id whose attributes follow the family index in e->point. A series new
+ * since the last push starts there (or at start_ms in the first); one that went on keeps its
+ * start. */
+static int write_series(struct otlp *e, uint64_t id, uint64_t start_ms, enum value_kind kind,
+                        uint64_t bits)
+{
     const char *attrs = e->point.data + sizeof(uint32_t);
     size_t len = e->point.len - sizeof(uint32_t);
-    uint64_t id = seriesset_hash(e->set, name, strlen(name), attrs, len);
-    uint64_t start_ms = e->pushed ? e->last_push_ms : e->start_ms;
     int seen = seriesset_add(e->set, id, e->point.data, e->point.len, &start_ms);
 
     if (seen == -1)
@@ -175,6 +193,23 @@ static int write_series(struct otlp *e, enum value_kind kind, uint64_t bits)
     }
     e->interval.points++;
     return write_point(e, e->cur, e->family, attrs, len, start_ms, kind, bits);
+}
+
+static uint64_t new_start(const struct otlp *e)
+{
+    return e->pushed ? e->last_push_ms : e->start_ms;
+}
+
+/* A counter value: as_int while it fits, else as_double. */
+static int write_u64(struct otlp *e, uint64_t id, uint64_t start_ms, uint64_t value)
+{
+    double d = (double)value;
+    uint64_t bits;
+
+    if (value <= INT64_MAX)
+        return write_series(e, id, start_ms, VALUE_INT, value);
+    memcpy(&bits, &d, sizeof(bits));
+    return write_series(e, id, start_ms, VALUE_DOUBLE, bits);
 }
 
 /* Starts e->point: the current family's index, attributes to follow. */
@@ -211,15 +246,10 @@ static int ot_sample_u64(struct series_writer *w, const struct prom_label *label
                          uint64_t value)
 {
     struct otlp *e = otlp_of(w);
-    double d = (double)value;
-    uint64_t bits;
 
     if (begin_point(e) == -1 || pblabels_put(&e->attrs, &e->point, labels, n, NULL, 0) == -1)
         return fail(e);
-    if (value <= INT64_MAX)
-        return write_series(e, VALUE_INT, value);
-    memcpy(&bits, &d, sizeof(bits));
-    return write_series(e, VALUE_DOUBLE, bits);
+    return write_u64(e, point_id(e), new_start(e), value);
 }
 
 static int ot_sample_double(struct series_writer *w, const struct prom_label *labels, size_t n,
@@ -231,17 +261,60 @@ static int ot_sample_double(struct series_writer *w, const struct prom_label *la
     if (begin_point(e) == -1 || pblabels_put(&e->attrs, &e->point, labels, n, NULL, 0) == -1)
         return fail(e);
     memcpy(&bits, &value, sizeof(bits));
-    return write_series(e, VALUE_DOUBLE, bits);
+    return write_series(e, point_id(e), new_start(e), VALUE_DOUBLE, bits);
 }
 
 static const char *const reserved[] = {"direction", NULL};
 
-/* The prepared form is the key's KeyValue messages in key order, without direction, which
- * key_sample merges in. */
-static int ot_key_prepare(struct series_writer *w, struct buf *arena,
+/* Longest key id key_prepare takes. */
+#define KEY_ID_MAX 64
+
+/* A flow key's series (one family, one direction) over its key's life, kept from push to
+ * push: which labelled series carries it now, since when, and from what count. */
+struct key_run {
+    uint64_t series;   /* the series' identity (point_id) */
+    uint64_t start_ms; /* its start time */
+    uint64_t baseline; /* the key's count at start_ms: the series counts from there */
+    uint64_t total;    /* the key's count at this push */
+};
+
+/* The prepared form is the key's id (a byte for its length, then the bytes), then its
+ * KeyValue messages in key order without direction, which key_sample merges in. */
+static int ot_key_prepare(struct series_writer *w, struct buf *arena, const void *id, size_t id_len,
                           const struct prom_label *labels, size_t n)
 {
-    return pblabels_prepare(&otlp_of(w)->attrs, arena, labels, n, reserved);
+    uint8_t len = (uint8_t)id_len;
+
+    if (id_len > KEY_ID_MAX)
+        return fail(otlp_of(w));
+    return buf_append(arena, &len, 1) || buf_append(arena, id, id_len) ||
+           pblabels_prepare(&otlp_of(w)->attrs, arena, labels, n, reserved);
+}
+
+/* Where a key's series starts, and the count it starts from. A flow series whose labels change
+ * while its key lives (a remote named after its first interval) is a new series: it starts at
+ * the last push, from the key's count then, so the old series and the new one add up to the
+ * key's count with nothing counted twice. A key that expired and came back counts from zero. */
+static int key_run(struct otlp *e, uint64_t key, uint64_t series, uint64_t total,
+                   struct key_run *run)
+{
+    struct key_run prev;
+    const char *data;
+    size_t len;
+
+    *run = (struct key_run){series, new_start(e), 0, total};
+    if (seriesset_previous(e->keys, key, &data, &len) && len == sizeof(prev)) {
+        memcpy(&prev, data, sizeof(prev));
+        if (prev.series == series) {
+            run->start_ms = prev.start_ms;
+            run->baseline = prev.baseline;
+        } else {
+            run->baseline = prev.total;
+        }
+    }
+    if (run->baseline > total) /* not the same count: it started again */
+        *run = (struct key_run){series, new_start(e), 0, total};
+    return seriesset_add(e->keys, key, run, sizeof(*run), &(uint64_t){0}) == -1 ? -1 : 0;
 }
 
 static int ot_key_sample(struct series_writer *w, const char *direction, const char *prepared,
@@ -249,16 +322,26 @@ static int ot_key_sample(struct series_writer *w, const char *direction, const c
 {
     struct otlp *e = otlp_of(w);
     struct prom_label extra = {"direction", direction, true};
-    double d = (double)value;
-    uint64_t bits;
+    const char *name;
+    char what[256];
+    size_t id_len = len > 0 ? (uint8_t)prepared[0] : 0, what_len;
+    struct key_run run;
+    uint64_t series;
 
-    if (begin_point(e) == -1 ||
-        pblabels_merge(&e->attrs, &e->point, prepared, len, &extra, 1) == -1)
+    if (len == 0 || 1 + id_len > len || begin_point(e) == -1 ||
+        pblabels_merge(&e->attrs, &e->point, prepared + 1 + id_len, len - 1 - id_len, &extra, 1) ==
+            -1)
         return fail(e);
-    if (value <= INT64_MAX)
-        return write_series(e, VALUE_INT, value);
-    memcpy(&bits, &d, sizeof(bits));
-    return write_series(e, VALUE_DOUBLE, bits);
+    /* The key's run in this family and direction: "name\0direction" and the key's id. */
+    name = family_name(e);
+    what_len = (size_t)snprintf(what, sizeof(what), "%s%c%s", name, '\0', direction);
+    if (what_len >= sizeof(what))
+        return fail(e);
+    series = point_id(e);
+    if (key_run(e, seriesset_hash(e->keys, what, what_len, prepared + 1, id_len), series, value,
+                &run) == -1)
+        return fail(e);
+    return write_u64(e, series, run.start_ms, value - run.baseline);
 }
 
 static const struct series_writer_ops otlp_ops = {
@@ -304,6 +387,7 @@ struct otlp *otlp_new(const struct otlp_config *cfg)
     buf_init(&e->scope, (size_t)-1);
     write_heads(e, cfg);
     e->set = seriesset_new(SERIES_MAX_BYTES);
+    e->keys = seriesset_new(SERIES_MAX_BYTES);
     pblabels_init(&e->attrs, PBLABELS_OTLP, 7);
     buf_init(&e->point, REQUEST_MAX_BYTES);
     buf_init(&e->metrics, REQUEST_MAX_BYTES);
@@ -322,6 +406,7 @@ void otlp_free(struct otlp *e)
     buf_free(&e->resource);
     buf_free(&e->scope);
     seriesset_free(e->set);
+    seriesset_free(e->keys);
     pblabels_free(&e->attrs);
     buf_free(&e->point);
     buf_free(&e->metrics);
@@ -344,6 +429,7 @@ static void clear_families(struct families *f)
 static void drop_interval(struct otlp *e)
 {
     seriesset_drop_current(e->set);
+    seriesset_drop_current(e->keys);
     clear_families(&e->fams[e->cur]);
     push_bodies_drop(&e->bodies);
     buf_reset(&e->metrics);
@@ -399,6 +485,7 @@ int otlp_end(struct otlp *e, push_body_fn *fn, void *arg)
     e->stats.requests += e->bodies.n;
     e->stats.body_bytes += push_bodies_hand_over(&e->bodies, fn, arg, e->ts_ms);
     seriesset_next_interval(e->set);
+    seriesset_next_interval(e->keys);
     e->cur = !e->cur;
     clear_families(&e->fams[e->cur]);
     e->pushed = true;

@@ -171,10 +171,12 @@ static int text_sample_double(struct series_writer *w, const struct prom_label *
 }
 
 /* The prepared form is the labels' text, ',name="value"' each, escaped once. */
-static int text_key_prepare(struct series_writer *w, struct buf *arena,
-                            const struct prom_label *labels, size_t n)
+static int text_key_prepare(struct series_writer *w, struct buf *arena, const void *id,
+                            size_t id_len, const struct prom_label *labels, size_t n)
 {
     (void)w;
+    (void)id;
+    (void)id_len;
     for (size_t i = 0; i < n; i++)
         if (prom_labels_add(arena, labels[i].name, labels[i].value, labels[i].plain) == -1)
             return -1;

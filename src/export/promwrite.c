@@ -172,11 +172,13 @@ static int pw_sample_double(struct series_writer *w, const struct prom_label *la
 
 /* The prepared form is the key's Label messages in name order, without __name__ and direction,
  * which key_sample merges in. */
-static int pw_key_prepare(struct series_writer *w, struct buf *arena,
+static int pw_key_prepare(struct series_writer *w, struct buf *arena, const void *id, size_t id_len,
                           const struct prom_label *labels, size_t n)
 {
     struct promwrite *e = promwrite_of(w);
 
+    (void)id; /* a series' identity is its labels */
+    (void)id_len;
     return pblabels_prepare(&e->labels, arena, labels, n, e->reserved);
 }
 

@@ -33,9 +33,10 @@ struct series_writer_ops {
     /* Flow keys carry many labels and are written under several families and directions:
      * key_prepare appends the writer's own form of a key's labels to arena (opaque to the
      * caller), and key_sample writes a sample of the current family with one more label,
-     * direction, and those prepared labels. */
-    int (*key_prepare)(struct series_writer *w, struct buf *arena, const struct prom_label *labels,
-                       size_t n);
+     * direction, and those prepared labels. id (id_len bytes, at most 64) names the key for
+     * its whole life, whatever names its labels gain meanwhile. */
+    int (*key_prepare)(struct series_writer *w, struct buf *arena, const void *id, size_t id_len,
+                       const struct prom_label *labels, size_t n);
     int (*key_sample)(struct series_writer *w, const char *direction, const char *prepared,
                       size_t len, uint64_t value);
 };

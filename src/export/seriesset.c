@@ -126,6 +126,18 @@ int seriesset_add(struct seriesset *s, uint64_t id, const void *data, size_t len
     return prev != NULL ? SERIESSET_WENT_ON : SERIESSET_NEW;
 }
 
+int seriesset_previous(const struct seriesset *s, uint64_t id, const char **data, size_t *len)
+{
+    const struct generation *prev = &s->gen[!s->cur];
+    const struct entry *e = find(prev, id);
+
+    if (e == NULL)
+        return 0;
+    *data = prev->data.data + e->off;
+    *len = e->len;
+    return 1;
+}
+
 int seriesset_next_ended(struct seriesset *s, size_t *cursor, const char **data, size_t *len,
                          uint64_t *aux)
 {

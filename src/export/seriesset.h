@@ -34,6 +34,9 @@ int seriesset_add(struct seriesset *s, uint64_t id, const void *data, size_t len
  * seriesset_next_interval or seriesset_drop_current. */
 int seriesset_next_ended(struct seriesset *s, size_t *cursor, const char **data, size_t *len,
                          uint64_t *aux);
+/* The data the previous interval recorded for id: 1 with *data and *len set, or 0 if it had
+ * no such series. Valid as seriesset_next_ended's. */
+int seriesset_previous(const struct seriesset *s, uint64_t id, const char **data, size_t *len);
 /* The current interval becomes the previous one, and a new one starts empty. */
 void seriesset_next_interval(struct seriesset *s);
 /* Forgets the current interval (its push failed): the next is compared with the previous. */

@@ -292,7 +292,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             n = labels_of(&in, l, store);
             if (n_keys < 16) {
                 keys[n_keys] = arena.len;
-                if (w->ops->key_prepare(w, &arena, l, n) == -1)
+                if (w->ops->key_prepare(w, &arena, &n_keys, sizeof(n_keys), l, n) == -1)
                     abort();
                 key_len[n_keys] = arena.len - keys[n_keys];
                 n_keys++;

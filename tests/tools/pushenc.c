@@ -73,6 +73,25 @@ static void write_body(void *arg, char *body, size_t len, uint64_t ts_ms)
 }
 
 /* The NAME=VALUE fields left in *rest as labels; *n their count. The caller frees. */
+/* FNV-1a over s and its terminator. */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    do
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    while (*s++ != '\0');
+    return h;
+}
+
+/* A key's id for key_prepare: its labels, hashed, as the key they stand for. */
+static uint64_t key_id(const struct prom_label *l, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (size_t i = 0; i < n; i++)
+        h = fnv(fnv(h, l[i].name), l[i].value);
+    return h;
+}
+
 static struct prom_label *labels_of(char **rest, size_t *n)
 {
     struct prom_label *l = NULL;
@@ -212,9 +231,11 @@ static int run_line(struct encoder *e, struct out *o, char *line, struct series_
     }
     if (strcmp(op, "key") == 0) {
         size_t at = arena->len;
+        uint64_t id;
 
         l = labels_of(&rest, &n);
-        (*w)->ops->key_prepare(*w, arena, l, n);
+        id = key_id(l, n);
+        (*w)->ops->key_prepare(*w, arena, &id, sizeof(id), l, n);
         free(l);
         *keys = realloc(*keys, (*n_keys + 1) * sizeof(**keys));
         if (*keys == NULL)

@@ -310,7 +310,7 @@ static void test_keys_and_cutting(void)
     c.gzip = true;
     buf_init(&arena, 1 << 20);
     w->ops->family(w, "b_total", SERIES_COUNTER, "");
-    CHECK_EQ(w->ops->key_prepare(w, &arena, key, 3), 0);
+    CHECK_EQ(w->ops->key_prepare(w, &arena, "k", 1, key, 3), 0);
     for (int i = 0; i < 2; i++) {
         CHECK_EQ(w->ops->key_sample(w, "in", arena.data, arena.len, 1), 0);
         CHECK_EQ(w->ops->key_sample(w, "out", arena.data, arena.len, 2), 0);
@@ -338,10 +338,58 @@ static void test_keys_and_cutting(void)
     otlp_free(e);
 }
 
+/* One interval of one key's bytes in one direction, under its labels. */
+static void key_interval(struct otlp *e, uint64_t ts, const char *name, uint64_t total,
+                         struct bodies *c)
+{
+    struct series_writer *w = otlp_begin(e, ts);
+    struct prom_label key[2] = {{"remote", "r", true}, {"remote_name", name, false}};
+    struct buf arena;
+
+    buf_init(&arena, 1 << 16);
+    w->ops->family(w, "b_total", SERIES_COUNTER, "");
+    if (total > 0) {
+        CHECK_EQ(w->ops->key_prepare(w, &arena, "key-1", 5, key, 2), 0);
+        CHECK_EQ(w->ops->key_sample(w, "in", arena.data, arena.len, total), 0);
+    }
+    CHECK_EQ(otlp_end(e, collect, c), 0);
+    buf_free(&arena);
+}
+
+/* A key whose labels change (a name learned) goes on in a new series that starts at the last
+ * push from the key's count then: the two series add up to the key's count, nothing twice. A
+ * key that expired and came back counts from zero again. */
+static void test_relabelled_key(void)
+{
+    struct otlp *e = make(100, false);
+    struct bodies c = {0};
+
+    key_interval(e, 1000, "", 100, &c);
+    key_interval(e, 2000, "db", 150, &c);
+    key_interval(e, 3000, "db", 170, &c);
+    key_interval(e, 4000, "db", 0, &c); /* expired */
+    key_interval(e, 5000, "db", 5, &c); /* back, counting from zero */
+    key_interval(e, 6000, "db", 12, &c);
+    CHECK_EQ(c.n, 6);
+    CHECK(strstr(c.text[0], "  point direction=\"in\",remote=\"r\" start=500 time=1000 "
+                            "int=100\n") != NULL);
+    CHECK(strstr(c.text[1], "  point direction=\"in\",remote=\"r\",remote_name=\"db\" "
+                            "start=1000 time=2000 int=50\n") != NULL);
+    CHECK(strstr(c.text[1], "  point direction=\"in\",remote=\"r\" start=500 time=2000 "
+                            "flags=1\n") != NULL);
+    CHECK(strstr(c.text[2], "remote_name=\"db\" start=1000 time=3000 int=70\n") != NULL);
+    CHECK(strstr(c.text[3], "remote_name=\"db\" start=1000 time=4000 flags=1\n") != NULL);
+    CHECK(strstr(c.text[4], "remote_name=\"db\" start=4000 time=5000 int=5\n") != NULL);
+    CHECK(strstr(c.text[5], "remote_name=\"db\" start=4000 time=6000 int=12\n") != NULL);
+    bodies_free(&c);
+    otlp_free(e);
+}
+
 int main(void)
 {
     RUN(test_exact_bytes);
     RUN(test_lifecycle);
     RUN(test_keys_and_cutting);
+    RUN(test_relabelled_key);
     return test_report();
 }

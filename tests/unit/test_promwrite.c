@@ -173,7 +173,7 @@ static void test_keys(void)
 
     buf_init(&arena, 1 << 20);
     CHECK_EQ(w->ops->family(w, "nstats_bytes_total", SERIES_COUNTER, "h"), 0);
-    CHECK_EQ(w->ops->key_prepare(w, &arena, key, 4), 0);
+    CHECK_EQ(w->ops->key_prepare(w, &arena, "k", 1, key, 4), 0);
     CHECK_EQ(w->ops->key_sample(w, "in", arena.data, arena.len, 10), 0);
     CHECK_EQ(w->ops->key_sample(w, "out", arena.data, arena.len, 20), 0);
     CHECK_EQ(w->ops->key_sample(w, "in", "\x0a\x05", 2, 1), -1); /* not a prepared key */
@@ -218,7 +218,7 @@ static void test_target(void)
     CHECK_EQ(w->ops->family(w, "up", SERIES_GAUGE, ""), 0);
     CHECK_EQ(w->ops->sample_u64(w, &own, 1, 1), 0);
     CHECK_EQ(w->ops->family(w, "nstats_bytes_total", SERIES_COUNTER, "h"), 0);
-    CHECK_EQ(w->ops->key_prepare(w, &arena, key, 2), 0);
+    CHECK_EQ(w->ops->key_prepare(w, &arena, "k", 1, key, 2), 0);
     CHECK_EQ(w->ops->key_sample(w, "in", arena.data, arena.len, 10), 0);
     CHECK_EQ(promwrite_end(e, collect, &c), 0);
     CHECK_EQ(c.n, 1);
