@@ -193,8 +193,8 @@ static void finish(struct push_sink *s, long status, CURLcode rc)
         s->stats.bytes_sent += b->len;
         s->stats.last_success_ms = loop_wall_ms();
         if (s->failures > 0)
-            log_info("%s writes to %s recovered after %u failed attempts", s->cfg.what, s->endpoint,
-                     s->failures);
+            log_info("%s: delivery to %s recovered after %u failed attempts", s->cfg.what,
+                     s->endpoint, s->failures);
         s->failures = 0;
         s->stats.last_error[0] = '\0';
         release(b);
@@ -208,7 +208,7 @@ static void finish(struct push_sink *s, long status, CURLcode rc)
         s->failures++;
         b->not_before_ms = now + wait;
         log_warnx_limited(&s->fail_log, now, LOG_EVERY_MS,
-                          "%s write to %s failed (%s); retrying in %.1fs, %zu batches "
+                          "%s: delivery to %s failed (%s); retrying in %.1fs, %zu batches "
                           "(%zu bytes) queued",
                           s->cfg.what, s->endpoint, s->stats.last_error, (double)wait / 1000.0,
                           s->q.count, s->q.bytes);

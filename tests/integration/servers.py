@@ -211,6 +211,7 @@ http {{
     ssl_certificate {self.ca};
     ssl_certificate_key {key};
     client_max_body_size 64m;
+    client_body_buffer_size 64m;
     location / {{ proxy_pass http://127.0.0.1:{upstream_port}; }}
   }}
 }}

@@ -18,13 +18,14 @@ import pushdecode
 from harness import (NSTATS, PCAPGEN, Checks, PacedPipe, compare_keys, interval_ends_ms,
                      metric_samples, metric_total, read_ledger, require, run,
                      system_python_for, write_udp_pcap)
-from servers import FakeReceiver, Prometheus, VictoriaMetrics, free_port, have_all
+from servers import FakeReceiver, Nginx, Prometheus, VictoriaMetrics, free_port, have_all
 
 system_python_for(pushdecode.missing)
 require(pushdecode.missing() is None, f"{pushdecode.missing()} (to decode what was pushed)")
 require(os.path.exists(NSTATS) and os.path.exists(PCAPGEN), "built nstats and pcapgen")
-require(have_all("prometheus", "victoria-metrics"),
-        "prometheus, victoria-metrics (Debian prometheus, victoria-metrics)")
+require(have_all("prometheus", "victoria-metrics", "nginx", "openssl"),
+        "prometheus, victoria-metrics, nginx, openssl (Debian prometheus, victoria-metrics, "
+        "nginx-light, openssl)")
 
 LOCAL = ["--local-net", "198.18.0.1/32", "--local-net", "2001:db8::1/128"]
 STALE_NAN = pushdecode.STALE_NAN
@@ -515,6 +516,29 @@ def check_spool_restart():
     vm.stop()
 
 
+def check_tls(pcap, ledger):
+    """TLS as for InfluxDB: nginx with a self-signed certificate in front of VictoriaMetrics."""
+    vm = VictoriaMetrics(tmp, "vm-tls")
+    cleanup.append(vm.stop)
+    nginx = Nginx(tmp, vm.port)
+    cleanup.append(nginx.stop)
+    base = [NSTATS, "-r", pcap, *LOCAL, "--remote-write-url", nginx.url + "/api/v1/write",
+            "--shutdown-timeout", "2s"]
+    r = run(base)
+    c.ok(r.returncode == 1 and "certificate" in r.stderr,
+         f"TLS: an unknown CA fails with a certificate error: {r.stderr.strip()[-300:]}")
+    r = run(base + ["--remote-write-ca-file", nginx.ca])
+    c.eq(r.returncode, 0, f"TLS with --remote-write-ca-file ({r.stderr.strip()[-300:]})")
+    settle()
+    cap = vm.export_with_times('{__name__="nstats_capture_bytes_total"}')
+    c.ok(cap and cap[0][1][-1] == ledger_total(ledger)[0],
+         f"TLS: capture bytes in VictoriaMetrics equal the ledger: {cap and cap[0][1][-1]}")
+    r = run(base + ["--remote-write-insecure"])
+    c.eq(r.returncode, 0, f"TLS with --remote-write-insecure ({r.stderr.strip()[-300:]})")
+    nginx.stop()
+    vm.stop()
+
+
 def main():
     t0 = (int(time.time()) - 1800) // 10 * 10
     pcap, ledger = generate("replay", t0, "--packets", "20000", "--peers", "300", "--seed",
@@ -524,6 +548,7 @@ def main():
     ends = interval_ends_ms(["-r", pcap, *LOCAL])
     check_replay_prometheus(pcap, ledger, ends)
     check_replay_vm(pcap, ledger, ends)
+    check_tls(pcap, ledger)
     check_stale_markers()
     check_statuses()
     check_outage()
