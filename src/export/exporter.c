@@ -99,11 +99,11 @@ static void push_series(struct exporter *e, uint64_t end_ms)
     for (size_t i = 0; i < PUSH_MAX_SINKS - 1; i++) {
         struct exporter_series_push *p = &e->links.pushes[i];
         struct series_writer *w;
+        uint64_t repeated;
 
         if (p->sink == NULL)
             continue;
-        uint64_t repeated = p->repeated(p->enc);
-
+        repeated = p->repeated(p->enc);
         w = p->begin(p->enc, e->first_start_ms, end_ms);
         /* A failed render is not ended: the next begin drops it, and no series is marked
          * stale for having been left out. */

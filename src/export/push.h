@@ -14,7 +14,8 @@
 #include "export/spool.h"
 #include "io/loop.h"
 
-/* Strings must outlive push_sink_new only: the sink copies what it keeps. */
+/* what, id, url_flag and the spool suffixes must outlive the sink (static names); the other
+ * strings push_sink_new only: the sink copies what it keeps. */
 struct push_config {
     const char *what;           /* "InfluxDB", "remote write", "OTLP": how logs name the sink */
     const char *id;             /* "influxdb", "remote_write", "otlp": the metrics' sink label */
