@@ -26,6 +26,7 @@ struct exporter {
     struct capture_stats last_capture; /* the capture's counters at the last interval */
     bool stdout_broken;
     uint64_t first_start_ms; /* the first interval's start, or 0 before it closed */
+    uint64_t last_end_ms;    /* the last interval's end, or 0 */
     struct log_limit encode_log;
 };
 
@@ -129,6 +130,7 @@ void exporter_interval(const struct meter_snapshot *snap, void *arg)
 
     if (e->first_start_ms == 0)
         e->first_start_ms = snap->start_ms;
+    e->last_end_ms = snap->end_ms;
     capture_delta(e, &cs);
     /* Reverse DNS for this interval's remotes: answers name the next intervals' rows. */
     if (e->links.rdns != NULL)
@@ -236,11 +238,28 @@ static bool last_word(const struct push_sink *sink)
     return st.batches_dropped > 0 || st.lines_dropped > 0 || st.queue_unspooled > 0;
 }
 
+/* Counting is over, so every pushed series ends: an interval with no series, 1 ms after the
+ * last, gives each one its stale marker (remote write) or no-value point (OTLP), and
+ * receivers stop showing it at once instead of five minutes later. */
+static void end_series(struct exporter *e)
+{
+    for (size_t i = 0; i < PUSH_MAX_SINKS - 1 && e->last_end_ms != 0; i++) {
+        struct exporter_series_push *p = &e->links.pushes[i];
+
+        if (p->sink == NULL)
+            continue;
+        (void)p->begin(p->enc, e->first_start_ms, e->last_end_ms + 1);
+        if (p->end(p->enc, enqueue_body, p) == -1)
+            push_sink_count_lost(p->sink, 1);
+    }
+}
+
 int exporter_finish(struct exporter *e, const bool *abandon)
 {
     uint64_t deadline = loop_now_ms() + e->cfg.shutdown_timeout_ms;
     bool lost = false;
 
+    end_series(e);
     for (size_t i = 0; i < n_sinks(e); i++)
         if (!push_sink_idle(e->links.routes->sinks[i]))
             log_info("delivering pending batches to %s (up to %llums)",

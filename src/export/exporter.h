@@ -65,8 +65,9 @@ void exporter_interval(const struct meter_snapshot *snap, void *arg);
  * as fast as the sinks take it. Returns when it drains, when *stopping is set, or after
  * shutdown_timeout_ms without progress. */
 void exporter_pace(struct exporter *e, const bool *stopping);
-/* Runs the loop until every batch is delivered, shutdown_timeout_ms passes, or *abandon is
- * set; says what was not delivered. Returns 0, or -1 if anything was lost (dropped, or left
+/* Ends every pushed series (stale markers, 1 ms after the last interval), then runs the loop
+ * until every batch is delivered, shutdown_timeout_ms passes, or *abandon is set; says what
+ * was not delivered. Returns 0, or -1 if anything was lost (dropped, or left
  * undelivered with no spool). */
 int exporter_finish(struct exporter *e, const bool *abandon);
 /* True once writing to standard output has failed (the other sinks went on). */

@@ -112,8 +112,9 @@ class VictoriaMetrics:
         """Every sample of the series matching match: [(labels, [values])]."""
         return [(labels, values) for labels, values, _ in self.export_with_times(match)]
 
-    def export_with_times(self, match):
-        """Every sample of the series matching match: [(labels, [values], [timestamps ms])]."""
+    def export_with_times(self, match, stale=False):
+        """Every sample of the series matching match: [(labels, [values], [timestamps ms])];
+        stale markers (stored as null) only if stale."""
         urllib.request.urlopen(self.url + "/internal/force_flush", timeout=30).read()
         data = urllib.parse.urlencode({"match[]": match, "start": "0"}).encode()
         with urllib.request.urlopen(self.url + "/api/v1/export", data=data, timeout=30) as r:
@@ -121,7 +122,9 @@ class VictoriaMetrics:
         out = []
         for line in lines:
             obj = json.loads(line)
-            out.append((obj["metric"], obj["values"], obj["timestamps"]))
+            pairs = [(v, t) for v, t in zip(obj["values"], obj["timestamps"])
+                     if stale or v is not None]
+            out.append((obj["metric"], [v for v, _ in pairs], [t for _, t in pairs]))
         return out
 
     def stop(self):

@@ -81,7 +81,8 @@ def points(fake):
 
 
 def stamps_of(fake):
-    """The interval ends (ms) of the points in the bodies the fake took (2xx)."""
+    """The interval ends (ms) of the points in the bodies the fake took (2xx); the no-value
+    points every series gets as nstats ends left out."""
     out = set()
     for (_, _, _, body), status in zip(fake.requests, fake.statuses):
         if status and 200 <= status < 300:
@@ -89,7 +90,8 @@ def stamps_of(fake):
                 for sm in rm["scope_metrics"]:
                     for m in sm["metrics"]:
                         for p in m.get("sum", m.get("gauge", {})).get("data_points", []):
-                            out.add(p["time_unix_nano"] // 1000000)
+                            if not p.get("flags", 0) & NO_RECORDED_VALUE:
+                                out.add(p["time_unix_nano"] // 1000000)
     return out
 
 
@@ -165,8 +167,13 @@ def check_replay():
          "replay: flow families are cumulative monotonic Sums")
     c.ok(all(0 < p["start_time_unix_nano"] <= p["time_unix_nano"] for _, p in flows),
          "replay: every flow point has 0 < start_time <= time")
-    stamps = sorted({p["time_unix_nano"] // 1000000 for *_, p in pts})
+    stamps = sorted({p["time_unix_nano"] // 1000000 for *_, p in pts
+                     if not p["flags"] & NO_RECORDED_VALUE})
     c.eq(stamps, ends, "replay: points stamped with the interval ends")
+    ended = sorted({p["time_unix_nano"] // 1000000 for *_, p in pts
+                    if p["flags"] & NO_RECORDED_VALUE})
+    c.eq(ended, [ends[-1] + 1], "replay: every series ends 1 ms after the last interval")
+    ser = {k: [p for p in ps if not p["flags"] & NO_RECORDED_VALUE] for k, ps in ser.items()}
     backwards = [k for k, ps in ser.items() if k[0] in FLOW and
                  any(b["start_time_unix_nano"] == a["start_time_unix_nano"] and value(b) < value(a)
                      for a, b in zip(ps, ps[1:]))]
@@ -214,7 +221,12 @@ def check_expiry():
     stays = {k: ps for k, ps in ser.items() if k[0] in FLOW and
              dict(k[1]).get("remote") == "198.19.0.3"}
     c.ok(gone and stays, f"expiry: both peers' series ({len(gone)}, {len(stays)})")
+    final = (ends[-1] + 1) * 1000000  # counting over: every series ends then
+    for k, ps in {**gone, **stays}.items():
+        c.ok(ps[-1]["flags"] & NO_RECORDED_VALUE and ps[-1]["time_unix_nano"] == final,
+             f"expiry: {k} ends with the run: {ps[-1]}")
     for k, ps in gone.items():
+        ps = [p for p in ps if p["time_unix_nano"] != final]
         flagged = [p for p in ps if p["flags"] & NO_RECORDED_VALUE]
         c.eq(len(flagged), 1, f"expiry: one no-recorded-value point for {k}")
         if len(flagged) != 1:
@@ -239,8 +251,8 @@ def check_expiry():
     c.eq([value(p) for p in out if not p["flags"] & NO_RECORDED_VALUE][-1:], [300],
          "expiry: the returning key counts from 0 again (300 bytes out)")
     for k, ps in stays.items():
-        c.eq([p for p in ps if p["flags"] & NO_RECORDED_VALUE], [],
-             f"expiry: no flagged point for the live key {k}")
+        c.eq([p for p in ps if p["flags"] & NO_RECORDED_VALUE and p["time_unix_nano"] != final],
+             [], f"expiry: no flagged point for the live key {k} before the run ends")
     fake.stop()
 
 

@@ -77,11 +77,13 @@ def received(fake):
 
 
 def stamps_of(fake, ok_only=True):
-    """The sample timestamps of the bodies the fake took (2xx), or of all it was sent."""
+    """The sample timestamps of the bodies the fake took (2xx), or of all it was sent; stale
+    markers (every series gets one as nstats ends) left out."""
     out = set()
     for (_, _, _, body), status in zip(fake.requests, fake.statuses):
         if not ok_only or (status and 200 <= status < 300):
-            out.update(t for s in decode(body) for t, _, _ in s["samples"])
+            out.update(t for s in decode(body) for t, _, bits in s["samples"]
+                       if bits != STALE_NAN)
     return out
 
 
@@ -203,17 +205,22 @@ def check_replay_vm(pcap, ledger, ends):
     c.eq(sorted({p for _, p, _, _ in fake.requests}), ["/api/v1/write"], "the URL's path")
 
     # The bodies themselves: labels sorted and unique, one timestamp per interval end.
-    stamps, unsorted, empty = set(), 0, 0
+    stamps, marks, unsorted, empty = set(), set(), 0, 0
     for _, _, _, body in fake.requests:
         for s in decode(body):
             names = [n for n, _ in s["label_list"]]
             unsorted += names != sorted(set(names))
             empty += any(v == "" for _, v in s["label_list"])
-            stamps.update(t for t, _, _ in s["samples"])
+            stamps.update(t for t, _, bits in s["samples"] if bits != STALE_NAN)
+            marks.update(t for t, _, bits in s["samples"] if bits == STALE_NAN)
     c.eq(unsorted, 0, "every series' labels sorted by name, no name twice")
     c.eq(empty, 0, "no empty label values")
     c.eq(sorted(stamps), ends, "samples stamped with the interval ends (those of the line "
                                "protocol), nothing else")
+    # Counting over, every series ends 1 ms after the last interval (no key expired before).
+    c.eq(sorted(marks), [ends[-1] + 1], "stale markers only at the end of the run")
+    ended = {k for k, s in received(fake).items() if s[-1][2] == STALE_NAN}
+    c.eq(len(ended), len(received(fake)), "every series ends with a stale marker")
     seen = received(fake)
     pairs = [(dict(k), last_real(s)) for k, s in seen.items() if dict(k)["__name__"] in FLOW]
     compare_keys(c, per_key(pairs), ledger, "remote-write bodies: last value per key")
@@ -287,9 +294,12 @@ def check_stale_markers():
     stays = {k: s for k, s in seen.items() if dict(k).get("remote") == "198.19.0.3" and
              dict(k)["__name__"] in FLOW}
     c.ok(gone and stays, f"stale: series of both peers pushed ({len(gone)}, {len(stays)})")
+    final = ends[-1] + 1  # counting over: every series ends then
     stale_at = set()
+    for k, samples in {**gone, **stays}.items():
+        c.eq(samples[-1][0:3:2], (final, STALE_NAN), f"stale: {dict(k)} ends with the run")
     for k, samples in gone.items():
-        marks = [t for t, _, bits in samples if bits == STALE_NAN]
+        marks = [t for t, _, bits in samples if bits == STALE_NAN and t != final]
         c.eq(len(marks), 1, f"stale: one stale marker for {dict(k)}")
         stale_at.update(marks)
         before = [t for t, _, bits in samples if bits != STALE_NAN and marks and t < marks[0]]
@@ -297,8 +307,8 @@ def check_stale_markers():
         c.ok(before and after, f"stale: real samples before and after it (key restarted): "
                                f"{samples}")
     for k, samples in stays.items():
-        c.eq([t for t, _, bits in samples if bits == STALE_NAN], [],
-             f"stale: none for the live key {dict(k)}")
+        c.eq([t for t, _, bits in samples if bits == STALE_NAN and t != final], [],
+             f"stale: none for the live key {dict(k)} before the run ends")
     c.ok(len(stale_at) == 1 and stale_at <= set(ends),
          f"stale: the markers at one interval end: {sorted(stale_at)}")
     out = [s for k, s in gone.items() if dict(k)["__name__"] == "nstats_bytes_total" and
@@ -318,9 +328,9 @@ def check_stale_markers():
         c.eq(sum(v for _, v in exp), 300.0, "Prometheus: the expired key's bytes in "
                                             "nstats_expired_bytes_total")
         got = vm.export_with_times('{__name__="nstats_bytes_total",remote="198.19.0.2",'
-                                   'direction="out"}')
+                                   'direction="out"}', stale=True)
         c.ok(len(got) == 1 and [t for t, v in zip(got[0][2], got[0][1]) if v is None] ==
-             [min(stale_at)], f"VictoriaMetrics: the stale marker stored once: {got}")
+             [min(stale_at), final], f"VictoriaMetrics: the stale markers stored once: {got}")
     for fake in fakes:
         fake.stop()
     prom.stop()
