@@ -1,6 +1,12 @@
 """A test host in a network namespace made here: a veth pair, quiet by construction (no
 link-local addresses, no router solicitations, static neighbours), so the kernel's counters
-carry only the test's own traffic. Addresses come from 198.18.0.0/15 and 2001:db8::/32."""
+carry only the test's own traffic. Addresses come from 198.18.0.0/15 and 2001:db8::/32.
+
+Every test host has the same addresses on its root-namespace side, so two at once would route
+into each other: ctest runs these tests one at a time (RUN_SERIAL), and a lock on
+/tmp/nstats-netns.lock, held until the process ends, keeps two test runs on one machine
+apart too."""
+import fcntl
 import os
 import subprocess
 import time
@@ -30,6 +36,8 @@ class TestHost:
         return ["ip", "netns", "exec", self.ns, *cmd]
 
     def setup(self):
+        self.lock = open("/tmp/nstats-netns.lock", "w")  # noqa: SIM115 - held to the end
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
         sh("ip", "netns", "add", self.ns)
         self.link()
 
