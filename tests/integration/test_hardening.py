@@ -196,29 +196,41 @@ def scrapes(port):
     return f"{ok} whole pages, {busy} busy"
 
 
-def slowloris(port):
-    socks = []
-    for i in range(SLOWLORIS):
+SLOWLORIS_CLIENT = r"""
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+for i in range(n):
+    try:
+        # From many loopback addresses, as a spread-out attacker would.
+        s = socket.socket()
+        s.bind((f"127.0.{1 + i // 200}.{1 + i % 200}", 0))
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    except OSError:
+        pass
+deadline = time.time() + 8
+while time.time() < deadline:
+    for s in socks:
         try:
-            # From many loopback addresses, as a spread-out attacker would.
-            s = socket.socket()
-            s.bind((f"127.0.{1 + i // 200}.{1 + i % 200}", 0))
-            s.connect(("127.0.0.1", port))
-            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
-            socks.append(s)
+            s.sendall(b"X-a: b\r\n")
         except OSError:
             pass
-    deadline = time.time() + 8
-    while time.time() < deadline:
-        for s in socks:
-            try:
-                s.sendall(b"X-a: b\r\n")
-            except OSError:
-                pass
-        time.sleep(2)
-    for s in socks:
-        s.close()
-    return f"{len(socks)} slow connections held open for 8 s"
+    time.sleep(2)
+for s in socks:
+    s.close()
+print(len(socks))
+"""
+
+
+def slowloris(port):
+    # In a process of its own at a lower priority, as the scrapes: a loop over 1,100 sockets
+    # in this process would hold the interpreter from the thread timing /healthz, and what
+    # is timed is nstats' answer, not this process's scheduling (seen: 1.2 s here).
+    r = run(["nice", "-n", "10", sys.executable, "-c", SLOWLORIS_CLIENT, str(port),
+             str(SLOWLORIS)])
+    return f"{r.stdout.strip()} slow connections held open for 8 s"
 
 
 def main():
