@@ -7,10 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/buf.h"
 #include "base/url.h"
 #include "base/xalloc.h"
-#include "io/gzip.h"
 
 struct influx_sink {
     bool gzip;
@@ -141,24 +139,11 @@ struct push_sink *influx_sink_push(struct influx_sink *s)
 
 static int enqueue_chunk(struct influx_sink *s, const char *data, size_t len, uint64_t ts_ms)
 {
-    char *body;
     size_t body_len;
+    char *body = push_body_encode(data, len, s->gzip ? PUSH_GZIP : PUSH_IDENTITY, &body_len);
 
-    if (s->gzip) {
-        struct buf z;
-
-        buf_init(&z, len + len / 2 + 1024);
-        if (gzip_compress(data, len, &z) == -1) {
-            buf_free(&z);
-            return -1;
-        }
-        body = z.data;
-        body_len = z.len;
-    } else {
-        body = xcalloc(1, len + 1);
-        memcpy(body, data, len);
-        body_len = len;
-    }
+    if (body == NULL)
+        return -1;
     push_sink_enqueue(s->push, body, body_len, s->gzip, ts_ms);
     return 0;
 }

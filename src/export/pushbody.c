@@ -31,8 +31,7 @@ void push_bodies_free(struct push_bodies *q)
     push_bodies_init(q);
 }
 
-/* data (len bytes) compressed as enc, in an allocation of that size (1 byte at least). */
-static char *encode(const char *data, size_t len, enum push_encoding enc, size_t *out_len)
+char *push_body_encode(const char *data, size_t len, enum push_encoding enc, size_t *out_len)
 {
     char *out;
 
@@ -65,7 +64,7 @@ static char *encode(const char *data, size_t len, enum push_encoding enc, size_t
 int push_bodies_add(struct push_bodies *q, const char *data, size_t len, enum push_encoding enc)
 {
     size_t out_len;
-    char *out = encode(data, len, enc, &out_len);
+    char *out = push_body_encode(data, len, enc, &out_len);
 
     if (out == NULL)
         return -1;

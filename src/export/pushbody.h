@@ -21,6 +21,11 @@ struct push_bodies {
     size_t n, cap;
 };
 
+/* The len bytes at data as a body: as they are, snappy's block format (remote write), or gzip;
+ * malloc'd, in an allocation of its own size (1 byte at least), its length in *out_len.
+ * Returns NULL if compression failed. */
+char *push_body_encode(const char *data, size_t len, enum push_encoding enc, size_t *out_len);
+
 void push_bodies_init(struct push_bodies *q);
 /* Frees the bodies not handed over. */
 void push_bodies_free(struct push_bodies *q);
