@@ -46,6 +46,11 @@ static int start_names(struct app *app, const struct hash_key *seed, char *errbu
         return 0;
     config_k8s(&app->cfg, &kc);
     app->k8smap = k8smap_new(K8S_DEFAULT_MAP_ENTRIES);
+    k8smap_set_self(app->k8smap, &(struct k8s_self){.namespace_ = app->cfg.namespace_,
+                                                    .pod = app->cfg.host,
+                                                    .node = app->cfg.node,
+                                                    .zone = app->cfg.zone,
+                                                    .region = app->cfg.region});
     if ((app->k8s = k8s_start(&kc, app->k8smap, app->loop, errbuf, errlen)) == NULL)
         return -1;
     names_set_k8s(app->names, app->k8smap);
@@ -74,6 +79,7 @@ static int start_sinks(struct app *app, char *errbuf, size_t errlen)
         app->routes.sinks[app->routes.n_sinks++] = influx_sink_push(app->influx);
     }
     app->routes.names = app->names;
+    app->routes.prices = app->cfg.prices;
     app->routes.rdns = app->rdns;
     app->routes.k8s = app->k8s;
     if (app->cfg.listen != NULL) {

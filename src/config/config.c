@@ -125,6 +125,13 @@ static int check_label_net(const char *value, char *errbuf, size_t errlen)
     return netlabels_parse_entry(value, &prefix, label, errbuf, errlen);
 }
 
+static int check_price(const char *value, char *errbuf, size_t errlen)
+{
+    struct price p;
+
+    return prices_parse_entry(value, &p, errbuf, errlen);
+}
+
 static const struct option_def options[] = {
     {.name = "interface",
      .short_name = 'i',
@@ -371,7 +378,7 @@ static const struct option_def options[] = {
      .type = OPT_STRING,
      .metavar = "NS",
      .offset = OFF(k8s_namespace),
-     .help = "watch pods, services and ReplicaSets of NS only"},
+     .help = "watch pods, services, ReplicaSets and EndpointSlices of NS only"},
     {.name = "k8s-label-selector",
      .env = "NSTATS_K8S_LABEL_SELECTOR",
      .type = OPT_STRING,
@@ -384,6 +391,27 @@ static const struct option_def options[] = {
      .metavar = "SELECTOR",
      .offset = OFF(k8s_field_selector),
      .help = "field selector for pods (e.g. spec.nodeName=N)"},
+    {.name = "zone",
+     .env = "NSTATS_ZONE",
+     .type = OPT_STRING,
+     .metavar = "ZONE",
+     .check = check_identity,
+     .offset = OFF(zone),
+     .help = "this node's zone, where nodes cannot be read (default: its node's label)"},
+    {.name = "region",
+     .env = "NSTATS_REGION",
+     .type = OPT_STRING,
+     .metavar = "REGION",
+     .check = check_identity,
+     .offset = OFF(region),
+     .help = "this node's region (default: its node's label)"},
+    {.name = "price",
+     .env = "NSTATS_PRICE",
+     .type = OPT_LIST,
+     .metavar = "CLASS=USD",
+     .check = check_price,
+     .offset = OFF(price_specs),
+     .help = "your USD per GB of a traffic class, or of CLASS:in or CLASS:out (repeatable)"},
     {.name = "influx-url",
      .env = "NSTATS_INFLUX_URL",
      .alt_env = "INFLUX",
@@ -1187,6 +1215,20 @@ static int config_check(struct config *cfg, const struct config_host *host, char
     netlabels_init(cfg->labels);
     if (load_labels(cfg, cfg->labels, errbuf, errlen) == -1)
         return -1;
+    cfg->prices = xcalloc(1, sizeof(*cfg->prices));
+    for (size_t i = 0; i < cfg->price_specs.n; i++) {
+        char why[256];
+
+        if (prices_add(cfg->prices, cfg->price_specs.items[i], why, sizeof(why)) == -1) {
+            snprintf(errbuf, errlen, "bad value for --price: %s", why);
+            return -1;
+        }
+    }
+    /* Without the API nothing has a zone to compare with. */
+    if (!cfg->k8s && (cfg->zone != NULL || cfg->region != NULL)) {
+        snprintf(errbuf, errlen, "--zone and --region need --k8s");
+        return -1;
+    }
     resolve_k8s_api(cfg);
     if (cfg->k8s && cfg->k8s_api == NULL) {
         snprintf(errbuf, errlen,
@@ -1255,6 +1297,8 @@ void config_free(struct config *cfg)
     cfg->ifname = NULL;
     free(cfg->labels);
     cfg->labels = NULL;
+    free(cfg->prices);
+    cfg->prices = NULL;
 }
 
 void config_usage(FILE *out)

@@ -18,7 +18,7 @@
 #define GROUP_TEXT_MAX 256
 
 static const char *const group_names[] = {"pair",     "remote",    "name", "port",
-                                          "workload", "namespace", "net"};
+                                          "workload", "namespace", "net",  "class"};
 static const char *const sort_names[] = {"r2", "r10", "r40", "in", "out", "total", "peak", "name"};
 
 static int find_name(const char *const names[], size_t n, const char *value)
@@ -150,6 +150,7 @@ struct group {
     uint32_t text;       /* offset of the group's text in the arena; 0 for pairs */
     uint32_t keys;
     struct rate_values in, out;
+    double cost; /* USD of the totals, at the user's prices */
 };
 
 struct filter {
@@ -197,7 +198,8 @@ static bool kept(const struct filter *f, const struct flow_key *key,
         return has_text(t->local, f->text) || has_text(t->remote, f->text) ||
                has_text(t->proto, f->text) || has_text(ni->name, f->text) ||
                has_text(ni->net, f->text) || has_text(ni->namespace_, f->text) ||
-               has_text(ni->workload, f->text) || has_text(ni->kind, f->text);
+               has_text(ni->workload, f->text) || has_text(ni->kind, f->text) ||
+               has_text(ni->class_, f->text);
     }
     return true;
 }
@@ -205,11 +207,7 @@ static bool kept(const struct filter *f, const struct flow_key *key,
 static void names_of(const struct api_sources *src, const struct flow_key *key,
                      const struct schema_key_tags *t, struct name_info *ni)
 {
-    static const struct name_info none = {"", "", "", "", "", ""};
-
-    *ni = none;
-    ni->name = t->remote;
-    ni->source = "addr";
+    names_none(schema_key_nameable(key) ? &key->remote : NULL, t->remote, ni);
     if (src->names != NULL && schema_key_nameable(key))
         names_lookup(src->names, &key->remote, t->remote, src->now_ms, ni);
 }
@@ -235,6 +233,9 @@ static void group_text(const struct api_query *q, const struct schema_key_tags *
         break;
     case API_GROUP_NET:
         snprintf(out, len, "%s", ni->net);
+        break;
+    case API_GROUP_CLASS:
+        snprintf(out, len, "%s", ni->class_);
         break;
     case API_GROUP_PAIR:
         out[0] = '\0';
@@ -321,6 +322,12 @@ static void on_key(void *arg, const struct flow_key *key, const struct rate_valu
     p->all.keys++;
     rate_values_add(&p->all.in, in);
     rate_values_add(&p->all.out, out);
+    if (p->src->prices != NULL && p->src->prices->n > 0) {
+        double cost = prices_cost(p->src->prices, ni.class_, in->total, out->total);
+
+        g->cost += cost;
+        p->all.cost += cost;
+    }
 }
 
 static double metric(const struct group *g, enum api_sort s)
@@ -385,10 +392,19 @@ static json_t *rates_json(const struct rate_values *v)
                      v->peak, "total", (json_int_t)v->total);
 }
 
-static json_t *sums_json(const struct group *g)
+/* Adds the group's cost when the user gave prices. */
+static json_t *with_cost(const struct api_sources *src, const struct group *g, json_t *obj)
 {
-    return json_pack("{s:I,s:o,s:o}", "keys", (json_int_t)g->keys, "in", rates_json(&g->in), "out",
-                     rates_json(&g->out));
+    if (obj != NULL && src->prices != NULL && src->prices->n > 0)
+        json_object_set_new(obj, "cost_usd", json_real(g->cost));
+    return obj;
+}
+
+static json_t *sums_json(const struct api_sources *src, const struct group *g)
+{
+    return with_cost(src, g,
+                     json_pack("{s:I,s:o,s:o}", "keys", (json_int_t)g->keys, "in",
+                               rates_json(&g->in), "out", rates_json(&g->out)));
 }
 
 static json_t *row_json(const struct pass *p, const struct group *g)
@@ -400,19 +416,20 @@ static json_t *row_json(const struct pass *p, const struct group *g)
     bool name = remote || grp == API_GROUP_NAME, port = pair || grp == API_GROUP_PORT;
     bool workload = name || grp == API_GROUP_WORKLOAD;
     bool ns = workload || grp == API_GROUP_NAMESPACE, net = remote || grp == API_GROUP_NET;
+    bool cls = remote || grp == API_GROUP_CLASS;
     json_t *row;
 
     schema_key_tags(&g->key, &t);
     names_of(p->src, &g->key, &t, &ni);
-    row =
-        json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "local",
-                  pair ? t.local : "", "remote", remote ? t.remote : "", "proto",
-                  port ? t.proto : "", "port", port ? (int)g->key.port : 0, "remote_name",
-                  name ? ni.name : "", "remote_source", name ? ni.source : "", "remote_kind",
-                  workload ? ni.kind : "", "remote_namespace", ns ? ni.namespace_ : "",
-                  "remote_workload", workload ? ni.workload : "", "net", net ? ni.net : "", "keys",
-                  (json_int_t)g->keys, "in", rates_json(&g->in), "out", rates_json(&g->out));
-    return row;
+    row = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "local",
+                    pair ? t.local : "", "remote", remote ? t.remote : "", "proto",
+                    port ? t.proto : "", "port", port ? (int)g->key.port : 0, "remote_name",
+                    name ? ni.name : "", "remote_source", name ? ni.source : "", "remote_kind",
+                    workload ? ni.kind : "", "remote_namespace", ns ? ni.namespace_ : "",
+                    "remote_workload", workload ? ni.workload : "", "net", net ? ni.net : "",
+                    "class", cls ? ni.class_ : "", "keys", (json_int_t)g->keys, "in",
+                    rates_json(&g->in), "out", rates_json(&g->out));
+    return with_cost(p->src, g, row);
 }
 
 static int dump(struct buf *b, json_t *root)
@@ -478,6 +495,7 @@ int api_flows(struct buf *b, const struct api_sources *src, const struct api_que
             json_array_append_new(rows, row_json(&p, &p.groups[i]));
         } else {
             others.keys += p.groups[i].keys;
+            others.cost += p.groups[i].cost;
             rate_values_add(&others.in, &p.groups[i].in);
             rate_values_add(&others.out, &p.groups[i].out);
         }
@@ -486,8 +504,8 @@ int api_flows(struct buf *b, const struct api_sources *src, const struct api_que
                      "time_ms", (json_int_t)src->now_ms, "source", src->source ? src->source : "",
                      "group", group_names[q->group], "sort", sort_names[q->sort], "order",
                      q->ascending ? "asc" : "desc", "filter", q->filter, "limit", (int)q->limit,
-                     "windows_s", 2, 10, 40, "rows", rows, "others", sums_json(&others), "all",
-                     sums_json(&p.all));
+                     "windows_s", 2, 10, 40, "rows", rows, "others", sums_json(src, &others), "all",
+                     sums_json(src, &p.all));
     free(p.groups);
     free(p.slots);
     buf_free(&p.arena);

@@ -11,6 +11,7 @@
 #include "base/netaddr.h"
 #include "capture/capture.h"
 #include "capture/iface.h"
+#include "export/prices.h"
 #include "export/push.h"
 #include "flow/meter.h"
 #include "flow/rates.h"
@@ -24,6 +25,7 @@ enum api_group {
     API_GROUP_WORKLOAD,
     API_GROUP_NAMESPACE,
     API_GROUP_NET,
+    API_GROUP_CLASS,
 };
 
 enum api_sort {
@@ -58,7 +60,8 @@ struct api_sources {
     uint64_t now_ms;
     struct meter *meter;
     struct rates *rates;
-    struct names *names; /* may be NULL */
+    struct names *names;         /* may be NULL */
+    const struct prices *prices; /* may be NULL: no cost in the rows */
     uint64_t max_flows;
     bool have_capture;
     struct capture_stats capture;

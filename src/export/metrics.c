@@ -4,10 +4,25 @@
 #include "metrics.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "base/xalloc.h"
+
+/* A Service the table's rows reach whose endpoints are in more than one class. */
+struct mixed_service {
+    char namespace_[K8S_STR_MAX];
+    char name[K8S_STR_MAX];
+    struct endpoint_counts endpoints;
+};
+
+#define MIXED_SERVICES_MAX 256
 
 struct flow_pass {
     struct series_writer *w;
+    struct mixed_service *mixed; /* MIXED_SERVICES_MAX, allocated at the first */
+    size_t n_mixed;
     struct buf arena; /* every key's labels, prepared by the writer, for both families */
     size_t cursor;    /* the next key's labels in arena */
     struct names *names;
@@ -24,6 +39,24 @@ static void label(struct prom_label *l, size_t *n, const char *name, const char 
         l[(*n)++] = (struct prom_label){name, value, false};
 }
 
+static void note_mixed(struct flow_pass *p, const struct name_info *ni)
+{
+    struct mixed_service *m;
+
+    for (size_t i = 0; i < p->n_mixed; i++)
+        if (strcmp(p->mixed[i].name, ni->name) == 0 &&
+            strcmp(p->mixed[i].namespace_, ni->namespace_) == 0)
+            return;
+    if (p->n_mixed == MIXED_SERVICES_MAX)
+        return;
+    if (p->mixed == NULL)
+        p->mixed = xcalloc(MIXED_SERVICES_MAX, sizeof(*p->mixed));
+    m = &p->mixed[p->n_mixed++];
+    snprintf(m->namespace_, sizeof(m->namespace_), "%s", ni->namespace_);
+    snprintf(m->name, sizeof(m->name), "%s", ni->name);
+    m->endpoints = *ni->endpoints;
+}
+
 /* A key's labels, prepared by the writer, appended to the pass's arena as a 4-byte length and
  * the writer's form. */
 static int key_labels(struct flow_pass *p, const struct flow_key *key)
@@ -31,14 +64,18 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
     struct buf *a = &p->arena;
     size_t at = a->len;
     struct schema_key_tags t;
-    struct name_info ni = {"", "", "", "", "", ""};
-    struct prom_label l[10];
+    struct name_info ni;
+    struct prom_label l[11];
     size_t n = 0;
     uint32_t len;
 
     schema_key_tags(key, &t);
+    names_none(schema_key_nameable(key) ? &key->remote : NULL, NULL, &ni);
     if (p->names != NULL && schema_key_nameable(key))
         names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
+    if (ni.endpoints != NULL && strcmp(ni.class_, traffic_class_name(TC_MIXED)) == 0)
+        note_mixed(p, &ni);
+    l[n++] = (struct prom_label){"class", ni.class_, true};
     l[n++] = (struct prom_label){"local", t.local, true};
     label(l, &n, "net", ni.net);
     l[n++] = (struct prom_label){"port", t.port, true};
@@ -123,6 +160,28 @@ static int single(struct series_writer *w, const char *name, enum series_type ty
     return family(w, name, type, help) || sample(w, NULL, 0, value);
 }
 
+/* The endpoints of Services whose rows are "mixed", by class: the shares that bound what
+ * their bytes cost. */
+static int render_mixed(struct series_writer *w, const struct mixed_service *m, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (family(w, "nstats_service_endpoints", SERIES_GAUGE,
+               "Ready endpoints by traffic class, as seen from here, of the Services whose rows "
+               "are class mixed."))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < TC_CLASSES; c++) {
+            struct prom_label l[3] = {{"class", traffic_class_name((enum traffic_class)c), true},
+                                      {"remote_name", m[i].name, false},
+                                      {"remote_namespace", m[i].namespace_, false}};
+
+            if (m[i].endpoints.n[c] != 0 && sample(w, l, 3, m[i].endpoints.n[c]))
+                return -1;
+        }
+    return 0;
+}
+
 static int render_flows(struct series_writer *w, const struct metrics_sources *src,
                         struct meter_totals *totals, uint64_t by_kind[5])
 {
@@ -147,6 +206,9 @@ static int render_flows(struct series_writer *w, const struct metrics_sources *s
     if (!p.err)
         meter_read(src->meter, totals, flow_series, &p);
     buf_free(&p.arena);
+    if (!p.err && render_mixed(w, p.mixed, p.n_mixed))
+        p.err = 1;
+    free(p.mixed);
     return p.err ? -1 : 0;
 }
 
@@ -407,22 +469,54 @@ static int render_http(struct series_writer *w, const struct httpd_stats *s)
 }
 
 /* What the scrape target cannot say about who is counting, as labels of one series to join
- * on: the interface captured, the host (the pod's name in Kubernetes), node and workload. */
+ * on: the interface captured, the host (the pod's name in Kubernetes), node, workload, and
+ * the zone and region its traffic classes are seen from. */
 static int render_info(struct series_writer *w, const struct metrics_sources *src)
 {
-    struct prom_label l[4];
+    struct prom_label l[6];
     struct prom_label version = {"version", src->version, false};
     size_t n = 0;
+    struct place here = {"", "", ""};
 
+    if (src->names != NULL)
+        names_here(src->names, &here);
     label(l, &n, "device", src->id->interface);
     label(l, &n, "host", src->id->host);
     label(l, &n, "node", src->id->node);
+    label(l, &n, "region", here.region);
     label(l, &n, "workload", src->id->workload);
+    label(l, &n, "zone", here.zone);
     return family(w, "nstats_info", SERIES_GAUGE,
                   "Always 1: who is counting, for joins on the target's labels.") ||
            sample(w, l, n, 1) ||
            family(w, "nstats_build_info", SERIES_GAUGE, "Always 1; the version is a label.") ||
            sample(w, &version, 1, 1);
+}
+
+/* The user's prices, so that cost is a join in PromQL. */
+static int render_prices(struct series_writer *w, const struct prices *ps)
+{
+    static const char *const dirs[2] = {"in", "out"};
+
+    if (ps == NULL || ps->n == 0)
+        return 0;
+    if (family(w, "nstats_price_usd_per_gigabyte", SERIES_GAUGE,
+               "The --price given for a traffic class and direction, in USD per 10^9 bytes."))
+        return -1;
+    for (size_t i = 0; i < ps->n; i++)
+        for (int d = 0; d < 2; d++) {
+            struct prom_label l[2] = {{"class", ps->p[i].class_, false},
+                                      {"direction", dirs[d], true}};
+
+            /* A class's own direction price, once, and a both-ways price where none is. */
+            if ((ps->p[i].dir == PRICE_BOTH &&
+                 prices_get(ps, ps->p[i].class_, d == 1) != ps->p[i].usd_per_gb) ||
+                (ps->p[i].dir != PRICE_BOTH && (ps->p[i].dir == PRICE_OUT) != (d == 1)))
+                continue;
+            if (w->ops->sample_double(w, l, 2, ps->p[i].usd_per_gb))
+                return -1;
+        }
+    return 0;
 }
 
 static int render_process(struct series_writer *w, const struct metrics_sources *src)
@@ -458,7 +552,8 @@ int metrics_render(struct series_writer *w, const struct metrics_sources *src)
     if (render_flows(w, src, &totals, by_kind) || render_table(w, src, &totals, by_kind) ||
         render_capture(w, src, &totals) || render_listeners(w, src->listeners) ||
         render_export(w, src) || render_names(w, src->names) || render_rdns(w, src->rdns) ||
-        render_k8s(w, src->k8s) || render_http(w, src->http) || render_process(w, src))
+        render_k8s(w, src->k8s) || render_prices(w, src->prices) || render_http(w, src->http) ||
+        render_process(w, src))
         return -1;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "capture/capture.h"
 #include "capture/iface.h"
+#include "export/prices.h"
 #include "export/procstat.h"
 #include "export/push.h"
 #include "export/schema.h"
@@ -39,8 +40,9 @@ struct metrics_sources {
     struct names *names;               /* may be NULL */
     const struct rdns_stats *rdns;     /* may be NULL */
     const struct k8s_stats
-        *k8s;        /* may be NULL; also adds the remote_kind/namespace/workload labels */
-    uint64_t now_ms; /* wall clock, for name expiry */
+        *k8s; /* may be NULL; also adds the remote_kind/namespace/workload labels */
+    const struct prices *prices;    /* may be NULL */
+    uint64_t now_ms;                /* wall clock, for name expiry */
     const struct httpd_stats *http; /* may be NULL */
 };
 

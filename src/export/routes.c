@@ -53,6 +53,7 @@ int routes_render_metrics(const struct routes *r, struct series_writer *w)
     src.n_sinks = r->n_sinks;
     src.have_process = procstat_read(&src.process) == 0;
     src.names = r->names;
+    src.prices = r->prices;
     src.listeners = r->listeners;
     src.now_ms = loop_wall_ms();
     if (r->rdns != NULL) {
@@ -105,6 +106,7 @@ static void render_api(const struct routes *r, const char *path, struct httpd_re
     src.meter = r->meter;
     src.rates = r->rates;
     src.names = r->names;
+    src.prices = r->prices;
     src.max_flows = r->max_flows;
     if (strcmp(path, "/api/v1/summary") == 0) {
         if (r->capture != NULL && capture_fd(r->capture) != -1)

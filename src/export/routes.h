@@ -32,6 +32,7 @@ struct routes {
     struct push_sink *sinks[PUSH_MAX_SINKS]; /* InfluxDB, remote write, OTLP: those in use */
     size_t n_sinks;
     struct names *names;
+    const struct prices *prices; /* may be NULL */
     struct rdns *rdns;
     struct k8s *k8s;
     const struct httpd *httpd;

@@ -169,10 +169,12 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
         bool named = names != NULL && schema_key_nameable(&r->key);
 
         schema_key_tags(&r->key, &t);
+        names_none(schema_key_nameable(&r->key) ? &r->key.remote : NULL, NULL, &ni);
         if (named)
             names_lookup(names, &r->key.remote, t.remote, snap->end_ms, &ni);
         /* Tags in key order, as InfluxDB prefers them. */
         lineproto_begin(&l, b, "nstats");
+        lineproto_tag_lit(&l, "class", ni.class_);
         put_identity(&l, &it, 0, it.host_interface_end);
         lineproto_tag_plain(&l, "local", t.local);
         put_identity(&l, &it, it.host_interface_end, it.namespace_end);

@@ -123,7 +123,7 @@ static void build_url(struct watcher *w, bool watch, struct buf *u)
     char *esc;
 
     buf_append_str(u, c->api_url);
-    buf_append_str(u, w->kind == K8S_REPLICASET ? "/apis/apps/v1" : "/api/v1");
+    buf_append_str(u, k8s_kind_group(w->kind));
     if (namespaced(w->kind) && c->namespace_ != NULL) {
         esc = curl_easy_escape(w->easy, c->namespace_, 0);
         buf_printf(u, "/namespaces/%s", esc);
@@ -137,7 +137,9 @@ static void build_url(struct watcher *w, bool watch, struct buf *u)
         buf_printf(u, "&continue=%s", esc);
         curl_free(esc);
     }
-    if (c->label_selector != NULL && w->kind != K8S_NODE) {
+    /* Nodes and EndpointSlices are read whole: a selector for the app's objects would hide
+     * the zones and endpoints its traffic reaches. */
+    if (c->label_selector != NULL && w->kind != K8S_NODE && w->kind != K8S_ENDPOINTSLICE) {
         esc = curl_easy_escape(w->easy, c->label_selector, 0);
         buf_printf(u, "&labelSelector=%s", esc);
         curl_free(esc);

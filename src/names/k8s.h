@@ -1,5 +1,6 @@
-/* The Kubernetes API client: list, then watch pods, services, nodes and ReplicaSets, keeping
- * a k8smap current. Runs on the event loop through libcurl; never blocks capture. */
+/* The Kubernetes API client: list, then watch pods, services, nodes, ReplicaSets and
+ * EndpointSlices, keeping a k8smap current. Runs on the event loop through libcurl; never
+ * blocks capture. */
 #ifndef NSTATS_K8S_H
 #define NSTATS_K8S_H
 

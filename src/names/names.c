@@ -216,6 +216,35 @@ static const char *label_of(const struct netlabels *l, const struct netaddr *a, 
     return best;
 }
 
+/* The class of an address Kubernetes does not know, with its --label-net label (or NULL). */
+static const char *class_of_address(const struct netaddr *a, const char *net)
+{
+    enum traffic_class c = address_class(a);
+
+    return c == TC_PRIVATE && net != NULL ? net : traffic_class_name(c);
+}
+
+void names_none(const struct netaddr *a, const char *addr_text, struct name_info *out)
+{
+    *out = (struct name_info){.name = addr_text ? addr_text : "",
+                              .source = addr_text ? "addr" : "",
+                              .net = "",
+                              .kind = "",
+                              .namespace_ = "",
+                              .workload = "",
+                              .class_ = traffic_class_name(a ? address_class(a) : TC_UNKNOWN)};
+}
+
+const char *names_class(struct names *n, const struct netaddr *a)
+{
+    struct k8s_meta meta;
+    bool host;
+
+    if (n->k8s != NULL && k8smap_find(n->k8s, a, &meta))
+        return traffic_class_name(meta.cls);
+    return class_of_address(a, label_of(n->labels, a, &host));
+}
+
 void names_lookup(struct names *n, const struct netaddr *a, const char *addr_text, uint64_t now_ms,
                   struct name_info *out)
 {
@@ -227,14 +256,18 @@ void names_lookup(struct names *n, const struct netaddr *a, const char *addr_tex
 
     out->net = net ? net : "";
     out->kind = out->namespace_ = out->workload = "";
+    out->endpoints = NULL;
     if (n->k8s != NULL && k8smap_find(n->k8s, a, &meta)) {
         out->name = meta.name;
         out->source = "k8s";
         out->kind = meta.kind;
         out->namespace_ = meta.namespace_;
         out->workload = meta.workload;
+        out->class_ = traffic_class_name(meta.cls);
+        out->endpoints = meta.endpoints;
         return;
     }
+    out->class_ = class_of_address(a, net);
     /* The user's name for this one address beats whatever DNS says about it. */
     name = host ? NULL : namecache_get(n->cache, a, now_ms, &source, &expired);
     if (name != NULL) {
@@ -266,6 +299,14 @@ bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms)
     if (label_of(n->labels, a, &host) != NULL && host)
         return false; /* so does the user's label for it */
     return !namecache_fresh(n->cache, a, now_ms);
+}
+
+void names_here(struct names *n, struct place *out)
+{
+    if (n->k8s != NULL)
+        k8smap_self_place(n->k8s, out);
+    else
+        *out = (struct place){"", "", ""};
 }
 
 void names_set_k8s(struct names *n, struct k8smap *map)

@@ -40,6 +40,10 @@ struct name_info {
     const char *kind;       /* Kubernetes: "pod", "service", "node", or "" */
     const char *namespace_; /* Kubernetes namespace, or "" */
     const char *workload;   /* Kubernetes owner, e.g. "Deployment/web", or "" */
+    /* The traffic class (names_class); never "". */
+    const char *class_;
+    /* A Service's ready endpoints by class, as seen from here; NULL for anything else. */
+    const struct endpoint_counts *endpoints;
 };
 
 struct names;
@@ -62,12 +66,22 @@ void names_dns_message(struct names *n, const uint8_t *msg, size_t len, bool tcp
  * it (else NULL), is the name when nothing better names a. */
 void names_lookup(struct names *n, const struct netaddr *a, const char *addr_text, uint64_t now_ms,
                   struct name_info *out);
+/* The naming of a far end without the names: addr_text as its name (or ""), no labels, and
+ * the class of the address alone; "unknown" when a is NULL (a row with no far end: folded,
+ * non-IP, malformed). */
+void names_none(const struct netaddr *a, const char *addr_text, struct name_info *out);
+/* The traffic class of a: Kubernetes' place for it as seen from the own place; else, for
+ * an address that is neither loopback nor public, the --label-net label holding it, or
+ * "private"; else "same-node" or "internet". */
+const char *names_class(struct names *n, const struct netaddr *a);
 /* Records a reverse-DNS result: a PTR name, or NULL for "none" (a negative entry). */
 void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, uint64_t expires_ms,
                    uint64_t now_ms);
 /* True when a has no fresh name or answer from any source: worth a PTR query. */
 bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms);
 void names_get_stats(const struct names *n, struct names_stats *out);
+/* The own place classes are seen from: Kubernetes' word for it; all "" without. */
+void names_here(struct names *n, struct place *out);
 /* Kubernetes identities, consulted before every other source; map may be NULL. */
 void names_set_k8s(struct names *n, struct k8smap *map);
 

@@ -242,11 +242,153 @@ static void test_pages_and_cap(void)
     k8smap_free(m);
 }
 
+/* JSON with ' for ", so the fixtures below stay readable. */
+static const char *js(const char *text)
+{
+    static char out[8192];
+    size_t i;
+
+    for (i = 0; text[i] != '\0' && i + 1 < sizeof(out); i++)
+        out[i] = text[i] == '\'' ? '"' : text[i];
+    out[i] = '\0';
+    return out;
+}
+
+#define NODE(name, ip, zone, region)                                                               \
+    "{'metadata':{'name':'" name "','labels':{'topology.kubernetes.io/zone':'" zone "',"           \
+    "'topology.kubernetes.io/region':'" region "'}},"                                              \
+    "'status':{'addresses':[{'type':'InternalIP','address':'" ip "'}]}}"
+#define ZPOD(name, ip, node)                                                                       \
+    "{'metadata':{'name':'" name "','namespace':'shop'},'spec':{'nodeName':'" node "'},"           \
+    "'status':{'podIP':'" ip "'}}"
+#define SVC(name, ip)                                                                              \
+    "{'metadata':{'name':'" name "','namespace':'shop'},'spec':{'clusterIP':'" ip "'}}"
+#define SLICE(name, svc, eps)                                                                      \
+    "{'metadata':{'name':'" name                                                                   \
+    "','namespace':'shop','labels':{'kubernetes.io/service-name':'" svc                            \
+    "'}},'addressType':'IPv4','endpoints':[" eps "]}"
+#define EP(ip, node, zone, ready)                                                                  \
+    "{'addresses':['" ip "'],'conditions':{'ready':" ready "},'nodeName':'" node "','zone':'" zone \
+    "'}"
+#define HINTED(ip, zone, hint)                                                                     \
+    "{'addresses':['" ip "'],'zone':'" zone "','hints':{'forZones':[{'name':'" hint "'}]}}"
+
+static const char *class_of(struct k8smap *m, const char *ip)
+{
+    struct netaddr a;
+    struct k8s_meta meta;
+
+    netaddr_parse(ip, &a);
+    return k8smap_find(m, &a, &meta) ? traffic_class_name(meta.cls) : "(none)";
+}
+
+static struct k8smap *zoned_map(void)
+{
+    struct k8smap *m = k8smap_new(100);
+
+    list(m, K8S_NODE,
+         js("{'items':[" NODE("node-1", "198.18.1.1", "a", "r1") "," NODE(
+             "node-2", "198.18.1.2", "b", "r1") "," NODE("node-3", "198.18.1.3", "c",
+                                                         "r2") "," NODE("node-5", "198.18.1.5", "a",
+                                                                        "r1") "]}"));
+    list(
+        m, K8S_POD,
+        js(
+            "{'items':[" ZPOD("web-1", "198.18.2.1", "node-1") "," ZPOD(
+                "db-1", "198.18.2.2",
+                "node-1") "," ZPOD("db-2", "198.18.2.3",
+                                   "node-2") "," ZPOD("db-3", "198.18.2.4",
+                                                      "node-3") "," ZPOD("db-4", "198.18.2.5",
+                                                                         "node-4") "," ZPOD("db-5",
+                                                                                            "198."
+                                                                                            "18.2."
+                                                                                            "6",
+                                                                                            "node-"
+                                                                                            "5") "]"
+                                                                                                 "}"));
+    list(m, K8S_SERVICE,
+         js("{'items':[" SVC("one", "198.18.3.1") "," SVC("two", "198.18.3.2") "," SVC(
+             "hinted", "198.18.3.3") "," SVC("none", "198.18.3.4") "]}"));
+    list(
+        m, K8S_ENDPOINTSLICE,
+        js("{'items':[" SLICE("one-x", "one", EP("198.18.2.6", "node-5", "a", "true") "," EP("198.18.2.3", "node-2", "b", "false")) "," SLICE(
+            "two-x", "two",
+            EP("198.18.2.6", "node-5", "a",
+               "true")) "," SLICE("two-y", "two",
+                                  EP("198.18.2.3", "node-2", "b",
+                                     "null")) "," SLICE("hinted-x", "hinted",
+                                                        HINTED("198.18.2.6", "a", "a") "," HINTED(
+                                                            "198.18.2.3", "b",
+                                                            "b")) "," SLICE("none-x", "none",
+                                                                            EP("198.18.2.3",
+                                                                               "node-2", "b",
+                                                                               "false")) "]}"));
+    return m;
+}
+
+static void test_zones(void)
+{
+    struct k8smap *m = zoned_map();
+    struct k8s_self self = {"shop", "web-1", NULL, NULL, NULL};
+    struct netaddr a;
+    struct k8s_meta meta;
+    struct place here;
+
+    /* The own node from the own pod's nodeName; zone and region from that node. */
+    k8smap_set_self(m, &self);
+    k8smap_self_place(m, &here);
+    CHECK_STR(here.node, "node-1");
+    CHECK_STR(here.zone, "a");
+    CHECK_STR(here.region, "r1");
+    CHECK_STR(class_of(m, "198.18.2.2"), "same-node");
+    CHECK_STR(class_of(m, "198.18.1.1"), "same-node");
+    CHECK_STR(class_of(m, "198.18.2.6"), "same-zone");
+    CHECK_STR(class_of(m, "198.18.1.5"), "same-zone");
+    CHECK_STR(class_of(m, "198.18.2.3"), "cross-zone");
+    CHECK_STR(class_of(m, "198.18.2.4"), "cross-region");
+    CHECK_STR(class_of(m, "198.18.2.5"), "unknown"); /* its node is not known */
+    /* Services: unready endpoints do not count; null readiness is ready. */
+    CHECK_STR(class_of(m, "198.18.3.1"), "same-zone");
+    CHECK_STR(class_of(m, "198.18.3.2"), "mixed");
+    netaddr_parse("198.18.3.2", &a);
+    CHECK(k8smap_find(m, &a, &meta) && meta.endpoints != NULL);
+    CHECK_EQ(meta.endpoints->n[TC_SAME_ZONE], 1);
+    CHECK_EQ(meta.endpoints->n[TC_CROSS_ZONE], 1);
+    /* Topology hints: this zone's endpoints only. */
+    CHECK_STR(class_of(m, "198.18.3.3"), "same-zone");
+    CHECK_STR(class_of(m, "198.18.3.4"), "unknown");
+
+    /* A zone given by flag wins over the node's label. */
+    self.zone = "b";
+    k8smap_set_self(m, &self);
+    CHECK_STR(class_of(m, "198.18.2.3"), "same-zone");
+    CHECK_STR(class_of(m, "198.18.2.6"), "cross-zone");
+    CHECK_STR(class_of(m, "198.18.3.3"), "same-zone"); /* now the zone-b endpoint */
+
+    /* A node's labels change: its pods' classes follow. */
+    self.zone = NULL;
+    k8smap_set_self(m, &self);
+    CHECK_EQ(event(m, K8S_NODE,
+                   js("{'type':'MODIFIED','object':" NODE("node-2", "198.18.1.2", "a", "r1") "}")),
+             K8S_OK);
+    CHECK_STR(class_of(m, "198.18.2.3"), "same-zone");
+    /* An endpoint's own zone field is the slice's word until the slice changes. */
+    CHECK_STR(class_of(m, "198.18.3.2"), "mixed");
+    /* A slice deleted: its endpoints go. */
+    CHECK_EQ(event(m, K8S_ENDPOINTSLICE,
+                   js("{'type':'DELETED','object':{'metadata':{'name':'one-x','namespace':"
+                      "'shop'}}}")),
+             K8S_OK);
+    CHECK_STR(class_of(m, "198.18.3.1"), "unknown");
+    k8smap_free(m);
+}
+
 int main(void)
 {
     RUN(test_pages_and_cap);
     RUN(test_lists_and_workloads);
     RUN(test_events);
     RUN(test_odd_values);
+    RUN(test_zones);
     return test_report();
 }

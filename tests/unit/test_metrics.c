@@ -121,27 +121,27 @@ static void test_flow_series(void)
     buf_init(&b, 1 << 20);
     CHECK_EQ(render_text(&b, &src), 0);
     CHECK_EQ(intervals, 0);
-    /* One series per key and direction, labels in name order, empty labels left out, no
-     * identity: the scrape target says who is counting. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\","
+    /* One series per key and direction, direction first and then the key's labels in name
+     * order, empty labels left out, no identity: the scrape target says who is counting. */
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",class=\"private\","
                        "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
                        "remote=\"198.19.0.2\"} 1614");
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\","
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\",class=\"private\","
                        "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
                        "remote=\"198.19.0.2\"} 0");
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\","
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\",class=\"private\","
                        "local=\"198.18.0.1\",port=\"5000\",proto=\"udp\","
                        "remote=\"198.19.0.3\"} 60");
-    CHECK_LINE(b.data, "nstats_packets_total{direction=\"out\","
+    CHECK_LINE(b.data, "nstats_packets_total{direction=\"out\",class=\"private\","
                        "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
                        "remote=\"198.19.0.2\"} 2");
-    CHECK_LINE(b.data, "nstats_packets_total{direction=\"in\","
+    CHECK_LINE(b.data, "nstats_packets_total{direction=\"in\",class=\"private\","
                        "local=\"198.18.0.1\",port=\"5000\",proto=\"udp\","
                        "remote=\"198.19.0.3\"} 1");
     /* The special rows are always there. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\","
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"in\",class=\"unknown\","
                        "local=\"none\",port=\"0\",proto=\"malformed\",remote=\"none\"} 0");
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\","
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",class=\"unknown\","
                        "local=\"other\",port=\"0\",proto=\"other\",remote=\"other\"} 0");
     /* Two keys and three special rows, two directions, two families. */
     CHECK_EQ(count_lines_starting(b.data, "nstats_bytes_total{"), 10);
@@ -310,6 +310,7 @@ static void test_all_sources(void)
     struct export_identity id = {"pod-a", "eth0", "default", "node-1", NULL};
     struct push_stats influx;
     struct rdns_stats rdns = {10, 6, 2, 1, 1, 3, 0};
+    struct prices prices = {.n = 0};
     struct k8s_stats k8s = {.lists = 2,
                             .list_pages = 5,
                             .watches = 3,
@@ -352,13 +353,24 @@ static void test_all_sources(void)
     src.listeners = &(struct listeners){.reads_netlink = 12, .reads_proc = 1};
     src.rdns = &rdns;
     src.k8s = &k8s;
+    CHECK_EQ(prices_add(&prices, "cross-zone=0.01", err, sizeof(err)), 0);
+    CHECK_EQ(prices_add(&prices, "internet:out=0.09", err, sizeof(err)), 0);
+    src.prices = &prices;
     buf_init(&b, 1 << 20);
     CHECK_EQ(render_text(&b, &src), 0);
     check_families_once(b.data);
+    /* Prices, per direction, for cost as a join in PromQL. */
+    CHECK_LINE(b.data, "nstats_price_usd_per_gigabyte{class=\"cross-zone\",direction=\"in\"} 0.01");
+    CHECK_LINE(b.data,
+               "nstats_price_usd_per_gigabyte{class=\"cross-zone\",direction=\"out\"} 0.01");
+    CHECK_LINE(b.data, "nstats_price_usd_per_gigabyte{class=\"internet\",direction=\"out\"} 0.09");
+    CHECK_EQ(count_lines_starting(b.data, "nstats_price_usd_per_gigabyte{"), 3);
     /* Names and Kubernetes add their labels to flow series. */
-    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",local=\"198.18.0.1\",net=\"lab\","
-                       "port=\"443\",proto=\"tcp\",remote=\"198.19.0.2\",remote_name=\"lab\","
-                       "remote_source=\"net\"} 1514");
+    CHECK_LINE(
+        b.data,
+        "nstats_bytes_total{direction=\"out\",class=\"lab\",local=\"198.18.0.1\",net=\"lab\","
+        "port=\"443\",proto=\"tcp\",remote=\"198.19.0.2\",remote_name=\"lab\","
+        "remote_source=\"net\"} 1514");
     CHECK_LINE(b.data, "nstats_info{device=\"eth0\",host=\"pod-a\",node=\"node-1\"} 1");
     CHECK_LINE(b.data, "nstats_capture_drops_total{reason=\"kernel\"} 1");
     CHECK_LINE(b.data, "nstats_capture_drops_total{reason=\"interface\"} 2");
@@ -402,9 +414,9 @@ static void test_counters_cumulative(void)
     struct metrics_sources src;
     struct pkt out;
     struct buf b;
-    const char *bytes_out =
-        "nstats_bytes_total{direction=\"out\",local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
-        "remote=\"198.19.0.2\"} ";
+    const char *bytes_out = "nstats_bytes_total{direction=\"out\",class=\"private\",local=\"198.18."
+                            "0.1\",port=\"443\",proto=\"tcp\","
+                            "remote=\"198.19.0.2\"} ";
     char want[512];
 
     tcp_out(&out);
@@ -428,6 +440,71 @@ static void test_counters_cumulative(void)
     meter_free(m);
 }
 
+/* A list page for k8smap_apply_list, with ' for ". */
+static void apply(struct k8smap *map, enum k8s_kind kind, const char *text)
+{
+    char json[2048], rv[64], cont[64];
+    size_t i;
+
+    for (i = 0; text[i] != '\0' && i + 1 < sizeof(json); i++)
+        json[i] = text[i] == '\'' ? '"' : text[i];
+    json[i] = '\0';
+    CHECK_EQ(k8smap_apply_list(map, kind, json, i, true, rv, sizeof(rv), cont, sizeof(cont)),
+             K8S_OK);
+}
+
+/* A Service whose ready endpoints are in two zones: its rows are "mixed", and the endpoints
+ * per class are there to bound the cost; nstats_info says where "here" is. */
+static void test_mixed_service(void)
+{
+    int intervals = 0;
+    struct meter *m = make_meter(&intervals);
+    struct export_identity id = {"web-1", "eth0", "shop", "node-1", NULL};
+    struct k8smap *map = k8smap_new(64);
+    struct names *names = names_new(64, 3600000, NULL, &seed);
+    struct metrics_sources src;
+    struct pkt out;
+    struct buf b;
+
+    apply(map, K8S_NODE,
+          "{'items':[{'metadata':{'name':'node-1','labels':{'topology.kubernetes.io/zone':'a',"
+          "'topology.kubernetes.io/region':'r1'}},'status':{'addresses':[{'type':'InternalIP',"
+          "'address':'198.18.8.1'}]}},{'metadata':{'name':'node-2','labels':{"
+          "'topology.kubernetes.io/zone':'b','topology.kubernetes.io/region':'r1'}},'status':{"
+          "'addresses':[{'type':'InternalIP','address':'198.18.8.2'}]}}]}");
+    apply(map, K8S_SERVICE,
+          "{'items':[{'metadata':{'name':'db','namespace':'shop'},'spec':{'clusterIP':"
+          "'198.19.0.2'}}]}");
+    apply(map, K8S_ENDPOINTSLICE,
+          "{'items':[{'metadata':{'name':'db-1','namespace':'shop','labels':{"
+          "'kubernetes.io/service-name':'db'}},'endpoints':[{'addresses':['198.18.9.1'],"
+          "'zone':'a'},{'addresses':['198.18.9.2'],'zone':'b'},{'addresses':['198.18.9.3'],"
+          "'zone':'b'}]}]}");
+    k8smap_set_self(map, &(struct k8s_self){.node = "node-1"});
+    names_set_k8s(names, map);
+    tcp_out(&out);
+    meter_packet(m, T0_MS, out.b, out.len, 1514);
+    sources(&src, &id, m);
+    src.names = names;
+    buf_init(&b, 1 << 20);
+    CHECK_EQ(render_text(&b, &src), 0);
+    check_families_once(b.data);
+    CHECK_LINE(b.data, "nstats_bytes_total{direction=\"out\",class=\"mixed\",local=\"198.18.0.1\","
+                       "port=\"443\",proto=\"tcp\",remote=\"198.19.0.2\",remote_kind=\"service\","
+                       "remote_name=\"db\",remote_namespace=\"shop\",remote_source=\"k8s\"} 1514");
+    CHECK_LINE(b.data, "nstats_service_endpoints{class=\"same-zone\",remote_name=\"db\","
+                       "remote_namespace=\"shop\"} 1");
+    CHECK_LINE(b.data, "nstats_service_endpoints{class=\"cross-zone\",remote_name=\"db\","
+                       "remote_namespace=\"shop\"} 2");
+    CHECK_EQ(count_lines_starting(b.data, "nstats_service_endpoints{"), 2);
+    CHECK_LINE(b.data, "nstats_info{device=\"eth0\",host=\"web-1\",node=\"node-1\",region=\"r1\","
+                       "zone=\"a\"} 1");
+    buf_free(&b);
+    names_free(names);
+    k8smap_free(map);
+    meter_free(m);
+}
+
 int main(void)
 {
     RUN(test_flow_series);
@@ -435,5 +512,6 @@ int main(void)
     RUN(test_label_escaping);
     RUN(test_all_sources);
     RUN(test_counters_cumulative);
+    RUN(test_mixed_service);
     return test_report();
 }

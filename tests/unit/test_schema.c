@@ -46,24 +46,28 @@ static void test_default_rows(void)
     snap.table.keys = 9;
     buf_init(&b, 1 << 20);
     CHECK_EQ(schema_write_default(&b, &id, &snap, &cs, NULL), 0);
-    CHECK_STR(b.data,
-              "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=443,proto=tcp,"
-              "remote=2001:db8::5 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "
-              "10000000000\n"
-              "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=frag,proto=udp,"
-              "remote=198.19.0.2 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "
-              "10000000000\n"
-              "nstats,host=pod-a,interface=eth0,local=198.18.0.1,port=0,proto=tcp,remote=other "
-              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
-              "nstats,host=pod-a,interface=eth0,local=other,port=0,proto=other,remote=other "
-              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
-              "nstats,host=pod-a,interface=eth0,local=none,port=0,proto=non-ip,remote=none "
-              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
-              "nstats,host=pod-a,interface=eth0,local=none,port=0,proto=malformed,remote=none "
-              "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
-              "nstats_capture,host=pod-a,interface=eth0 packets=18i,bytes=180i,capture_drops=3i,"
-              "interface_drops=4i,keys=9i,keys_created=0i,keys_expired=0i,folded_packets=0i,"
-              "folded_bytes=0i,interval_ms=9000i 10000000000\n");
+    CHECK_STR(
+        b.data,
+        "nstats,class=private,host=pod-a,interface=eth0,local=198.18.0.1,port=443,proto=tcp,"
+        "remote=2001:db8::5 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "
+        "10000000000\n"
+        "nstats,class=private,host=pod-a,interface=eth0,local=198.18.0.1,port=frag,proto=udp,"
+        "remote=198.19.0.2 bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i "
+        "10000000000\n"
+        "nstats,class=unknown,host=pod-a,interface=eth0,local=198.18.0.1,port=0,proto=tcp,remote="
+        "other "
+        "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+        "nstats,class=unknown,host=pod-a,interface=eth0,local=other,port=0,proto=other,remote="
+        "other "
+        "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+        "nstats,class=unknown,host=pod-a,interface=eth0,local=none,port=0,proto=non-ip,remote=none "
+        "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+        "nstats,class=unknown,host=pod-a,interface=eth0,local=none,port=0,proto=malformed,remote="
+        "none "
+        "bytes_in=10i,bytes_out=20i,packets_in=1i,packets_out=2i 10000000000\n"
+        "nstats_capture,host=pod-a,interface=eth0 packets=18i,bytes=180i,capture_drops=3i,"
+        "interface_drops=4i,keys=9i,keys_created=0i,keys_expired=0i,folded_packets=0i,"
+        "folded_bytes=0i,interval_ms=9000i 10000000000\n");
     /* Written in slices (as nstats does for large intervals), the text is the same. */
     {
         struct buf sliced;
@@ -135,9 +139,10 @@ static void test_identity_order_and_floats(void)
     snap.n_rows = 1;
     buf_init(&b, 1 << 20);
     CHECK_EQ(schema_write_rows(&b, &id, &snap, 0, 1, NULL), 0);
-    CHECK_STR(b.data, "nstats,host=pod-a,interface=eth0,local=198.18.0.1,namespace=shop,"
-                      "node=node-1,port=443,proto=tcp,remote=198.19.0.2,workload=web "
-                      "bytes_in=10i,bytes_out=10787i,packets_in=1i,packets_out=2i 10000000000\n");
+    CHECK_STR(b.data,
+              "nstats,class=private,host=pod-a,interface=eth0,local=198.18.0.1,namespace=shop,"
+              "node=node-1,port=443,proto=tcp,remote=198.19.0.2,workload=web "
+              "bytes_in=10i,bytes_out=10787i,packets_in=1i,packets_out=2i 10000000000\n");
     buf_reset(&b);
     CHECK_EQ(schema_write_legacy(&b, &id, &snap, &(struct export_capture_stats){0, 0}, NULL), 0);
     /* 10787 bytes in 10 s: 8629.6 bit/s, not 8629.6000000000004. */
