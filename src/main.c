@@ -162,7 +162,9 @@ static void teardown(struct app *app)
     k8s_stop(app->k8s);
     k8smap_free(app->k8smap);
     snoop_stop(app->snoop);
+    conntrack_stop(app->conntrack);
     feed_free(app->feed);
+    nattable_free(app->nat);
     rates_free(app->rates);
     meter_free(app->meter);
     exporter_free(app->exporter);

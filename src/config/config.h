@@ -98,8 +98,9 @@ struct config {
     char *k8s_namespace;
     char *k8s_label_selector;
     char *k8s_field_selector;
-    char *zone;                     /* --zone: the own zone, when nodes cannot be read; NULL */
-    char *region;                   /* --region; NULL */
+    bool conntrack; /* --conntrack: NAT-exact attribution where the table can be read */
+    char *zone;     /* --zone: the own zone, when nodes cannot be read; NULL */
+    char *region;   /* --region; NULL */
     struct config_list price_specs; /* --price CLASS[:in|:out]=USD_PER_GB */
     struct prices *prices;          /* built by config_parse from price_specs */
     bool verbose;

@@ -493,6 +493,38 @@ static int render_info(struct series_writer *w, const struct metrics_sources *sr
            sample(w, &version, 1, 1);
 }
 
+static int render_conntrack(struct series_writer *w, const struct metrics_sources *src)
+{
+    const struct conntrack_stats *s = src->conntrack;
+
+    if (!src->conntrack_wanted)
+        return 0;
+    if (single(w, "nstats_conntrack_up", SERIES_GAUGE,
+               "1 when NAT'd packets are counted for their true ends from the kernel's "
+               "conntrack; 0 when its table cannot be read here (see /healthz).",
+               s != NULL ? 1 : 0))
+        return -1;
+    if (s == NULL)
+        return 0;
+    return single(w, "nstats_conntrack_events_total", SERIES_COUNTER,
+                  "conntrack NEW and DESTROY events read.", s->events) ||
+           single(w, "nstats_conntrack_dumps_total", SERIES_COUNTER,
+                  "Reads of the whole conntrack table: at the start and after each overrun.",
+                  s->dumps) ||
+           single(w, "nstats_conntrack_overruns_total", SERIES_COUNTER,
+                  "Times the kernel dropped conntrack events before nstats read them.",
+                  s->overruns) ||
+           single(w, "nstats_conntrack_errors_total", SERIES_COUNTER,
+                  "Failed conntrack reads and dumps.", s->errors) ||
+           single(w, "nstats_conntrack_connections", SERIES_GAUGE,
+                  "Translated (NAT'd) connections held now.", s->table.size) ||
+           single(w, "nstats_conntrack_full_total", SERIES_COUNTER,
+                  "Translated connections not held because the table was full.", s->table.full) ||
+           single(w, "nstats_conntrack_translated_packets_total", SERIES_COUNTER,
+                  "Captured packets counted for their connection's true ends.",
+                  s->table.translated);
+}
+
 /* The user's prices, so that cost is a join in PromQL. */
 static int render_prices(struct series_writer *w, const struct prices *ps)
 {
@@ -552,8 +584,8 @@ int metrics_render(struct series_writer *w, const struct metrics_sources *src)
     if (render_flows(w, src, &totals, by_kind) || render_table(w, src, &totals, by_kind) ||
         render_capture(w, src, &totals) || render_listeners(w, src->listeners) ||
         render_export(w, src) || render_names(w, src->names) || render_rdns(w, src->rdns) ||
-        render_k8s(w, src->k8s) || render_prices(w, src->prices) || render_http(w, src->http) ||
-        render_process(w, src))
+        render_k8s(w, src->k8s) || render_conntrack(w, src) || render_prices(w, src->prices) ||
+        render_http(w, src->http) || render_process(w, src))
         return -1;
     return 0;
 }

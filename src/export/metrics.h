@@ -12,6 +12,7 @@
 #include "export/push.h"
 #include "export/schema.h"
 #include "export/series.h"
+#include "flow/conntrack.h"
 #include "flow/listeners.h"
 #include "flow/meter.h"
 #include "io/httpd.h"
@@ -41,7 +42,10 @@ struct metrics_sources {
     const struct rdns_stats *rdns;     /* may be NULL */
     const struct k8s_stats
         *k8s; /* may be NULL; also adds the remote_kind/namespace/workload labels */
-    const struct prices *prices;    /* may be NULL */
+    const struct prices *prices; /* may be NULL */
+    /* Live with --conntrack: its counters, or NULL where the table could not be read. */
+    bool conntrack_wanted;
+    const struct conntrack_stats *conntrack;
     uint64_t now_ms;                /* wall clock, for name expiry */
     const struct httpd_stats *http; /* may be NULL */
 };

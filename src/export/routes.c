@@ -37,6 +37,7 @@ int routes_render_metrics(const struct routes *r, struct series_writer *w)
     struct rdns_stats rst;
     struct k8s_stats kst;
     struct httpd_stats hst;
+    struct conntrack_stats cst;
 
     memset(&src, 0, sizeof(src));
     src.id = r->id;
@@ -68,6 +69,11 @@ int routes_render_metrics(const struct routes *r, struct series_writer *w)
         httpd_get_stats(r->httpd, &hst);
         src.http = &hst;
     }
+    if (r->conntrack != NULL) {
+        conntrack_get_stats(r->conntrack, &cst);
+        src.conntrack = &cst;
+    }
+    src.conntrack_wanted = r->conntrack != NULL || r->conntrack_problem[0] != '\0';
     if (r->meter == NULL)
         return -1;
     return metrics_render(w, &src);
@@ -166,6 +172,11 @@ static void render_health(const struct routes *r, struct httpd_reply *reply)
     } else {
         buf_printf(&reply->body, "ok: capturing on %s\n", r->source);
     }
+    if (reply->status == 200 && r->conntrack_problem[0] != '\0')
+        buf_printf(&reply->body,
+                   "conntrack unavailable (%s): NAT'd traffic is counted for the "
+                   "addresses it carries here\n",
+                   r->conntrack_problem);
 }
 
 void routes_handle(void *arg, const char *path, struct httpd_reply *reply)

@@ -12,6 +12,7 @@
 #include "export/push.h"
 #include "export/schema.h"
 #include "export/series.h"
+#include "flow/conntrack.h"
 #include "flow/meter.h"
 #include "flow/rates.h"
 #include "io/httpd.h"
@@ -39,6 +40,8 @@ struct routes {
     struct rates *rates;               /* the live API's; NULL: /api/v1 answers 503 */
     const struct listeners *listeners; /* live: read every interval */
     struct dropwatch *drops;           /* live: capture drops make /healthz say "degraded" */
+    const struct conntrack *conntrack; /* live, where its table can be read; else NULL */
+    char conntrack_problem[256];       /* why it cannot be, when it was asked for */
     char problem[512]; /* why /healthz fails (empty while healthy), via routes_set_problem */
 };
 

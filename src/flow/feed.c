@@ -17,6 +17,7 @@ struct feed {
     struct capture *cap;
     struct meter *meter;
     struct names *names;
+    struct nattable *nat; /* live, may be NULL */
     bool broken;
 };
 
@@ -47,10 +48,24 @@ void feed_resume(struct feed *f)
     f->broken = false;
 }
 
+void feed_set_nat(struct feed *f, struct nattable *t)
+{
+    f->nat = t;
+}
+
 static void on_packet(void *arg, const struct capture_packet *pkt)
 {
     struct feed *f = arg;
+    struct pktsummary s;
 
+    /* A translated connection's packet is counted for its true ends. */
+    if (f->nat != NULL && pkt->sum->has_ports && !nattable_empty(f->nat)) {
+        s = *pkt->sum;
+        if (nattable_translate(f->nat, &s)) {
+            meter_decoded(f->meter, pkt->ts_us / 1000u, &s, pkt->len);
+            return;
+        }
+    }
     meter_decoded(f->meter, pkt->ts_us / 1000u, pkt->sum, pkt->len);
 }
 

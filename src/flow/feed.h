@@ -8,6 +8,7 @@
 
 #include "capture/capture.h"
 #include "flow/meter.h"
+#include "flow/nattable.h"
 #include "names/names.h"
 
 struct feed;
@@ -23,6 +24,9 @@ int feed_drain(struct feed *f, char *errbuf, size_t errlen);
 /* Live, at shutdown: frames captured before now may still sit in a ring block the kernel has
  * not handed over; waits out CAPTURE_HANDOVER_MS, counting them as they come. */
 int feed_drain_handed_over(struct feed *f, char *errbuf, size_t errlen);
+/* Live: packets of connections t translates are counted for their true ends (t may be NULL;
+ * it must outlive the feed). */
+void feed_set_nat(struct feed *f, struct nattable *t);
 /* True once the capture has failed. */
 bool feed_broken(const struct feed *f);
 /* Live: the capture was opened again (capture_reopen_live); reads it from now on. */

@@ -13,6 +13,7 @@
 #include "export/exporter.h"
 #include "export/influx.h"
 #include "export/routes.h"
+#include "flow/conntrack.h"
 #include "flow/feed.h"
 #include "flow/listeners.h"
 #include "flow/locality.h"
@@ -43,6 +44,9 @@ struct app {
     struct loop_timer *reopen;
     struct rates *rates; /* live rates for the API */
     struct loop_timer *rates_tick;
+    /* Live: NAT'd connections, from the kernel's conntrack, for their true ends. */
+    struct nattable *nat;
+    struct conntrack *conntrack;
     /* Names for the far ends. */
     struct names *names;
     struct snoop *snoop;

@@ -90,6 +90,8 @@ static void drain_capture(struct app *app)
 {
     char err[512];
 
+    /* Translations first: a packet in the ring was sent after its connection's NEW event. */
+    conntrack_drain(app->conntrack);
     if (feed_broken(app->feed) || feed_drain(app->feed, err, sizeof(err)) == 0)
         return;
     if (capture_interface_gone(app->cap))
@@ -169,6 +171,27 @@ static struct capture *open_capture(struct app *app, char *err, size_t errlen)
     }
 }
 
+/* NAT-exact attribution where the namespace's conntrack table can be read; without it,
+ * counting goes on with the addresses as captured, and the pages say why. */
+static void start_conntrack(struct app *app, const struct meter_config *mc,
+                            const struct hash_key *seed)
+{
+    char err[256];
+
+    app->nat = nattable_new((size_t)mc->max_flows * 4, seed);
+    app->conntrack = conntrack_start(app->loop, app->nat, err, sizeof(err));
+    if (app->conntrack == NULL) {
+        log_info("%s: NAT'd traffic is counted for the addresses it carries here", err);
+        snprintf(app->routes.conntrack_problem, sizeof(app->routes.conntrack_problem), "%s", err);
+        nattable_free(app->nat);
+        app->nat = NULL;
+        return;
+    }
+    feed_set_nat(app->feed, app->nat);
+    app->routes.conntrack = app->conntrack;
+    log_info("conntrack: NAT'd packets are counted for their true ends");
+}
+
 int app_run_live(struct app *app, struct meter_config *mc, const struct hash_key *seed)
 {
     const char *ifname = app->cfg.ifname;
@@ -188,6 +211,8 @@ int app_run_live(struct app *app, struct meter_config *mc, const struct hash_key
         return 1;
     }
     app_start_counting(app, mc, seed, ifname, &app->listeners, NULL);
+    if (app->cfg.conntrack)
+        start_conntrack(app, mc, seed);
     dropwatch_init(&app->drops, (size_t)app->cfg.buffer_bytes);
     app->routes.drops = &app->drops;
     app->routes.listeners = &app->listeners;

@@ -78,6 +78,8 @@ static void get_row(const json_t *obj, struct flows_row *out)
     get_str(obj, "remote_namespace", out->remote_namespace, sizeof(out->remote_namespace));
     get_str(obj, "remote_workload", out->remote_workload, sizeof(out->remote_workload));
     get_str(obj, "net", out->net, sizeof(out->net));
+    get_str(obj, "class", out->class_, sizeof(out->class_));
+    out->cost_usd = get_double(obj, "cost_usd");
     out->keys = get_u64(obj, "keys");
     get_rates(obj, "in", &out->in);
     get_rates(obj, "out", &out->out);
@@ -135,6 +137,7 @@ int flows_parse(const char *json, size_t len, struct flows *out, char *errbuf, s
     }
     get_row(json_object_get(root, "others"), &out->others);
     get_row(json_object_get(root, "all"), &out->all);
+    out->has_cost = json_is_number(json_object_get(json_object_get(root, "all"), "cost_usd"));
     json_decref(root);
     return 0;
 }

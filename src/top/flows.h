@@ -30,8 +30,10 @@ struct flows_row {
     char remote_namespace[FLOWS_LABEL_MAX];
     char remote_workload[FLOWS_NAME_MAX];
     char net[FLOWS_LABEL_MAX];
+    char class_[FLOWS_LABEL_MAX];
     uint64_t keys;
     struct flows_rates in, out;
+    double cost_usd; /* of the totals, when the document has prices */
 };
 
 /* A /api/v1/flows document. rows is owned (flows_free). */
@@ -45,6 +47,7 @@ struct flows {
     struct flows_row *rows;
     size_t n_rows;
     struct flows_row others, all;
+    bool has_cost; /* nstats has --price: rows carry cost_usd */
 };
 
 struct flows_dir_rates {

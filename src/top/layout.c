@@ -96,6 +96,34 @@ static void line_size(struct line *ln, uint64_t v)
     line_right(ln, text, RATE_W);
 }
 
+void layout_cost(double usd, char *out, size_t len)
+{
+    if (usd <= 0)
+        snprintf(out, len, "$0");
+    else if (usd >= 999999.5)
+        snprintf(out, len, "$%.0e", usd);
+    else if (usd >= 1000)
+        snprintf(out, len, "$%.0f", usd);
+    else if (usd >= 0.995)
+        snprintf(out, len, "$%.2f", usd);
+    else if (usd >= 0.000995)
+        snprintf(out, len, "$%.4f", usd);
+    else
+        snprintf(out, len, "$%.0e", usd);
+}
+
+/* USD right-aligned in RATE_W; negative: blank (the second line of a two-line row). */
+static void line_cost(struct line *ln, double usd)
+{
+    char text[32];
+
+    if (usd < 0)
+        text[0] = '\0';
+    else
+        layout_cost(usd, text, sizeof(text));
+    line_right(ln, text, RATE_W);
+}
+
 void layout_init(struct layout *l, const struct layout_view *v)
 {
     int fixed;
@@ -105,7 +133,8 @@ void layout_init(struct layout *l, const struct layout_view *v)
     if (l->v.width > LAYOUT_LINE_MAX - 1)
         l->v.width = LAYOUT_LINE_MAX - 1;
     l->show_r40 = l->show_total = l->show_peak = true;
-    /* Narrow screens lose the peak, then the totals, then the 40 s window. */
+    l->show_cost = v->cost;
+    /* Narrow screens lose the peak, then the totals, then the cost, then the 40 s window. */
     for (int step = 0;; step++) {
         if (v->two_lines)
             fixed = PORT_W + DIR_W + RATE_W * (l->show_r40 ? 3 : 2) +
@@ -113,12 +142,15 @@ void layout_init(struct layout *l, const struct layout_view *v)
         else
             fixed = PORT_W + 2 * (1 + RATE_W * (l->show_r40 ? 3 : 2)) +
                     (l->show_total ? 1 + 2 * RATE_W : 0) + (l->show_peak ? 1 + 2 * RATE_W : 0);
-        if (l->v.width - fixed >= NAME_MIN || step == 3)
+        fixed += l->show_cost ? 1 + RATE_W : 0;
+        if (l->v.width - fixed >= NAME_MIN || step == 4)
             break;
         if (l->show_peak)
             l->show_peak = false;
         else if (l->show_total)
             l->show_total = false;
+        else if (l->show_cost)
+            l->show_cost = false;
         else
             l->show_r40 = false;
     }
@@ -268,7 +300,7 @@ static const char *first_title(const char *group)
         const char *group, *title;
     } titles[] = {{"pair", "REMOTE"},  {"remote", "REMOTE"},     {"name", "NAME"},
                   {"port", "SERVICE"}, {"workload", "WORKLOAD"}, {"namespace", "NAMESPACE"},
-                  {"net", "NET"}};
+                  {"net", "NET"},      {"class", "CLASS"}};
 
     for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
         if (group != NULL && strcmp(group, titles[i].group) == 0)
@@ -320,6 +352,10 @@ void layout_heading(const struct layout *l, const char *group, int line, char *o
             line_pad(&ln, 1);
             line_right(&ln, "peak", RATE_W);
         }
+        if (l->show_cost) {
+            line_pad(&ln, 1);
+            line_right(&ln, "cost", RATE_W);
+        }
         return;
     }
     if (line == 0) {
@@ -348,6 +384,10 @@ void layout_heading(const struct layout *l, const char *group, int line, char *o
         line_pad(&ln, 1);
         line_right(&ln, "in", RATE_W);
         line_right(&ln, "out", RATE_W);
+    }
+    if (l->show_cost) {
+        line_pad(&ln, 1);
+        line_right(&ln, "cost", RATE_W);
     }
 }
 
@@ -382,6 +422,8 @@ void layout_label(const struct flows_row *r, const char *group, bool names, char
         snprintf(out, len, "%s", r->remote_namespace[0] ? r->remote_namespace : "(no namespace)");
     } else if (strcmp(group, "net") == 0) {
         snprintf(out, len, "%s", r->net[0] ? r->net : "(no net label)");
+    } else if (strcmp(group, "class") == 0) {
+        snprintf(out, len, "%s", r->class_[0] ? r->class_ : "(no class)");
     } else {
         snprintf(out, len, "%s", r->remote_name[0] ? r->remote_name : r->remote);
     }
@@ -427,6 +469,10 @@ static void row_numbers(struct line *ln, const struct layout *l, const struct fl
             line_pad(ln, 1);
             line_rate(ln, l, d->peak);
         }
+        if (l->show_cost) {
+            line_pad(ln, 1);
+            line_cost(ln, line == 0 ? r->cost_usd : -1);
+        }
         return;
     }
     line_text(ln, port, PORT_W);
@@ -448,6 +494,10 @@ static void row_numbers(struct line *ln, const struct layout *l, const struct fl
         line_pad(ln, 1);
         line_rate(ln, l, r->in.peak);
         line_rate(ln, l, r->out.peak);
+    }
+    if (l->show_cost) {
+        line_pad(ln, 1);
+        line_cost(ln, r->cost_usd);
     }
 }
 

@@ -19,13 +19,14 @@ struct layout_view {
     bool bytes;     /* rates in bytes/s, else bits/s */
     bool names;     /* remote names where known, else addresses */
     bool two_lines; /* in on the first line, out (and the local end) on a second */
+    bool cost;      /* the rows have a cost (nstats was given prices) */
 };
 
 /* Column widths worked out from a view. */
 struct layout {
     struct layout_view v;
     int name_w;
-    bool show_r40, show_total, show_peak;
+    bool show_r40, show_total, show_peak, show_cost;
 };
 
 /* What the header says besides the numbers. */
@@ -38,6 +39,9 @@ struct layout_state {
 };
 
 void layout_init(struct layout *l, const struct layout_view *v);
+/* USD as the cost column writes it, in at most 8 columns: "$1234", "$12.35", "$0.0123",
+ * "$4e-05", "$0". Pure. */
+void layout_cost(double usd, char *out, size_t len);
 /* Text lines a row takes: 1 or 2. */
 int layout_row_lines(const struct layout *l);
 

@@ -81,8 +81,8 @@ static const struct top_option {
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const char *const groups[] = {"pair",     "remote",    "name", "port",
-                                     "workload", "namespace", "net",  NULL};
+static const char *const groups[] = {"pair",      "remote", "name",  "port", "workload",
+                                     "namespace", "net",    "class", NULL};
 static const char *const sorts[] = {"r2", "r10", "r40", "in", "out", "total", "peak", "name", NULL};
 static const char *const orders[] = {"desc", "asc", NULL};
 
@@ -594,6 +594,7 @@ static void draw(struct top *t, bool repaint)
     st.group = t->o.group;
     screen_size(&rows, &cols);
     t->view.width = cols;
+    t->view.cost = t->flows.has_cost;
     layout_init(&l, &t->view);
     for (size_t i = 0; i < t->flows.n_rows; i++)
         if (row_bar(&t->flows.rows[i], window) > t->peak_bytes_per_s)
@@ -887,6 +888,8 @@ static int run_batch(struct top *t, uint64_t delay_ms)
             buf_free(&q);
         } else if (fetch(t, &status, err, sizeof(err)) == 0) {
             buf_reset(&screen);
+            v.cost = t->flows.has_cost;
+            layout_init(&l, &v);
             if (i > 0)
                 buf_printf(&screen, "\n");
             layout_text_screen(&screen, &l, &st, &t->flows, t->have_summary ? &t->summary : NULL);

@@ -192,6 +192,21 @@ def metric_samples(text):
     return out
 
 
+def metric_series(text):
+    """A Prometheus text page as [(name, {label: value}, value)]."""
+    import re
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        name, _, labels = name_labels.partition("{")
+        found = re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"', labels)
+        out.append((name, {k: v.replace('\\"', '"').replace("\\n", "\n")
+                           .replace("\\\\", "\\") for k, v in found}, float(value)))
+    return out
+
+
 def metric_total(text, name, having=""):
     """The sum of a family's samples (those whose labels contain having); an int when whole."""
     total = sum(v for k, v in metric_samples(text).items()
@@ -256,20 +271,29 @@ class PacedPipe:
             pass
 
 
-def write_udp_pcap(path, records):
+def write_udp_pcap(path, records, remotes=None):
     """A capture of UDP frames between 198.18.0.1 and 198.19.0.X port 53, one per (ts_sec,
-    ts_usec, wire length, X, "out" or "in"), captured whole. Returns the sum of the lengths."""
+    ts_usec, wire length, X, "out" or "in"), captured whole. remotes may map X to another
+    address; an IPv6 one talks to 2001:db8::1. Returns the sum of the lengths."""
+    import ipaddress
     import struct
     with open(path, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
         for ts_sec, ts_usec, length, peer, direction in records:
-            payload = length - 42
-            local, remote = bytes([198, 18, 0, 1]), bytes([198, 19, 0, peer])
-            src, dst = (local, remote) if direction == "out" else (remote, local)
+            remote = ipaddress.ip_address((remotes or {}).get(peer, f"198.19.0.{peer}"))
+            v6 = remote.version == 6
+            local = ipaddress.ip_address("2001:db8::1" if v6 else "198.18.0.1").packed
+            src, dst = (local, remote.packed) if direction == "out" else (remote.packed, local)
             sport, dport = (40000, 53) if direction == "out" else (53, 40000)
-            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + payload, 1, 0, 64, 17, 0, src, dst)
+            payload = length - (62 if v6 else 42)
             udp = struct.pack("!HHHH", sport, dport, 8 + payload, 0)
-            frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip + udp + bytes(payload)
+            if v6:
+                ip = struct.pack("!IHBB16s16s", 6 << 28, 8 + payload, 17, 64, src, dst)
+            else:
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + payload, 1, 0, 64, 17, 0, src,
+                                 dst)
+            ethertype = b"\x86\xdd" if v6 else b"\x08\x00"
+            frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + ethertype + ip + udp + bytes(payload)
             f.write(struct.pack("<IIII", ts_sec, ts_usec, len(frame), len(frame)) + frame)
     return sum(r[2] for r in records)
 

@@ -18,7 +18,8 @@
     port: { head: 'Service', fields: ['proto', 'port'] },
     workload: { head: 'Workload', fields: ['remote_kind', 'remote_namespace', 'remote_workload'] },
     namespace: { head: 'Namespace', fields: ['remote_namespace'] },
-    net: { head: 'Network', fields: ['net'] }
+    net: { head: 'Network', fields: ['net'] },
+    class: { head: 'Traffic class', fields: ['class'] }
   };
   var SORTS = ['r2', 'r10', 'r40', 'in', 'out', 'total', 'peak', 'name'];
   var SERVICES = {
@@ -40,6 +41,7 @@
   var chart = null;
   var lastFlows = null;
   var lastAnswer = 0; /* time_ms of the last answer recorded */
+  var hasCost = false; /* nstats has prices: rows carry cost_usd */
 
   function $(id) { return document.getElementById(id); }
 
@@ -139,6 +141,8 @@
         return [row.remote_namespace || '(no namespace)', '', ''];
       case 'net':
         return [row.net || '(unlabelled)', '', ''];
+      case 'class':
+        return [row.class || '(no class)', '', ''];
       default:
         if (row.remote_name && row.remote_name !== row.remote)
           return [row.remote_name, row.remote, sourceTag(row)];
@@ -291,6 +295,18 @@
   function rateCell(tr, v, cls) {
     return cell(tr, v > 0 ? rate(v) : '0', 'num ' + cls + (v > 0 ? '' : ' zero'));
   }
+  /* USD, to a cent above a dollar and to four significant digits below. */
+  function usd(v) {
+    if (!(v > 0)) return '$0';
+    if (v >= 1) return '$' + v.toFixed(2);
+    return '$' + v.toPrecision(3);
+  }
+  function costCell(tr, r) {
+    if (!hasCost) return;
+    var v = r.cost_usd;
+    cell(tr, usd(v), 'num pair-start col-cost' + (v > 0 ? '' : ' zero'),
+      'the bytes of the totals at the --price of their traffic class');
+  }
   function rateCells(tr, r, withPeak) {
     rateCell(tr, r.in.r2, 'pair-start');
     rateCell(tr, r.out.r2, '');
@@ -310,10 +326,12 @@
     }
   }
 
-  function visibleColumns() { return state.group === 'pair' ? 12 : 10; }
+  function visibleColumns() { return (state.group === 'pair' ? 12 : 10) + (hasCost ? 1 : 0); }
 
   function renderTable(f) {
     var body = document.createElement('tbody');
+    hasCost = !!(f.all && typeof f.all.cost_usd === 'number');
+    $('cost-head').hidden = !hasCost;
     var pair = state.group === 'pair';
     body.id = 'rows';
     (f.rows || []).forEach(function (row) {
@@ -348,14 +366,21 @@
         tag.textContent = d[2];
         td.appendChild(tag);
       }
+      if (row.class && state.group !== 'class') {
+        var cls = document.createElement('span');
+        cls.className = 'tag class';
+        cls.textContent = row.class;
+        td.appendChild(cls);
+      }
       td.title = d[0] + (d[1] ? ' (' + d[1] + ')' : '') + (row.keys > 1 ? ', ' + row.keys +
-        ' keys' : '');
+        ' keys' : '') + (row.class ? ', ' + row.class : '');
       if (pair) {
         cell(tr, row.local, '');
         var svc = cell(tr, service(row), '');
         if (SERVICES[service(row)]) svc.title = SERVICES[service(row)];
       }
       rateCells(tr, row, true);
+      costCell(tr, row);
       body.appendChild(tr);
     });
     if (!f.rows || f.rows.length === 0) {
@@ -381,6 +406,7 @@
         'key');
       if (pair) td.colSpan = 3;
       rateCells(tr, sum, false);
+      costCell(tr, sum);
       foot.appendChild(tr);
     });
     $('sums').replaceWith(foot);
