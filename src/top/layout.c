@@ -106,10 +106,10 @@ void layout_cost(double usd, char *out, size_t len)
         snprintf(out, len, "$%.0f", usd);
     else if (usd >= 0.995)
         snprintf(out, len, "$%.2f", usd);
-    else if (usd >= 0.000995)
+    else if (usd >= 0.0001)
         snprintf(out, len, "$%.4f", usd);
     else
-        snprintf(out, len, "$%.0e", usd);
+        snprintf(out, len, "<$0.0001");
 }
 
 /* USD right-aligned in RATE_W; negative: blank (the second line of a two-line row). */

@@ -40,7 +40,7 @@ struct layout_state {
 
 void layout_init(struct layout *l, const struct layout_view *v);
 /* USD as the cost column writes it, in at most 8 columns: "$1234", "$12.35", "$0.0123",
- * "$4e-05", "$0". Pure. */
+ * "<$0.0001", "$0". Pure. */
 void layout_cost(double usd, char *out, size_t len);
 /* Text lines a row takes: 1 or 2. */
 int layout_row_lines(const struct layout *l);

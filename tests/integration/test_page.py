@@ -197,6 +197,14 @@ def check_dom(dom, console, what):
          f"{what}: no error banner ({banner and banner.group(1)})")
     c.ok(f'<span id="source">{host.host_if}</span>' in dom, f"{what}: the header names the source")
     c.ok(re.search(r'id="keys">\d', dom) is not None, f"{what}: the header shows the keys")
+    # --price: a cost column, and each row's traffic class as a tag.
+    c.ok(re.search(r'<th [^>]*id="cost-head"', dom) and
+         not re.search(r'<th [^>]*id="cost-head"[^>]*hidden', dom),
+         f"{what}: the cost column is shown with --price")
+    c.ok(rows is not None and re.search(r'class="[^"]*col-cost[^"]*"[^>]*>\$\d', rows.group(1)),
+         f"{what}: rows carry a cost")
+    c.ok(rows is not None and '<span class="tag class">private</span>' in rows.group(1),
+         f"{what}: rows carry their traffic class")
     return c.eq([line for line in console if "Content Security Policy" in line or
                  "Uncaught" in line or "Failed to load" in line], [],
                 f"{what}: no CSP violation or script error") and PEER4 in dom
@@ -212,7 +220,7 @@ def main():
                           tmp), stdout=www_log, stderr=subprocess.STDOUT)
     host.start(host.in_ns("iperf3", "-s"))
     ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--interval", "1s",
-                           "--listen", f"127.0.0.1:{PORT}"],
+                           "--listen", f"127.0.0.1:{PORT}", "--price", "private=0.02"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     host.procs.append(ns)
     watcher = LineWatcher(ns.stderr)

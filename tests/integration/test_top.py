@@ -134,6 +134,8 @@ def batch_phase(port):
                "--sort", "r10"], timeout=30)
     js = run([NSTATS, "top", "--connect", f"http://127.0.0.1:{port}/", "--batch", "--iterations",
               "1", "--json", "--limit", "3"], timeout=30)
+    classes = run([NSTATS, "top", "--connect", f"127.0.0.1:{port}", "--batch", "--iterations",
+                   "1", "--group", "class"], timeout=30)
     # The API's 10 s window ends at its last complete 2 s bucket, up to 2.5 s back: the
     # kernel's rate over the 10 s ending about a second before the request is compared.
     t_end, tx_end, pk_end = samples[-1]
@@ -171,6 +173,15 @@ def batch_phase(port):
     c.ok(abs(shown - iperf_frames) <= 0.02 * iperf_frames,
          f"and of iperf3's payload rate plus frame headers ({shown:.0f} vs {iperf_frames:.0f})")
     c.ok(bits_per_s(row[3]) < 0.02 * shown, f"the stream's in direction is small: {row[3]}")
+
+    # Grouped by traffic class, with --price: a CLASS column and each class's cost.
+    show("nstats top --batch --group class", classes.stdout + classes.stderr)
+    clines = classes.stdout.splitlines()
+    chead = next((l for l in clines if l.startswith("CLASS")), "")
+    private = next((l.split() for l in clines if l.startswith("private ")), [])
+    c.ok(chead.rstrip().endswith("cost"), f"a cost column with --price: {chead!r}")
+    c.ok(private and private[-1].startswith("$") and private[-1] != "$0",
+         f"the private class (the test's 198.18/15 peer) has a cost: {private}")
 
     c.eq(js.returncode, 0, f"--json exits 0 ({js.stderr.strip()})")
     docs = [json.loads(l) for l in js.stdout.splitlines() if l.strip()]
@@ -256,7 +267,8 @@ def main(work):
     host.start(host.in_ns("iperf3", "-s"))
     time.sleep(1.0)
     port = free_port()
-    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--listen", f"127.0.0.1:{port}"],
+    ns = subprocess.Popen([NSTATS, "-i", host.host_if, "--listen", f"127.0.0.1:{port}", "--price",
+                           "private=0.02"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     host.procs.append(ns)
     watcher = LineWatcher(ns.stderr)

@@ -295,17 +295,18 @@
   function rateCell(tr, v, cls) {
     return cell(tr, v > 0 ? rate(v) : '0', 'num ' + cls + (v > 0 ? '' : ' zero'));
   }
-  /* USD, to a cent above a dollar and to four significant digits below. */
+  /* USD to the cent; below a cent, "<$0.01" (the exact figure is the cell's title). */
   function usd(v) {
     if (!(v > 0)) return '$0';
-    if (v >= 1) return '$' + v.toFixed(2);
-    return '$' + v.toPrecision(3);
+    if (v >= 1000) return '$' + Math.round(v);
+    if (v >= 0.01) return '$' + v.toFixed(2);
+    return '<$0.01';
   }
   function costCell(tr, r) {
     if (!hasCost) return;
     var v = r.cost_usd;
     cell(tr, usd(v), 'num pair-start col-cost' + (v > 0 ? '' : ' zero'),
-      'the bytes of the totals at the --price of their traffic class');
+      '$' + (v || 0).toPrecision(4) + ': the totals at the --price of their traffic class');
   }
   function rateCells(tr, r, withPeak) {
     rateCell(tr, r.in.r2, 'pair-start');
@@ -332,6 +333,7 @@
     var body = document.createElement('tbody');
     hasCost = !!(f.all && typeof f.all.cost_usd === 'number');
     $('cost-head').hidden = !hasCost;
+    $('flows').classList.toggle('priced', hasCost);
     var pair = state.group === 'pair';
     body.id = 'rows';
     (f.rows || []).forEach(function (row) {
