@@ -42,8 +42,10 @@ chown $uid:$uid "$root/var/spool/nstats"
 # capabilities: add), and nstats raises it itself. Permitted, not effective (+p, not +ep): the
 # kernel refuses to exec a binary whose effective file capability it cannot grant, so with +ep
 # nstats would not even start to say why it cannot capture, nor answer --probe.
+# CAP_NET_ADMIN likewise, for reading conntrack (NAT-exact node mode): only where the pod
+# adds it (no shipped manifest does; docs/COST.md says how), and used for nothing else.
 if command -v setcap >/dev/null 2>&1; then
-    setcap cap_net_raw+p "$root/usr/bin/nstats"
+    setcap cap_net_admin,cap_net_raw+p "$root/usr/bin/nstats"
 else
     echo "rootfs.sh: setcap not found (Debian libcap2-bin); the binary has no file capability" >&2
 fi

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/caps.h"
 #include "base/xalloc.h"
 #include "capture/reader.h"
 #include "io/loop.h"
@@ -53,23 +53,6 @@ static void copy_pcap_error(char *errbuf, size_t errlen, const char *prefix, con
             *p = ' ';
 }
 
-/* The image's binary holds CAP_NET_RAW as a permitted file capability (setcap cap_net_raw+p,
- * deploy/rootfs.sh), not an effective one: the kernel then runs it even where the bounding set
- * lacks the capability (a restricted pod), and nstats says why it cannot capture instead of
- * the exec failing. Here it is raised to effective when it is permitted. */
-static void raise_net_raw(void)
-{
-    struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-    const uint32_t bit = 1u << CAP_NET_RAW;
-
-    if (syscall(SYS_capget, &head, data) == -1 || !(data[0].permitted & bit) ||
-        (data[0].effective & bit))
-        return;
-    data[0].effective |= bit;
-    (void)syscall(SYS_capset, &head, data);
-}
-
 /* An activated, non-blocking live handle on ifname, or NULL with a reason in errbuf. */
 static pcap_t *open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes, char *errbuf,
                          size_t errlen)
@@ -78,7 +61,7 @@ static pcap_t *open_live(const char *ifname, unsigned snaplen, unsigned buffer_b
     pcap_t *p;
     int rc;
 
-    raise_net_raw();
+    caps_raise(CAP_NET_RAW); /* the image binary's file capability (base/caps.h) */
     p = pcap_create(ifname, pcap_err);
     if (p == NULL) {
         copy_pcap_error(errbuf, errlen, ifname, pcap_err);

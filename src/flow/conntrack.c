@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <linux/capability.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include "base/caps.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 
@@ -136,6 +138,7 @@ struct conntrack *conntrack_start(struct loop *loop, struct nattable *t, char *e
 
     c->loop = loop;
     c->table = t;
+    caps_raise(CAP_NET_ADMIN); /* the image binary's file capability, where the pod grants it */
     c->events = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY);
     c->dump = c->events != NULL ? nfct_open(CONNTRACK, 0) : NULL;
     if (c->events == NULL || c->dump == NULL) {

@@ -8,7 +8,8 @@ the DNAT), must count each pair for the client pod and the backend that really g
 exactly equal to tcpdump on the backends' and the internet host's own veths; without
 conntrack (--conntrack=false) the uplink shows the node's address instead. Without
 CAP_NET_ADMIN nstats still counts, and says on /healthz and in a metric that conntrack is
-unavailable."""
+unavailable; the image's binary as uid 65532, given NET_ADMIN in its bounding set as the
+DaemonSet snippet in docs/COST.md does, reads conntrack through its file capability."""
 import os
 import signal
 import subprocess
@@ -18,6 +19,8 @@ import urllib.request
 
 from harness import NSTATS, Checks, LineWatcher, have, parse_output, pcap_records, require, run
 from servers import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 require(os.geteuid() == 0, "root (network namespaces and capture)")
 require(all(have(t) for t in ("ip", "iptables", "tcpdump", "curl", "ethtool", "setpriv")),
@@ -112,8 +115,8 @@ def wire_bytes(path):
     return sum(struct.unpack_from("<I", rec, 12)[0] for _, _, rec in records)
 
 
-def nstats(name, *args, caps=None):
-    cmd = [NSTATS, "-i", *args, "--interval", "1s", "--buffer-size", "16MiB", "--local-net",
+def nstats(name, *args, caps=None, binary=NSTATS):
+    cmd = [binary, "-i", *args, "--interval", "1s", "--buffer-size", "16MiB", "--local-net",
            "198.18.1.0/24", "--local-net", NODE_UP]
     if caps:
         cmd = ["setpriv", *caps, *cmd]
@@ -155,6 +158,15 @@ def main():
     nocap, nocap_w = nstats("uplink without CAP_NET_ADMIN", "up0", "--listen",
                             f"127.0.0.1:{metrics_port}", "--stdout",
                             caps=["--bounding-set", "-net_admin", "--inh-caps", "-net_admin"])
+    # The image's binary as the DaemonSet runs it with NET_ADMIN added: uid 65532, the two
+    # capabilities in the bounding set only, got through its permitted file capabilities.
+    rootfs = os.path.join(tmp, "rootfs")
+    r = run([os.path.join(ROOT, "deploy", "rootfs.sh"), NSTATS, rootfs])
+    c.eq(r.returncode, 0, f"rootfs.sh ({r.stderr.strip()})")
+    image, image_w = nstats("uplink, the image's binary as uid 65532", "up0",
+                            binary=os.path.join(rootfs, "usr", "bin", "nstats"),
+                            caps=["--inh-caps=-all", "--bounding-set=-all,+net_raw,+net_admin",
+                                  "--reuid=65532", "--regid=65532", "--clear-groups", "--"])
     time.sleep(1.5)  # tcpdump's start
     for i in range(4):
         r = run(ns("pod", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
@@ -177,6 +189,7 @@ def main():
     vpod_t, _ = finish(vpod, vpod_w, "pod veth")
     plain_t, _ = finish(plain, plain_w, "uplink without conntrack")
     nocap_t, _ = finish(nocap, nocap_w, "uplink without CAP_NET_ADMIN")
+    image_t, image_log = finish(image, image_w, "uplink, the image's binary")
     for p in procs:
         if p.args[-1].startswith("tcp port") and p.poll() is None:
             p.send_signal(signal.SIGINT)
@@ -202,6 +215,9 @@ def main():
          "without conntrack the uplink counts the internet bytes for the node's address")
     c.ok((POD, INET, "tcp", "8000") not in plain_t, "... and not for the pod")
     c.eq(nocap_t, plain_t, "without CAP_NET_ADMIN: the same counts as without conntrack")
+    c.ok("conntrack: NAT'd packets are counted" in image_log,
+         f"the image's binary as uid 65532 reads conntrack: {image_log.strip()[-300:]}")
+    c.eq(image_t, up_t, "the image's binary as uid 65532 counts as root does")
     c.ok("conntrack unavailable" in health and health.startswith("ok:"),
          f"/healthz says conntrack is unavailable, and is ok: {health!r}")
     c.ok("nstats_conntrack_up 0" in metrics, "nstats_conntrack_up is 0 without CAP_NET_ADMIN")
