@@ -1,5 +1,6 @@
-/* Fuzz target for the Kubernetes JSON handling: lists and watch events into one map, then a
- * lookup of every address the input could have named. */
+/* Fuzz target for the Kubernetes JSON handling: lists and watch events (pods, services, nodes,
+ * ReplicaSets, EndpointSlices) into one map seen from a node, then a lookup, which resolves
+ * places and traffic classes. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -15,8 +16,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char rv[64], cont[64];
     enum k8s_kind kind;
 
-    if (m == NULL)
+    if (m == NULL) {
         m = k8smap_new(256);
+        k8smap_set_self(m, &(struct k8s_self){.namespace_ = "shop", .pod = "web-1",
+                                              .node = (data != NULL && size > 0 && data[0] & 1)
+                                                          ? "node-1"
+                                                          : NULL});
+    }
     if (size < 1)
         return 0;
     kind = (enum k8s_kind)(data[0] % K8S_KINDS);
@@ -28,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (k8smap_size(m) > 256)
         abort();
     netaddr_parse("198.18.0.50", &a);
-    if (k8smap_find(m, &a, &meta) && (meta.name == NULL || meta.workload == NULL))
+    if (k8smap_find(m, &a, &meta) &&
+        (meta.name == NULL || meta.workload == NULL || meta.cls >= TC_CLASSES ||
+         (meta.endpoints != NULL && endpoints_class(meta.endpoints) != meta.cls)))
         abort();
     return 0;
 }
