@@ -168,9 +168,13 @@ static const char *str(json_t *obj, const char *key)
 
 static void drop_slice(struct k8smap *m, size_t i)
 {
+    size_t last = --m->n_slices;
+
     m->n_slice_eps -= m->slices[i].n_eps;
     free(m->slices[i].eps);
-    m->slices[i] = m->slices[--m->n_slices];
+    if (i != last)
+        m->slices[i] = m->slices[last];
+    memset(&m->slices[last], 0, sizeof(m->slices[last]));
     m->dirty = true;
 }
 
