@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (m == NULL) {
         m = k8smap_new(256);
-        k8smap_set_self(m, &(struct k8s_self){.namespace_ = "shop", .pod = "web-1",
+        k8smap_set_self(m, &(struct k8s_self){.namespace_ = "shop",
+                                              .pod = "web-1",
                                               .node = (data != NULL && size > 0 && data[0] & 1)
                                                           ? "node-1"
                                                           : NULL});
