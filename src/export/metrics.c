@@ -65,7 +65,7 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
     size_t at = a->len;
     struct schema_key_tags t;
     struct name_info ni;
-    struct prom_label l[11];
+    struct prom_label l[12];
     size_t n = 0;
     uint32_t len;
 
@@ -87,6 +87,7 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
     if (ni.source != NULL && ni.source[0] != '\0')
         l[n++] = (struct prom_label){"remote_source", ni.source, true};
     label(l, &n, "remote_workload", ni.workload);
+    label(l, &n, "remote_zone", ni.zone);
     if (buf_append(a, &(uint32_t){0}, sizeof(uint32_t)) ||
         p->w->ops->key_prepare(p->w, a, key, sizeof(*key), l, n) == -1)
         return -1;

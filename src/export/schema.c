@@ -190,6 +190,7 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
             lineproto_tag_lit(&l, "remote_namespace", ni.namespace_);
             lineproto_tag_plain(&l, "remote_source", ni.source);
             lineproto_tag_lit(&l, "remote_workload", ni.workload);
+            lineproto_tag_lit(&l, "remote_zone", ni.zone);
         }
         put_identity(&l, &it, it.node_end, it.text.len);
         lineproto_field_uint_lit(&l, "bytes_in", r->delta.bytes_in);

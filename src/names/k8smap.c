@@ -29,6 +29,7 @@ struct entry {
     char zone[K8S_LABEL_MAX];
     char region[K8S_LABEL_MAX];
     struct endpoint_counts endpoints; /* services, resolved by reindex */
+    const char *where;                /* its zone, resolved by reindex; "" when not one */
 };
 
 /* One endpoint of an EndpointSlice, as kube-proxy chooses among them. */
@@ -704,13 +705,15 @@ static bool hinted_for(const struct slice_endpoint *e, const char *zone)
 /* The ready endpoints traffic to a Service can reach from here, by class. As kube-proxy
  * does: when every ready endpoint carries topology hints and some are meant for this zone,
  * only those. */
-static void count_endpoints(const struct k8smap *m, const struct entry *svc,
-                            struct endpoint_counts *out)
+static void count_endpoints(const struct k8smap *m, struct entry *svc, struct endpoint_counts *out)
 {
+    bool one_zone = true;
+
     size_t first = (size_t)name_hash(K8S_ENDPOINTSLICE, svc->namespace_, svc->name) & m->slice_mask;
     bool all_hinted = true, some_here = false, use_hints;
 
     memset(out, 0, sizeof(*out));
+    svc->where = NULL;
     for (int pass = 0; pass < 2; pass++) {
         use_hints = all_hinted && some_here && m->here.zone[0] != '\0';
         for (size_t s = first; m->slice_index[s] != 0; s = (s + 1) & m->slice_mask) {
@@ -738,9 +741,16 @@ static void count_endpoints(const struct k8smap *m, const struct entry *svc,
                     p.region = region_of_zone(m, e->zone);
                 }
                 out->n[place_class(&m->here, &p)]++;
+                /* The Service's zone, when all it reaches is in one. */
+                if (svc->where == NULL)
+                    svc->where = p.zone;
+                else if (strcmp(svc->where, p.zone) != 0)
+                    one_zone = false;
             }
         }
     }
+    if (!one_zone || svc->where == NULL)
+        svc->where = "";
 }
 
 static void reindex(struct k8smap *m)
@@ -766,6 +776,7 @@ static void reindex(struct k8smap *m)
         } else {
             p = place_at(m, e->node, e->zone, e->region);
             e->cls = (uint8_t)place_class(&m->here, &p);
+            e->where = p.zone;
         }
     }
     m->dirty = false;
@@ -802,6 +813,7 @@ bool k8smap_find(struct k8smap *m, const struct netaddr *a, struct k8s_meta *out
         out->name = e->name;
         out->workload = "";
         out->cls = (enum traffic_class)e->cls;
+        out->zone = e->where != NULL ? e->where : "";
         out->endpoints = e->kind == K8S_SERVICE ? &e->endpoints : NULL;
         if (e->owner[0] != '\0') {
             const char *wkind = e->owner_kind, *wname = e->owner;

@@ -28,6 +28,7 @@ struct k8s_meta {
     const char *name;
     const char *workload;   /* "Deployment/web", "StatefulSet/db", ... or "" */
     enum traffic_class cls; /* as seen from the map's own place (k8smap_set_self) */
+    const char *zone;       /* where it runs (a Service: where all it reaches runs), or "" */
     /* Services: the ready endpoints traffic to it may reach, by class; NULL otherwise. */
     const struct endpoint_counts *endpoints;
 };

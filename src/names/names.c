@@ -232,6 +232,7 @@ void names_none(const struct netaddr *a, const char *addr_text, struct name_info
                               .kind = "",
                               .namespace_ = "",
                               .workload = "",
+                              .zone = "",
                               .class_ = traffic_class_name(a ? address_class(a) : TC_UNKNOWN)};
 }
 
@@ -255,7 +256,7 @@ void names_lookup(struct names *n, const struct netaddr *a, const char *addr_tex
     struct k8s_meta meta;
 
     out->net = net ? net : "";
-    out->kind = out->namespace_ = out->workload = "";
+    out->kind = out->namespace_ = out->workload = out->zone = "";
     out->endpoints = NULL;
     if (n->k8s != NULL && k8smap_find(n->k8s, a, &meta)) {
         out->name = meta.name;
@@ -264,6 +265,7 @@ void names_lookup(struct names *n, const struct netaddr *a, const char *addr_tex
         out->namespace_ = meta.namespace_;
         out->workload = meta.workload;
         out->class_ = traffic_class_name(meta.cls);
+        out->zone = meta.zone;
         out->endpoints = meta.endpoints;
         return;
     }

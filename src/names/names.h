@@ -42,6 +42,7 @@ struct name_info {
     const char *workload;   /* Kubernetes owner, e.g. "Deployment/web", or "" */
     /* The traffic class (names_class); never "". */
     const char *class_;
+    const char *zone; /* Kubernetes: the zone it runs in, or "" */
     /* A Service's ready endpoints by class, as seen from here; NULL for anything else. */
     const struct endpoint_counts *endpoints;
 };

@@ -2,8 +2,8 @@
 """Traffic classes, live: nstats with --k8s against the loopback API fixture, which serves
 nodes in two zones of one region and a zone of a second region, pods on them, Services and
 their EndpointSlices (single-zone, two-zone, topology-aware, all in another zone). Traffic from
-a network namespace to pod, node and Service addresses must carry the expected class in the
-InfluxDB rows, the Prometheus series and the API; a two-zone Service is "mixed" with its
+a network namespace to pod, node and Service addresses must carry the expected class and zone
+in the InfluxDB rows and the Prometheus series, and the class in the API; a two-zone Service is "mixed" with its
 endpoints per class exposed; --label-net classes what is neither cluster nor public; the
 per-class byte sums equal the veth's kernel counters; the API's cost per class is the
 --price arithmetic. A replay of public and private addresses checks the "internet" class."""
@@ -45,6 +45,11 @@ EXPECT = {
     N3: "cross-region", NO_NODE: "unknown", SVC_ONE: "same-zone", SVC_TWO: "mixed",
     SVC_HINTED: "same-zone", SVC_FAR: "cross-zone", SVC_NONE: "unknown", VPC: "vpc",
     PRIVATE: "private",
+}
+ZONES = {
+    SAME_NODE: "a", N1: "a", SAME_ZONE: "a", N4: "a", CROSS_ZONE: "b", N2: "b",
+    CROSS_REGION: "c", N3: "c", NO_NODE: None, SVC_ONE: "a", SVC_TWO: None, SVC_HINTED: "a",
+    SVC_FAR: "b", SVC_NONE: None, VPC: None, PRIVATE: None,
 }
 PRICES = {"cross-zone": 0.01, "cross-region": 0.02, "mixed": 0.01, "vpc": 0.005}
 
@@ -164,6 +169,8 @@ def live():
     for addr, cls in EXPECT.items():
         got = {t.get("class") for t, _ in rows if t.get("remote") == addr}
         c.ok(got == {cls}, f"InfluxDB rows of {addr} have class {cls}: {got}")
+        zones = {t.get("remote_zone") for t, _ in rows if t.get("remote") == addr}
+        c.ok(zones == {ZONES[addr]}, f"InfluxDB rows of {addr} have zone {ZONES[addr]}: {zones}")
     sums = {}
     for t, f in rows:
         sums[t["class"]] = sums.get(t["class"], 0) + f["bytes_in"] + f["bytes_out"]
@@ -180,6 +187,9 @@ def live():
         got = {lab.get("class") for name, lab, _ in samples
                if name == "nstats_bytes_total" and lab.get("remote") == addr}
         c.ok(got == {cls}, f"Prometheus series of {addr} have class {cls}: {got}")
+        zones = {lab.get("remote_zone") for name, lab, _ in samples
+                 if name == "nstats_bytes_total" and lab.get("remote") == addr}
+        c.ok(zones == {ZONES[addr]}, f"Prometheus series of {addr} have zone {ZONES[addr]}")
     shares = {lab["class"]: v for name, lab, v in samples
               if name == "nstats_service_endpoints" and lab.get("remote_name") == "two"}
     c.eq(shares, {"same-zone": 1, "cross-zone": 1, "cross-region": 1},
