@@ -19,6 +19,7 @@
 #include "io/httpd.h"
 #include "names/k8s.h"
 #include "names/rdns.h"
+#include "names/topology.h"
 
 enum opt_type {
     OPT_STRING,
@@ -1163,6 +1164,28 @@ static int load_labels(const struct config *cfg, struct netlabels *out, char *er
     return 0;
 }
 
+/* A price for a class no row can have is a typo: classes are the built-in ones and the
+ * --label-net labels. */
+static int check_price_classes(const struct config *cfg, char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->prices->n; i++) {
+        const char *cls = cfg->prices->p[i].class_;
+        bool known = traffic_class_parse(cls) != TC_CLASSES;
+
+        for (size_t j = 0; j < cfg->labels->n && !known; j++)
+            known = strcmp(cfg->labels->labels[j], cls) == 0;
+        if (!known) {
+            snprintf(errbuf, errlen,
+                     "--price: no row can have class %s: the classes are same-node, same-zone, "
+                     "cross-zone, cross-region, mixed, unknown, internet, private and the "
+                     "--label-net labels",
+                     cls);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The in-cluster API server, as every pod's environment names it. */
 static void resolve_k8s_api(struct config *cfg)
 {
@@ -1230,6 +1253,8 @@ static int config_check(struct config *cfg, const struct config_host *host, char
             return -1;
         }
     }
+    if (check_price_classes(cfg, errbuf, errlen) == -1)
+        return -1;
     /* Without the API nothing has a zone to compare with. */
     if (!cfg->k8s && (cfg->zone != NULL || cfg->region != NULL)) {
         snprintf(errbuf, errlen, "--zone and --region need --k8s");

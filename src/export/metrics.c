@@ -526,7 +526,18 @@ static int render_conntrack(struct series_writer *w, const struct metrics_source
                   s->table.translated);
 }
 
-/* The user's prices, so that cost is a join in PromQL. */
+/* True if ps prices class in the direction (out or in), by its own entry or a both-ways one. */
+static bool priced(const struct prices *ps, const char *class_, bool out)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (strcmp(ps->p[i].class_, class_) == 0 &&
+            (ps->p[i].dir == PRICE_BOTH || (ps->p[i].dir == PRICE_OUT) == out))
+            return true;
+    return false;
+}
+
+/* The user's prices, so that cost is a join in PromQL: one sample per class and direction
+ * priced, the direction's own price over the class's both-ways one. */
 static int render_prices(struct series_writer *w, const struct prices *ps)
 {
     static const char *const dirs[2] = {"in", "out"};
@@ -536,19 +547,20 @@ static int render_prices(struct series_writer *w, const struct prices *ps)
     if (family(w, "nstats_price_usd_per_gigabyte", SERIES_GAUGE,
                "The --price given for a traffic class and direction, in USD per 10^9 bytes."))
         return -1;
-    for (size_t i = 0; i < ps->n; i++)
-        for (int d = 0; d < 2; d++) {
+    for (size_t i = 0; i < ps->n; i++) {
+        bool seen = false;
+
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(ps->p[j].class_, ps->p[i].class_) == 0;
+        for (int d = 0; d < 2 && !seen; d++) {
             struct prom_label l[2] = {{"class", ps->p[i].class_, false},
                                       {"direction", dirs[d], true}};
 
-            /* A class's own direction price, once, and a both-ways price where none is. */
-            if ((ps->p[i].dir == PRICE_BOTH &&
-                 prices_get(ps, ps->p[i].class_, d == 1) != ps->p[i].usd_per_gb) ||
-                (ps->p[i].dir != PRICE_BOTH && (ps->p[i].dir == PRICE_OUT) != (d == 1)))
-                continue;
-            if (w->ops->sample_double(w, l, 2, ps->p[i].usd_per_gb))
+            if (priced(ps, ps->p[i].class_, d == 1) &&
+                w->ops->sample_double(w, l, 2, prices_get(ps, ps->p[i].class_, d == 1)))
                 return -1;
         }
+    }
     return 0;
 }
 

@@ -270,6 +270,41 @@ static void test_enum(void)
     clear_env();
 }
 
+/* Prices: directions, a class from --label-net, typos refused; zones need --k8s. */
+static void test_prices_and_zones(void)
+{
+    struct config c;
+    char *good[] = {
+        "nstats",  "--price",   "cross-zone=0.01", "--price",        "internet:out=0.09",
+        "--price", "vpc=0.005", "--label-net",     "10.0.0.0/8=vpc", NULL};
+    char *typo[] = {"nstats", "--price", "crosszone=0.01", NULL};
+    char *unlabelled[] = {"nstats", "--price", "vpc=0.005", NULL};
+    char *negative[] = {"nstats", "--price", "internet=-1", NULL};
+    char *zone[] = {"nstats", "--zone", "a", NULL};
+    char *no_conntrack[] = {"nstats", "--conntrack=false", NULL};
+
+    clear_env();
+    CHECK_EQ(parse(&c, good), 0);
+    CHECK(c.prices != NULL && c.prices->n == 3);
+    CHECK(prices_get(c.prices, "internet", true) == 0.09);
+    CHECK(c.conntrack);
+    config_free(&c);
+    CHECK_EQ(parse(&c, typo), -1);
+    CHECK(strstr(err, "--price: no row can have class crosszone") == err);
+    config_free(&c);
+    CHECK_EQ(parse(&c, unlabelled), -1);
+    config_free(&c);
+    CHECK_EQ(parse(&c, negative), -1);
+    CHECK(strstr(err, "bad value for --price: ") == err);
+    config_free(&c);
+    CHECK_EQ(parse(&c, zone), -1);
+    CHECK_STR(err, "--zone and --region need --k8s");
+    config_free(&c);
+    CHECK_EQ(parse(&c, no_conntrack), 0);
+    CHECK(!c.conntrack);
+    config_free(&c);
+}
+
 static void test_label_net(void)
 {
     struct config c;
@@ -622,6 +657,7 @@ int main(void)
     RUN(test_key_fields_and_print);
     RUN(test_enum);
     RUN(test_label_net);
+    RUN(test_prices_and_zones);
     RUN(test_identity);
     RUN(test_k8s_environment);
     RUN(test_formatting);

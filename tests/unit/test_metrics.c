@@ -355,6 +355,9 @@ static void test_all_sources(void)
     src.k8s = &k8s;
     CHECK_EQ(prices_add(&prices, "cross-zone=0.01", err, sizeof(err)), 0);
     CHECK_EQ(prices_add(&prices, "internet:out=0.09", err, sizeof(err)), 0);
+    /* A direction's own price and a both-ways one of the same value: one sample each. */
+    CHECK_EQ(prices_add(&prices, "vpc:in=0.5", err, sizeof(err)), 0);
+    CHECK_EQ(prices_add(&prices, "vpc=0.5", err, sizeof(err)), 0);
     src.prices = &prices;
     buf_init(&b, 1 << 20);
     CHECK_EQ(render_text(&b, &src), 0);
@@ -364,7 +367,9 @@ static void test_all_sources(void)
     CHECK_LINE(b.data,
                "nstats_price_usd_per_gigabyte{class=\"cross-zone\",direction=\"out\"} 0.01");
     CHECK_LINE(b.data, "nstats_price_usd_per_gigabyte{class=\"internet\",direction=\"out\"} 0.09");
-    CHECK_EQ(count_lines_starting(b.data, "nstats_price_usd_per_gigabyte{"), 3);
+    CHECK_LINE(b.data, "nstats_price_usd_per_gigabyte{class=\"vpc\",direction=\"in\"} 0.5");
+    CHECK_LINE(b.data, "nstats_price_usd_per_gigabyte{class=\"vpc\",direction=\"out\"} 0.5");
+    CHECK_EQ(count_lines_starting(b.data, "nstats_price_usd_per_gigabyte{"), 5);
     /* Names and Kubernetes add their labels to flow series. */
     CHECK_LINE(
         b.data,
