@@ -75,7 +75,8 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
         names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
     if (ni.endpoints != NULL && strcmp(ni.class_, traffic_class_name(TC_MIXED)) == 0)
         note_mixed(p, &ni);
-    l[n++] = (struct prom_label){"class", ni.class_, true};
+    /* A --label-net label is the user's text: escaped like any. */
+    l[n++] = (struct prom_label){"class", ni.class_, false};
     l[n++] = (struct prom_label){"local", t.local, true};
     label(l, &n, "net", ni.net);
     l[n++] = (struct prom_label){"port", t.port, true};
@@ -502,8 +503,9 @@ static int render_conntrack(struct series_writer *w, const struct metrics_source
         return 0;
     if (single(w, "nstats_conntrack_up", SERIES_GAUGE,
                "1 when NAT'd packets are counted for their true ends from the kernel's "
-               "conntrack; 0 when its table cannot be read here (see /healthz).",
-               s != NULL ? 1 : 0))
+               "conntrack; 0 when its table cannot be read here (see /healthz), or events "
+               "were lost and it could not be read again yet.",
+               s != NULL && !s->stale ? 1 : 0))
         return -1;
     if (s == NULL)
         return 0;

@@ -10,7 +10,7 @@
 
 int prices_parse_entry(const char *spec, struct price *out, char *errbuf, size_t errlen)
 {
-    const char *eq = strrchr(spec, '='), *colon;
+    const char *eq = strrchr(spec, '=');
     size_t class_len;
     char *end;
 
@@ -20,20 +20,13 @@ int prices_parse_entry(const char *spec, struct price *out, char *errbuf, size_t
         return -1;
     }
     class_len = (size_t)(eq - spec);
-    colon = memchr(spec, ':', class_len);
-    if (colon != NULL) {
-        const char *dir = colon + 1;
-        size_t dir_len = (size_t)(eq - dir);
-
-        if (dir_len == 2 && memcmp(dir, "in", 2) == 0)
-            out->dir = PRICE_IN;
-        else if (dir_len == 3 && memcmp(dir, "out", 3) == 0)
-            out->dir = PRICE_OUT;
-        else {
-            snprintf(errbuf, errlen, "direction must be in or out: %s", spec);
-            return -1;
-        }
-        class_len = (size_t)(colon - spec);
+    /* A direction is a trailing ":in" or ":out"; any other colon is the class's own. */
+    if (class_len >= 3 && memcmp(eq - 3, ":in", 3) == 0) {
+        out->dir = PRICE_IN;
+        class_len -= 3;
+    } else if (class_len >= 4 && memcmp(eq - 4, ":out", 4) == 0) {
+        out->dir = PRICE_OUT;
+        class_len -= 4;
     }
     if (class_len == 0 || class_len >= sizeof(out->class_)) {
         snprintf(errbuf, errlen, "class must be 1 to %zu bytes: %s", sizeof(out->class_) - 1, spec);

@@ -19,6 +19,8 @@
 
 /* The event socket's receive buffer: room for bursts of new connections between drains. */
 #define EVENT_BUFFER_BYTES (4u << 20)
+/* A dump that failed is tried again at most this often. */
+#define DUMP_RETRY_MS 1000
 
 struct conntrack {
     struct loop *loop;
@@ -27,6 +29,8 @@ struct conntrack {
     struct nfct_handle *dump;
     struct conntrack_stats stats;
     struct log_limit log;
+    bool need_dump;        /* events were lost: read the whole table again */
+    uint64_t last_dump_ms; /* when the last dump was tried */
 };
 
 /* One direction of ct (orig or reply) as a nat_tuple. Returns false for what nattable does
@@ -79,8 +83,11 @@ static int on_conn(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, voi
 
 static int on_event(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *arg)
 {
-    ((struct conntrack *)arg)->stats.events++;
-    return on_conn(type, ct, arg);
+    struct conntrack *c = arg;
+
+    c->stats.events++;
+    /* After an overrun the events still queued are older than the dump to come. */
+    return c->need_dump ? NFCT_CB_CONTINUE : on_conn(type, ct, arg);
 }
 
 /* Reads the whole table again: after an overrun the events cannot say what changed. */
@@ -89,11 +96,13 @@ static int dump(struct conntrack *c)
     uint32_t family = AF_UNSPEC;
 
     c->stats.dumps++;
+    c->last_dump_ms = loop_now_ms();
     nattable_clear(c->table);
     if (nfct_query(c->dump, NFCT_Q_DUMP, &family) == -1) {
         c->stats.errors++;
         return -1;
     }
+    c->need_dump = false;
     return 0;
 }
 
@@ -101,25 +110,26 @@ void conntrack_drain(struct conntrack *c)
 {
     if (c == NULL)
         return;
+    /* Every event waiting (non-blocking: EAGAIN when none is left). After an overrun they
+     * are read and dropped, then the table is read again once. */
     for (;;) {
-        int rc = nfct_catch(c->events);
-
-        if (rc >= 0)
+        if (nfct_catch(c->events) >= 0 || errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
         if (errno == ENOBUFS) {
             c->stats.overruns++;
+            c->need_dump = true;
             log_warnx_limited(&c->log, loop_now_ms(), 60000,
                               "conntrack events overran the socket buffer: reading the table "
                               "again");
-            if (dump(c) == -1)
-                break;
             continue;
         }
         c->stats.errors++;
         break;
     }
+    if (c->need_dump && loop_now_ms() - c->last_dump_ms >= DUMP_RETRY_MS)
+        (void)dump(c);
     nattable_expire(c->table, loop_now_ms());
 }
 
@@ -146,7 +156,9 @@ struct conntrack *conntrack_start(struct loop *loop, struct nattable *t, char *e
         goto fail;
     }
     fd = nfct_fd(c->events);
-    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+    /* Past net.core.rmem_max needs the force variant, which CAP_NET_ADMIN allows. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) == -1)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
         nfct_callback_register(c->events, NFCT_T_NEW | NFCT_T_DESTROY, on_event, c) == -1 ||
         nfct_callback_register(c->dump, NFCT_T_ALL, on_conn, c) == -1) {
@@ -185,5 +197,6 @@ void conntrack_stop(struct conntrack *c)
 void conntrack_get_stats(const struct conntrack *c, struct conntrack_stats *out)
 {
     *out = c->stats;
+    out->stale = c->need_dump;
     nattable_get_stats(c->table, &out->table);
 }

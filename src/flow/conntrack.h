@@ -19,6 +19,7 @@ struct conntrack_stats {
     uint64_t dumps;    /* full dumps: the first, and one after every overrun */
     uint64_t overruns; /* times the kernel dropped events (ENOBUFS): a dump follows */
     uint64_t errors;   /* failed reads and dumps */
+    bool stale;        /* events were lost and the dump since has not succeeded */
     struct nattable_stats table;
 };
 

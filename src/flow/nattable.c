@@ -18,6 +18,7 @@ struct conn {
     uint8_t forms;    /* bit per enum form: keyed in the hash */
     bool used;
     uint32_t next_free;
+    uint32_t end_prev, end_next; /* conn + 1 in the list of ending ones, 0 at its ends */
 };
 
 struct nattable {
@@ -30,7 +31,9 @@ struct nattable {
     size_t mask;
     struct hash_key seed;
     struct nattable_stats stats;
-    size_t ending; /* connections in their grace */
+    /* Connections in their grace, oldest end first: the grace is one length and the clock
+     * only goes forward, so appending keeps the order and expiry pops from the head. */
+    uint32_t end_head, end_tail; /* conn + 1, 0 when none */
 };
 
 struct nattable *nattable_new(size_t max_conns, const struct hash_key *seed)
@@ -161,8 +164,16 @@ static void drop(struct nattable *t, struct conn *c)
         key_of(&c->c, (enum form)f, &k);
         unlink_node(t, i * F_FORMS + (uint32_t)f, &k);
     }
-    if (c->ends_ms != 0)
-        t->ending--;
+    if (c->ends_ms != 0) {
+        if (c->end_prev != 0)
+            t->conns[c->end_prev - 1].end_next = c->end_next;
+        else
+            t->end_head = c->end_next;
+        if (c->end_next != 0)
+            t->conns[c->end_next - 1].end_prev = c->end_prev;
+        else
+            t->end_tail = c->end_prev;
+    }
     memset(c, 0, sizeof(*c));
     c->next_free = t->free_head;
     t->free_head = i + 1;
@@ -227,20 +238,20 @@ void nattable_end(struct nattable *t, const struct nat_conn *nc, uint64_t now_ms
     if (c == NULL || c->ends_ms != 0)
         return;
     c->ends_ms = now_ms + NATTABLE_GRACE_MS;
-    if (c->ends_ms == 0)
-        c->ends_ms = 1;
-    t->ending++;
+    c->end_prev = t->end_tail;
+    c->end_next = 0;
+    if (t->end_tail != 0)
+        t->conns[t->end_tail - 1].end_next = (uint32_t)(c - t->conns) + 1;
+    else
+        t->end_head = (uint32_t)(c - t->conns) + 1;
+    t->end_tail = (uint32_t)(c - t->conns) + 1;
 }
 
 void nattable_expire(struct nattable *t, uint64_t now_ms)
 {
-    for (size_t i = 0; i < t->high && t->ending > 0; i++) {
-        struct conn *c = &t->conns[i];
-
-        if (c->used && c->ends_ms != 0 && c->ends_ms <= now_ms) {
-            drop(t, c);
-            t->stats.removed++;
-        }
+    while (t->end_head != 0 && t->conns[t->end_head - 1].ends_ms <= now_ms) {
+        drop(t, &t->conns[t->end_head - 1]);
+        t->stats.removed++;
     }
 }
 

@@ -255,8 +255,13 @@ static void step(struct watcher *w, enum k8s_event ev, const char *what)
         .broken = w->broken,
         .quick = loop_now_ms() - w->started_ms < K8S_QUICK_END_MS,
     };
-    struct k8s_step s = k8s_next_state(w->state, ev, &f);
+    struct k8s_step s;
 
+    /* A list that failed part-way holds one page's resourceVersion, not the list's: list
+     * again rather than watch from it. */
+    if (ev == K8S_EV_FAILED && w->state == K8S_LISTING)
+        f.broken = w->broken = true;
+    s = k8s_next_state(w->state, ev, &f);
     if (s.relist)
         w->k->stats.relists++;
     if (s.synced)

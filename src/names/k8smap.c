@@ -702,6 +702,20 @@ static bool hinted_for(const struct slice_endpoint *e, const char *zone)
     return false;
 }
 
+/* True if a slice of the Service at the chain from slot first, other than stale, is a fresh
+ * copy of it: while a list is read, a slice it named again is there twice until it ends. */
+static bool replaced(const struct k8smap *m, size_t first, const struct slice *stale)
+{
+    for (size_t s = first; m->slice_index[s] != 0; s = (s + 1) & m->slice_mask) {
+        const struct slice *sl = &m->slices[m->slice_index[s] - 1];
+
+        if (sl != stale && !sl->stale && strcmp(sl->name, stale->name) == 0 &&
+            strcmp(sl->namespace_, stale->namespace_) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The ready endpoints traffic to a Service can reach from here, by class. As kube-proxy
  * does: when every ready endpoint carries topology hints and some are meant for this zone,
  * only those. */
@@ -719,7 +733,9 @@ static void count_endpoints(const struct k8smap *m, struct entry *svc, struct en
         for (size_t s = first; m->slice_index[s] != 0; s = (s + 1) & m->slice_mask) {
             const struct slice *sl = &m->slices[m->slice_index[s] - 1];
 
-            if (strcmp(sl->service, svc->name) != 0 || strcmp(sl->namespace_, svc->namespace_) != 0)
+            if (strcmp(sl->service, svc->name) != 0 ||
+                strcmp(sl->namespace_, svc->namespace_) != 0 ||
+                (sl->stale && replaced(m, first, sl)))
                 continue;
             for (size_t i = 0; i < sl->n_eps; i++) {
                 const struct slice_endpoint *e = &sl->eps[i];

@@ -111,6 +111,8 @@ static bool in_any(const struct netaddr *a, const struct range *r, size_t n)
 enum traffic_class address_class(const struct netaddr *a)
 {
     static const uint8_t v6_loopback[16] = {[15] = 1};
+    static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
 
     if (a->family == 4) {
         if (a->bytes[0] == 127)
@@ -122,6 +124,14 @@ enum traffic_class address_class(const struct netaddr *a)
         return TC_UNKNOWN;
     if (memcmp(a->bytes, v6_loopback, 16) == 0)
         return TC_SAME_NODE;
+    /* IPv4-mapped (::ffff:0:0/96) and the well-known NAT64 prefix (64:ff9b::/96): the IPv4
+     * address inside is where the bytes go. */
+    if (memcmp(a->bytes, v4_mapped, 12) == 0 || memcmp(a->bytes, nat64, 12) == 0) {
+        struct netaddr v4 = {.family = 4};
+
+        memcpy(v4.bytes, a->bytes + 12, 4);
+        return address_class(&v4);
+    }
     if ((a->bytes[0] & 0xe0) != 0x20)
         return TC_PRIVATE;
     return in_any(a, v6_special, sizeof(v6_special) / sizeof(v6_special[0])) ? TC_PRIVATE

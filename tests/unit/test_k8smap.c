@@ -372,6 +372,25 @@ static void test_zones(void)
     CHECK_STR(class_of(m, "198.18.2.3"), "same-zone");
     /* An endpoint's own zone field is the slice's word until the slice changes. */
     CHECK_STR(class_of(m, "198.18.3.2"), "mixed");
+    /* A list of slices in pages: a slice named again is counted once meanwhile. */
+    CHECK_EQ(list(m, K8S_ENDPOINTSLICE,
+                  js("{'metadata':{'continue':'p2'},'items':[" SLICE(
+                      "two-x", "two", EP("198.18.2.6", "node-5", "a", "true")) "]}")),
+             K8S_OK);
+    netaddr_parse("198.18.3.2", &a);
+    CHECK(k8smap_find(m, &a, &meta) && meta.endpoints != NULL);
+    CHECK_EQ(meta.endpoints->n[TC_SAME_ZONE], 1);
+    CHECK_EQ(next_page(m, K8S_ENDPOINTSLICE,
+                       js("{'items':[" SLICE(
+                           "one-x", "one",
+                           EP("198.18.2.6", "node-5", "a",
+                              "true")) "," SLICE("two-y", "two",
+                                                 EP("198.18.2.3", "node-2", "b", "null")) "]}")),
+             K8S_OK);
+    CHECK(k8smap_find(m, &a, &meta) && meta.endpoints != NULL);
+    CHECK_EQ(meta.endpoints->n[TC_SAME_ZONE], 1);
+    /* Zone b's region: no node is in zone b any more, so not known. */
+    CHECK_EQ(meta.endpoints->n[TC_UNKNOWN], 1);
     /* A slice deleted: its endpoints go. */
     CHECK_EQ(event(m, K8S_ENDPOINTSLICE,
                    js("{'type':'DELETED','object':{'metadata':{'name':'one-x','namespace':"

@@ -126,9 +126,43 @@ static void test_full(void)
     nattable_free(t);
 }
 
+/* Ended connections go in the order they ended, and one taken in again leaves the list. */
+static void test_ending(void)
+{
+    struct nattable *t = nattable_new(8, &seed);
+    struct nat_conn c[4];
+    struct nattable_stats st;
+
+    for (uint16_t i = 0; i < 4; i++) {
+        c[i] = (struct nat_conn){tuple("198.18.1.2", (uint16_t)(1000 + i), "198.19.5.2", 80),
+                                 tuple("198.19.5.2", 80, "198.18.0.1", (uint16_t)(2000 + i))};
+        CHECK(nattable_add(t, &c[i]));
+    }
+    nattable_end(t, &c[0], 0);
+    nattable_end(t, &c[1], 1);
+    nattable_end(t, &c[2], 2);
+    nattable_end(t, &c[2], 3);     /* a second DESTROY changes nothing */
+    CHECK(nattable_add(t, &c[1])); /* back (a dump): alive, out of the list */
+    nattable_expire(t, NATTABLE_GRACE_MS + 1);
+    nattable_get_stats(t, &st);
+    CHECK_EQ(st.size, 3);
+    CHECK_EQ(st.removed, 1);
+    nattable_expire(t, NATTABLE_GRACE_MS + 2);
+    nattable_get_stats(t, &st);
+    CHECK_EQ(st.size, 2);
+    check(t, "198.18.0.1", 2001, "198.19.5.2", 80, true, "198.18.1.2", 1001, "198.19.5.2", 80);
+    check(t, "198.18.0.1", 2003, "198.19.5.2", 80, true, "198.18.1.2", 1003, "198.19.5.2", 80);
+    nattable_end(t, &c[3], 10);
+    nattable_expire(t, 1000000);
+    nattable_get_stats(t, &st);
+    CHECK_EQ(st.size, 1);
+    nattable_free(t);
+}
+
 int main(void)
 {
     RUN(test_forms);
     RUN(test_full);
+    RUN(test_ending);
     return test_report();
 }

@@ -16,8 +16,15 @@ static void test_parse(void)
     CHECK_EQ(p.dir, PRICE_OUT);
     CHECK_EQ(prices_parse_entry("vpc:in=0", &p, err, sizeof(err)), 0);
     CHECK_EQ(p.dir, PRICE_IN);
-    static const char *const bad[] = {"",      "x",    "=1",     "a=",    "a=-1", "a=nan",
-                                      "a=inf", "a=1x", "a:up=1", ":in=1", "a:=1"};
+    /* A colon that is not a direction is the class's own (a --label-net label). */
+    CHECK_EQ(prices_parse_entry("dc:east=0.02", &p, err, sizeof(err)), 0);
+    CHECK_STR(p.class_, "dc:east");
+    CHECK_EQ(p.dir, PRICE_BOTH);
+    CHECK_EQ(prices_parse_entry("dc:east:out=0.03", &p, err, sizeof(err)), 0);
+    CHECK_STR(p.class_, "dc:east");
+    CHECK_EQ(p.dir, PRICE_OUT);
+    static const char *const bad[] = {"",      "x",     "=1",   "a=",    "a=-1",
+                                      "a=nan", "a=inf", "a=1x", ":in=1", ":out=1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK_EQ(prices_parse_entry(bad[i], &p, err, sizeof(err)), -1);
 }
