@@ -298,6 +298,7 @@ def check_evaluator():
 
 PSS_LINE = re.compile(r"^  - \.\./\.\./components/(pss-[a-z-]+)$", re.M)
 ANNOTATIONS_LINE = "  # - ../../components/prometheus-annotations"
+CONNTRACK_LINE = "  # - ../../components/conntrack"
 # The application's own scrape annotations, added to the example app in the copies: nstats must
 # leave them alone unless the prometheus-annotations opt-in is chosen.
 APP_SCRAPE = {"prometheus.io/scrape": "true", "prometheus.io/port": "8080",
@@ -506,6 +507,28 @@ def check_namespaced():
          "namespace monitoring: ServiceAccount in it")
     c.eq(find(objs, "DaemonSet")[0]["metadata"].get("namespace"), "monitoring",
          "namespace monitoring: DaemonSet in it")
+
+
+def check_conntrack_component():
+    """The opt-in conntrack component, listed in the DaemonSet overlay, adds NET_ADMIN to the
+    privileged component's securityContext and nothing else."""
+    text = open(os.path.join(K8S, "overlays", "daemonset", "kustomization.yaml")).read()
+    c.ok(CONNTRACK_LINE in text, "daemonset: conntrack is an opt-in line")
+    root = os.path.join(tmp, "conntrack")
+    shutil.copytree(K8S, root)
+    path = os.path.join(root, "overlays", "daemonset")
+    with open(os.path.join(path, "kustomization.yaml"), "w") as f:
+        f.write(text.replace(CONNTRACK_LINE, CONNTRACK_LINE.replace("# ", "", 1)))
+    objs = render(path, "daemonset + conntrack")
+    if not objs:
+        return
+    _, spec, _, ctr = nstats_workload(objs)
+    want = dict(component_doc(DEFAULT_COMPONENT["daemonset"])[2])
+    want["capabilities"] = {"drop": ["ALL"], "add": ["NET_RAW", "NET_ADMIN"]}
+    c.eq(ctr.get("securityContext"), want,
+         "daemonset + conntrack: the privileged securityContext with NET_ADMIN added")
+    got, why = pss_level(find(objs, "DaemonSet")[0]["spec"]["template"]["metadata"], spec)
+    c.eq(got, "privileged", f"daemonset + conntrack: privileged ({why})")
 
 
 def check_config_rolls():
@@ -742,6 +765,7 @@ def main():
         check_same_container(containers[("sidecar", component, False)],
                              containers[("native-sidecar", component, False)])
     check_namespaced()
+    check_conntrack_component()
     check_config_rolls()
     check_readme()
     check_dry_run(dry_runs)
