@@ -8,7 +8,7 @@ set -eu
 build="cmake make gcc libc6-dev pkg-config libpcap-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev libc-ares-dev libjansson-dev libncurses-dev libsnappy-dev libnetfilter-conntrack-dev libjs-chart.js"
 # deploy/rootfs.sh copies the CA bundle into the image and gives the binary its capability.
 image="$build ca-certificates libcap2-bin"
-test="$image python3 python3-yaml clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus protobuf-compiler libprotobuf-dev python3-protobuf python3-snappy systemd groff-base man-db dnsmasq-base tmux chromium mmdebstrap nftables ethtool"
+test="$image python3 python3-yaml clang clang-format clang-tidy cppcheck tshark tcpdump tcpreplay iperf3 iproute2 curl time influxdb victoria-metrics nginx-light openssl prometheus protobuf-compiler libprotobuf-dev python3-protobuf python3-snappy systemd groff-base man-db dnsmasq-base tmux chromium mmdebstrap iptables ethtool"
 bench="$test darkstat softflowd"
 
 case "${1:-build}" in
