@@ -108,18 +108,22 @@ static bool in_any(const struct netaddr *a, const struct range *r, size_t n)
     return false;
 }
 
+static enum traffic_class v4_class(const struct netaddr *a)
+{
+    if (a->bytes[0] == 127)
+        return TC_SAME_NODE;
+    return in_any(a, v4_special, sizeof(v4_special) / sizeof(v4_special[0])) ? TC_PRIVATE
+                                                                             : TC_INTERNET;
+}
+
 enum traffic_class address_class(const struct netaddr *a)
 {
     static const uint8_t v6_loopback[16] = {[15] = 1};
     static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
     static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
 
-    if (a->family == 4) {
-        if (a->bytes[0] == 127)
-            return TC_SAME_NODE;
-        return in_any(a, v4_special, sizeof(v4_special) / sizeof(v4_special[0])) ? TC_PRIVATE
-                                                                                 : TC_INTERNET;
-    }
+    if (a->family == 4)
+        return v4_class(a);
     if (a->family != 6)
         return TC_UNKNOWN;
     if (memcmp(a->bytes, v6_loopback, 16) == 0)
@@ -130,7 +134,7 @@ enum traffic_class address_class(const struct netaddr *a)
         struct netaddr v4 = {.family = 4};
 
         memcpy(v4.bytes, a->bytes + 12, 4);
-        return address_class(&v4);
+        return v4_class(&v4);
     }
     if ((a->bytes[0] & 0xe0) != 0x20)
         return TC_PRIVATE;
