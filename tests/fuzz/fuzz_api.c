@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     query[size] = '\0';
     err[0] = '\0';
     if (api_parse_query(query, &q, err, sizeof(err)) == 0) {
-        if (q.limit < 1 || q.limit > API_LIMIT_MAX || q.group > API_GROUP_NET ||
+        if (q.limit < 1 || q.limit > API_LIMIT_MAX || q.group > API_GROUP_CLASS ||
             q.sort > API_SORT_NAME || memchr(q.filter, '\0', sizeof(q.filter)) == NULL)
             abort();
     } else if (err[0] == '\0') {
