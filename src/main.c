@@ -88,6 +88,7 @@ static int start_sinks(struct app *app, char *errbuf, size_t errlen)
         if (app->httpd == NULL)
             return 1;
         app->routes.httpd = app->httpd;
+        app->routes.keycache = keycache_new();
         log_info("serving /metrics and /healthz on %s (port %u)", app->cfg.listen,
                  httpd_port(app->httpd));
     }
@@ -158,6 +159,7 @@ static void teardown(struct app *app)
     loop_timer_free(app->reopen);
     loop_timer_free(app->rates_tick);
     httpd_stop(app->httpd);
+    keycache_free(app->routes.keycache);
     rdns_free(app->rdns);
     k8s_stop(app->k8s);
     k8smap_free(app->k8smap);

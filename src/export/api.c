@@ -207,9 +207,10 @@ static bool kept(const struct filter *f, const struct flow_key *key,
 static void names_of(const struct api_sources *src, const struct flow_key *key,
                      const struct schema_key_tags *t, struct name_info *ni)
 {
-    names_none(schema_key_nameable(key) ? &key->remote : NULL, t->remote, ni);
     if (src->names != NULL && schema_key_nameable(key))
         names_lookup(src->names, &key->remote, t->remote, src->now_ms, ni);
+    else
+        names_none(schema_key_nameable(key) ? &key->remote : NULL, t->remote, ni);
 }
 
 static void group_text(const struct api_query *q, const struct schema_key_tags *t,

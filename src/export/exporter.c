@@ -108,7 +108,7 @@ static void push_series(struct exporter *e, uint64_t end_ms)
         w = p->begin(p->enc, e->first_start_ms, end_ms);
         /* A failed render is not ended: the next begin drops it, and no series is marked
          * stale for having been left out. */
-        if (routes_render_metrics(e->links.routes, w) == -1 ||
+        if (routes_render_metrics(e->links.routes, w, NULL) == -1 ||
             p->end(p->enc, enqueue_body, p) == -1) {
             log_warnx_limited(&e->encode_log, loop_now_ms(), 60000,
                               "%s: the interval ending %llu could not be encoded or "

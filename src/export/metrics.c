@@ -23,8 +23,9 @@ struct flow_pass {
     struct series_writer *w;
     struct mixed_service *mixed; /* MIXED_SERVICES_MAX, allocated at the first */
     size_t n_mixed;
-    struct buf arena; /* every key's labels, prepared by the writer, for both families */
-    size_t cursor;    /* the next key's labels in arena */
+    /* Every key's record (keycache.h): its labels, prepared by the writer, for both
+     * families; the scrapes' cache, or one for this render only. */
+    struct keycache *cache;
     struct names *names;
     uint64_t now_ms;
     bool packets; /* which family this pass writes */
@@ -57,23 +58,23 @@ static void note_mixed(struct flow_pass *p, const struct name_info *ni)
     m->endpoints = *ni->endpoints;
 }
 
-/* A key's labels, prepared by the writer, appended to the pass's arena as a 4-byte length and
- * the writer's form. */
-static int key_labels(struct flow_pass *p, const struct flow_key *key)
+/* A key's record: its labels, prepared by the writer. */
+static int key_labels(struct flow_pass *p, uint32_t index, const struct flow_key *key)
 {
-    struct buf *a = &p->arena;
-    size_t at = a->len;
     struct schema_key_tags t;
     struct name_info ni;
     struct prom_label l[12];
     size_t n = 0;
-    uint32_t len;
+    bool mixed;
+    struct buf *a;
 
     schema_key_tags(key, &t);
-    names_none(schema_key_nameable(key) ? &key->remote : NULL, NULL, &ni);
     if (p->names != NULL && schema_key_nameable(key))
         names_lookup(p->names, &key->remote, t.remote, p->now_ms, &ni);
-    if (ni.endpoints != NULL && strcmp(ni.class_, traffic_class_name(TC_MIXED)) == 0)
+    else
+        names_none(schema_key_nameable(key) ? &key->remote : NULL, NULL, &ni);
+    mixed = ni.endpoints != NULL && strcmp(ni.class_, traffic_class_name(TC_MIXED)) == 0;
+    if (mixed)
         note_mixed(p, &ni);
     /* A --label-net label is the user's text: escaped like any. */
     l[n++] = (struct prom_label){"class", ni.class_, false};
@@ -89,44 +90,62 @@ static int key_labels(struct flow_pass *p, const struct flow_key *key)
         l[n++] = (struct prom_label){"remote_source", ni.source, true};
     label(l, &n, "remote_workload", ni.workload);
     label(l, &n, "remote_zone", ni.zone);
-    if (buf_append(a, &(uint32_t){0}, sizeof(uint32_t)) ||
+    if ((a = keycache_open(p->cache, index, key, mixed ? KEYCACHE_MIXED : 0)) == NULL ||
         p->w->ops->key_prepare(p->w, a, key, sizeof(*key), l, n) == -1)
         return -1;
-    len = (uint32_t)(a->len - at - sizeof(uint32_t));
-    memcpy(a->data + at, &len, sizeof(len));
-    return 0;
+    return keycache_seal(p->cache);
+}
+
+/* The last scrape's record of a key, kept when nothing it was made from changed. A mixed
+ * Service's endpoints are looked up again, for nstats_service_endpoints. */
+static bool kept(struct flow_pass *p, uint32_t index, const struct flow_key *key)
+{
+    const struct keycache_record *r;
+    char text[NETADDR_STRLEN];
+    struct name_info ni;
+
+    if (!keycache_keep(p->cache, index, key))
+        return false;
+    r = keycache_get(p->cache, index);
+    if ((r->flags & KEYCACHE_MIXED) && p->names != NULL) {
+        names_lookup(p->names, &key->remote, netaddr_format(&key->remote, text, sizeof(text)),
+                     p->now_ms, &ni);
+        if (ni.endpoints != NULL)
+            note_mixed(p, &ni);
+    }
+    return true;
 }
 
 /* A key's two samples. Who is counting (host, pod, namespace) is the scrape target's to say,
  * so flow series carry the key and the far end's names only; see nstats_info. The bytes pass
- * prepares each key's labels into the arena; the packets pass, over the same keys in the same
- * order, writes them from there. */
-static void flow_series(void *arg, const struct flow_key *key, const struct flow_counters *c)
+ * makes (or keeps) each key's record; the packets pass, over the same keys, writes them. */
+static void flow_series(void *arg, uint32_t index, uint32_t hash, const struct flow_key *key,
+                        const struct flow_counters *c)
 {
     struct flow_pass *p = arg;
-    uint32_t len;
+    const struct keycache_record *r;
     const char *labels;
 
+    (void)hash;
     if (p->err)
         return;
     if (!p->packets) {
         if (key->kind < 5)
             p->by_kind[key->kind] += c->bytes_in + c->bytes_out;
-        if (key_labels(p, key) == -1) {
+        if (!kept(p, index, key) && key_labels(p, index, key) == -1) {
             p->err = 1;
             return;
         }
     }
-    if (p->cursor + sizeof(len) > p->arena.len) {
+    if ((r = keycache_get(p->cache, index)) == NULL) {
         p->err = 1; /* the packets pass saw a key the bytes pass did not */
         return;
     }
-    memcpy(&len, p->arena.data + p->cursor, sizeof(len));
-    labels = p->arena.data + p->cursor + sizeof(len);
-    p->cursor += sizeof(len) + len;
-    p->err |=
-        p->w->ops->key_sample(p->w, "in", labels, len, p->packets ? c->packets_in : c->bytes_in) ||
-        p->w->ops->key_sample(p->w, "out", labels, len, p->packets ? c->packets_out : c->bytes_out);
+    labels = (const char *)(r + 1);
+    p->err |= p->w->ops->key_sample(p->w, "in", labels, r->len,
+                                    p->packets ? c->packets_in : c->bytes_in) ||
+              p->w->ops->key_sample(p->w, "out", labels, r->len,
+                                    p->packets ? c->packets_out : c->bytes_out);
 }
 
 static int family(struct series_writer *w, const char *name, enum series_type type,
@@ -193,21 +212,25 @@ static int render_flows(struct series_writer *w, const struct metrics_sources *s
     p.w = w;
     p.names = src->names;
     p.now_ms = src->now_ms;
-    buf_init(&p.arena, (size_t)1 << 30);
+    p.cache = src->keycache != NULL ? src->keycache : keycache_new();
+    keycache_begin(p.cache, w->ops, meter_capacity(src->meter),
+                   src->names != NULL ? names_version(src->names) : 0);
+    meter_read(src->meter, totals, NULL, NULL);
     if (family(w, "nstats_bytes_total", SERIES_COUNTER,
                "Frame bytes per key and direction since the key entered the table."))
         p.err = 1;
     if (!p.err)
-        meter_read(src->meter, totals, flow_series, &p);
+        meter_visit_indexed(src->meter, flow_series, &p);
     memcpy(by_kind, p.by_kind, sizeof(p.by_kind));
     if (!p.err && family(w, "nstats_packets_total", SERIES_COUNTER,
                          "Frames per key and direction since the key entered the table."))
         p.err = 1;
     p.packets = true;
-    p.cursor = 0;
     if (!p.err)
-        meter_read(src->meter, totals, flow_series, &p);
-    buf_free(&p.arena);
+        meter_visit_indexed(src->meter, flow_series, &p);
+    keycache_end(p.cache);
+    if (p.cache != src->keycache)
+        keycache_free(p.cache);
     if (!p.err && render_mixed(w, p.mixed, p.n_mixed))
         p.err = 1;
     free(p.mixed);

@@ -7,6 +7,7 @@
 #include "base/buf.h"
 #include "capture/capture.h"
 #include "capture/iface.h"
+#include "export/keycache.h"
 #include "export/prices.h"
 #include "export/procstat.h"
 #include "export/push.h"
@@ -48,6 +49,9 @@ struct metrics_sources {
     const struct conntrack_stats *conntrack;
     uint64_t now_ms;                /* wall clock, for name expiry */
     const struct httpd_stats *http; /* may be NULL */
+    /* The flow keys' labels from the last render by the same writer, reused where nothing they
+     * were made from changed; may be NULL (each render formats every key). */
+    struct keycache *keycache;
 };
 
 /* Writes every series to w (series_text for the exposition). Returns 0, or -1 if the writer

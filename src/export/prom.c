@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,6 +84,18 @@ static char *put(char *w, const char *s, size_t n)
     return w + n;
 }
 
+/* The length of value, or SIZE_MAX if it holds a character the exposition escapes: one pass
+ * instead of strlen and strpbrk (a scrape adds several labels a key). */
+static size_t plain_len(const char *value)
+{
+    const char *p = value;
+
+    for (; *p != '\0'; p++)
+        if (*p == '\\' || *p == '"' || *p == '\n')
+            return SIZE_MAX;
+    return (size_t)(p - value);
+}
+
 int prom_labels_add(struct buf *labels, const char *name, const char *value, bool value_is_plain)
 {
     size_t name_len, value_len;
@@ -91,8 +104,8 @@ int prom_labels_add(struct buf *labels, const char *name, const char *value, boo
     if (value == NULL || value[0] == '\0')
         return 0;
     name_len = strlen(name);
-    value_len = strlen(value);
-    if (!value_is_plain && strpbrk(value, "\\\"\n") != NULL) {
+    value_len = value_is_plain ? strlen(value) : plain_len(value);
+    if (value_len == SIZE_MAX) {
         if (buf_append_char(labels, ',') || buf_append(labels, name, name_len) ||
             buf_append(labels, "=\"", 2) || prom_escape_label_value(labels, value))
             return -1;

@@ -31,7 +31,7 @@ static bool iface_since_start(const struct routes *r, struct iface_counters *out
     return true;
 }
 
-int routes_render_metrics(const struct routes *r, struct series_writer *w)
+int routes_render_metrics(const struct routes *r, struct series_writer *w, struct keycache *cache)
 {
     struct metrics_sources src;
     struct rdns_stats rst;
@@ -56,6 +56,7 @@ int routes_render_metrics(const struct routes *r, struct series_writer *w)
     src.names = r->names;
     src.prices = r->prices;
     src.listeners = r->listeners;
+    src.keycache = cache;
     src.now_ms = loop_wall_ms();
     if (r->rdns != NULL) {
         rdns_get_stats(r->rdns, &rst);
@@ -86,7 +87,7 @@ static void render_metrics(const struct routes *r, struct httpd_reply *reply)
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     reply->cacheable = true;
     series_text_init(&text, &reply->body);
-    if (routes_render_metrics(r, &text.w) == -1)
+    if (routes_render_metrics(r, &text.w, r->keycache) == -1)
         reply->failed = true;
 }
 

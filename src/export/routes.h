@@ -9,6 +9,7 @@
 #include "capture/capture.h"
 #include "capture/dropwatch.h"
 #include "capture/iface.h"
+#include "export/keycache.h"
 #include "export/push.h"
 #include "export/schema.h"
 #include "export/series.h"
@@ -43,13 +44,15 @@ struct routes {
     const struct conntrack *conntrack; /* live, where its table can be read; else NULL */
     char conntrack_problem[256];       /* why it cannot be, when it was asked for */
     char problem[512]; /* why /healthz fails (empty while healthy), via routes_set_problem */
+    struct keycache *keycache; /* /metrics' flow labels between scrapes; may be NULL */
 };
 
 /* Marks nstats unhealthy with a reason for /healthz ("" or NULL: healthy again). */
 void routes_set_problem(struct routes *r, const char *problem);
 
-/* Writes every series /metrics shows to w. Returns 0, or -1 (503 until meter is set). */
-int routes_render_metrics(const struct routes *r, struct series_writer *w);
+/* Writes every series /metrics shows to w. cache (may be NULL) keeps the flow keys' labels
+ * for the next render by the same kind of writer. Returns 0, or -1 (503 until meter is set). */
+int routes_render_metrics(const struct routes *r, struct series_writer *w, struct keycache *cache);
 
 /* The httpd handler (httpd_handler_fn); arg is a struct routes. */
 void routes_handle(void *arg, const char *path, struct httpd_reply *reply);

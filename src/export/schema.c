@@ -169,9 +169,10 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
         bool named = names != NULL && schema_key_nameable(&r->key);
 
         schema_key_tags(&r->key, &t);
-        names_none(schema_key_nameable(&r->key) ? &r->key.remote : NULL, NULL, &ni);
         if (named)
             names_lookup(names, &r->key.remote, t.remote, snap->end_ms, &ni);
+        else
+            names_none(schema_key_nameable(&r->key) ? &r->key.remote : NULL, NULL, &ni);
         /* Tags in key order, as InfluxDB prefers them. */
         lineproto_begin(&l, b, "nstats");
         lineproto_tag_lit(&l, "class", ni.class_);

@@ -82,6 +82,7 @@ struct k8smap {
     } zones[K8S_ZONES_MAX];
     size_t n_zones;
     char workload[2 * K8S_STR_MAX];
+    uint64_t version; /* k8smap_version */
 };
 
 static const char *const kind_names[K8S_KINDS] = {"pod", "service", "node", "replicaset",
@@ -506,6 +507,7 @@ enum k8s_result k8smap_apply_list(struct k8smap *m, enum k8s_kind kind, const ch
     json_t *root = load(json, len), *items, *item;
     size_t i;
 
+    m->version++;
     if (root == NULL || !json_is_array(items = json_object_get(root, "items"))) {
         json_decref(root);
         return K8S_BAD;
@@ -532,6 +534,7 @@ enum k8s_result k8smap_apply_event(struct k8smap *m, enum k8s_kind kind, const c
     const char *type, *obj_rv;
     enum k8s_result result = K8S_OK;
 
+    m->version++;
     if (root == NULL) {
         return K8S_BAD;
     }
@@ -800,6 +803,7 @@ static void reindex(struct k8smap *m)
 
 void k8smap_set_self(struct k8smap *m, const struct k8s_self *self)
 {
+    m->version++;
     copy(m->self_ns, sizeof(m->self_ns), self->namespace_);
     copy(m->self_pod, sizeof(m->self_pod), self->pod);
     copy(m->self_node, sizeof(m->self_node), self->node);
@@ -855,6 +859,11 @@ bool k8smap_find(struct k8smap *m, const struct netaddr *a, struct k8s_meta *out
 size_t k8smap_size(const struct k8smap *m)
 {
     return m->n;
+}
+
+uint64_t k8smap_version(const struct k8smap *m)
+{
+    return m->version;
 }
 
 uint64_t k8smap_dropped(const struct k8smap *m)

@@ -74,6 +74,9 @@ void k8smap_self_place(struct k8smap *m, struct place *out);
 /* Fills out for a, or returns false. */
 bool k8smap_find(struct k8smap *m, const struct netaddr *a, struct k8s_meta *out);
 size_t k8smap_size(const struct k8smap *m);
+/* Grows with every list page, event and own place applied: whatever k8smap_find answers
+ * changes only when it does. */
+uint64_t k8smap_version(const struct k8smap *m);
 /* Addresses not kept because the map was full (its max_addresses), since it was made. */
 uint64_t k8smap_dropped(const struct k8smap *m);
 const char *k8s_kind_path(enum k8s_kind kind); /* "pods", "services", ... */

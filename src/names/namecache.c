@@ -26,6 +26,7 @@ struct namecache {
     struct slot *slots;
     size_t mask;
     struct namecache_stats stats;
+    uint64_t version; /* namecache_version */
 };
 
 struct namecache *namecache_new(size_t max_entries, const struct hash_key *seed)
@@ -106,6 +107,10 @@ void namecache_put(struct namecache *c, const struct netaddr *a, const char *nam
         }
     }
     c->stats.inserts++;
+    if (!netaddr_equal(&s->addr, a) || s->source != (uint8_t)source ||
+        s->negative != (name == NULL) ||
+        (name != NULL && strncmp(s->name, name, sizeof(s->name) - 1) != 0))
+        c->version++;
     if (!netaddr_equal(&s->addr, a))
         s->used = false;
     s->addr = *a;
@@ -152,6 +157,11 @@ bool namecache_fresh(struct namecache *c, const struct netaddr *a, uint64_t now_
 void namecache_get_stats(const struct namecache *c, struct namecache_stats *out)
 {
     *out = c->stats;
+}
+
+uint64_t namecache_version(const struct namecache *c)
+{
+    return c->version;
 }
 
 const char *name_source_str(enum name_source s)

@@ -41,6 +41,9 @@ const char *namecache_get(struct namecache *c, const struct netaddr *a, uint64_t
 /* True if a has an entry (negative ones included) that has not expired. */
 bool namecache_fresh(struct namecache *c, const struct netaddr *a, uint64_t now_ms);
 void namecache_get_stats(const struct namecache *c, struct namecache_stats *out);
+/* Grows whenever what namecache_get answers for some address changes (a new or different name,
+ * source or negative entry, an address evicted); a refresh of the same answer leaves it. */
+uint64_t namecache_version(const struct namecache *c);
 const char *name_source_str(enum name_source s);
 
 #endif

@@ -43,6 +43,7 @@ struct names {
     struct query *queries; /* QUERIES of them */
     struct names_stats stats;
     char addr_text[NETADDR_STRLEN];
+    uint64_t maps_set; /* names_set_k8s calls and the versions of maps replaced */
 };
 
 struct names *names_new(size_t cache_entries, uint64_t min_keep_ms, const struct netlabels *labels,
@@ -313,7 +314,14 @@ void names_here(struct names *n, struct place *out)
 
 void names_set_k8s(struct names *n, struct k8smap *map)
 {
+    /* names_version never goes back: what the old map counted stays counted. */
+    n->maps_set += 1 + (n->k8s != NULL ? k8smap_version(n->k8s) : 0);
     n->k8s = map;
+}
+
+uint64_t names_version(const struct names *n)
+{
+    return n->maps_set + namecache_version(n->cache) + (n->k8s ? k8smap_version(n->k8s) : 0);
 }
 
 void names_get_stats(const struct names *n, struct names_stats *out)

@@ -81,6 +81,10 @@ void names_put_ptr(struct names *n, const struct netaddr *a, const char *name, u
 /* True when a has no fresh name or answer from any source: worth a PTR query. */
 bool names_wants_ptr(struct names *n, const struct netaddr *a, uint64_t now_ms);
 void names_get_stats(const struct names *n, struct names_stats *out);
+/* Grows whenever names_lookup may answer differently for some address (DNS, PTR and
+ * Kubernetes changes); equal versions mean equal answers, so what was made from them may be
+ * reused. */
+uint64_t names_version(const struct names *n);
 /* The own place classes are seen from: Kubernetes' word for it; all "" without. */
 void names_here(struct names *n, struct place *out);
 /* Kubernetes identities, consulted before every other source; map may be NULL. */

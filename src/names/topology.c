@@ -66,23 +66,30 @@ struct range {
     uint8_t bits;
 };
 
-/* Not globally routed: RFC 6890 and later special-purpose blocks, multicast included. */
-static const struct range v4_special[] = {
-    {{0}, 8},             /* "this network" */
-    {{10}, 8},            /* RFC 1918 */
-    {{100, 64}, 10},      /* shared address space (carrier-grade NAT) */
-    {{127}, 8},           /* loopback */
-    {{169, 254}, 16},     /* link local */
-    {{172, 16}, 12},      /* RFC 1918 */
-    {{192, 0, 0}, 24},    /* IETF protocol assignments */
-    {{192, 0, 2}, 24},    /* TEST-NET-1 */
-    {{192, 88, 99}, 24},  /* deprecated 6to4 relay anycast */
-    {{192, 168}, 16},     /* RFC 1918 */
-    {{198, 18}, 15},      /* benchmarking */
-    {{198, 51, 100}, 24}, /* TEST-NET-2 */
-    {{203, 0, 113}, 24},  /* TEST-NET-3 */
-    {{224}, 4},           /* multicast */
-    {{240}, 4},           /* reserved, and the limited broadcast address */
+/* Not globally routed: RFC 6890 and later special-purpose blocks, multicast included. As
+ * host-order numbers and masks, so a test is a mask and a compare (the render classes every
+ * key of a scrape). */
+#define V4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
+#define V4_MASK(bits) ((uint32_t)(0xffffffffu << (32 - (bits))))
+
+static const struct {
+    uint32_t net, mask;
+} v4_special[] = {
+    {V4(0, 0, 0, 0), V4_MASK(8)},       /* "this network" */
+    {V4(10, 0, 0, 0), V4_MASK(8)},      /* RFC 1918 */
+    {V4(100, 64, 0, 0), V4_MASK(10)},   /* shared address space (carrier-grade NAT) */
+    {V4(127, 0, 0, 0), V4_MASK(8)},     /* loopback */
+    {V4(169, 254, 0, 0), V4_MASK(16)},  /* link local */
+    {V4(172, 16, 0, 0), V4_MASK(12)},   /* RFC 1918 */
+    {V4(192, 0, 0, 0), V4_MASK(24)},    /* IETF protocol assignments */
+    {V4(192, 0, 2, 0), V4_MASK(24)},    /* TEST-NET-1 */
+    {V4(192, 88, 99, 0), V4_MASK(24)},  /* deprecated 6to4 relay anycast */
+    {V4(192, 168, 0, 0), V4_MASK(16)},  /* RFC 1918 */
+    {V4(198, 18, 0, 0), V4_MASK(15)},   /* benchmarking */
+    {V4(198, 51, 100, 0), V4_MASK(24)}, /* TEST-NET-2 */
+    {V4(203, 0, 113, 0), V4_MASK(24)},  /* TEST-NET-3 */
+    {V4(224, 0, 0, 0), V4_MASK(4)},     /* multicast */
+    {V4(240, 0, 0, 0), V4_MASK(4)},     /* reserved, and the limited broadcast address */
 };
 
 /* Inside 2000::/3, the only global unicast block allocated today. */
@@ -108,12 +115,16 @@ static bool in_any(const struct netaddr *a, const struct range *r, size_t n)
     return false;
 }
 
-static enum traffic_class v4_class(const struct netaddr *a)
+static enum traffic_class v4_class(const uint8_t b[4])
 {
-    if (a->bytes[0] == 127)
+    uint32_t v = V4(b[0], b[1], b[2], b[3]);
+
+    if (b[0] == 127)
         return TC_SAME_NODE;
-    return in_any(a, v4_special, sizeof(v4_special) / sizeof(v4_special[0])) ? TC_PRIVATE
-                                                                             : TC_INTERNET;
+    for (size_t i = 0; i < sizeof(v4_special) / sizeof(v4_special[0]); i++)
+        if ((v & v4_special[i].mask) == v4_special[i].net)
+            return TC_PRIVATE;
+    return TC_INTERNET;
 }
 
 enum traffic_class address_class(const struct netaddr *a)
@@ -123,19 +134,15 @@ enum traffic_class address_class(const struct netaddr *a)
     static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
 
     if (a->family == 4)
-        return v4_class(a);
+        return v4_class(a->bytes);
     if (a->family != 6)
         return TC_UNKNOWN;
     if (memcmp(a->bytes, v6_loopback, 16) == 0)
         return TC_SAME_NODE;
     /* IPv4-mapped (::ffff:0:0/96) and the well-known NAT64 prefix (64:ff9b::/96): the IPv4
      * address inside is where the bytes go. */
-    if (memcmp(a->bytes, v4_mapped, 12) == 0 || memcmp(a->bytes, nat64, 12) == 0) {
-        struct netaddr v4 = {.family = 4};
-
-        memcpy(v4.bytes, a->bytes + 12, 4);
-        return v4_class(&v4);
-    }
+    if (memcmp(a->bytes, v4_mapped, 12) == 0 || memcmp(a->bytes, nat64, 12) == 0)
+        return v4_class(a->bytes + 12);
     if ((a->bytes[0] & 0xe0) != 0x20)
         return TC_PRIVATE;
     return in_any(a, v6_special, sizeof(v6_special) / sizeof(v6_special[0])) ? TC_PRIVATE

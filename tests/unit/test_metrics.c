@@ -445,6 +445,92 @@ static void test_counters_cumulative(void)
     meter_free(m);
 }
 
+/* text without the lines of the name cache's hit and miss counters, which count lookups: a
+ * scrape that keeps labels looks up less. Into out (n bytes). */
+static const char *but_lookups(const char *text, char *out, size_t n)
+{
+    size_t w = 0;
+
+    for (const char *p = text; *p != '\0';) {
+        const char *end = strchr(p, '\n');
+        size_t len = end != NULL ? (size_t)(end - p) + 1 : strlen(p);
+
+        if (strncmp(p, "nstats_names_cache_hits_total ", 30) != 0 &&
+            strncmp(p, "nstats_names_cache_misses_total ", 32) != 0 && w + len < n) {
+            memcpy(out + w, p, len);
+            w += len;
+        }
+        p += len;
+    }
+    out[w] = '\0';
+    return out;
+}
+
+/* /metrics keeps each key's labels from the last scrape: a scrape that reuses them writes
+ * exactly what one without the cache writes, new counts included; a name learned meanwhile
+ * (names_version) makes the labels again; a mixed Service's endpoints are there every time. */
+static void test_kept_labels(void)
+{
+    int intervals = 0;
+    struct meter *m = make_meter(&intervals);
+    struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
+    struct names *names = names_new(64, 3600000, NULL, &seed);
+    struct keycache *cache = keycache_new();
+    struct metrics_sources src;
+    struct netaddr far;
+    struct pkt out, in;
+    struct buf cached, fresh;
+    static char a[1 << 16], b[1 << 16];
+
+    tcp_out(&out);
+    udp_in(&in);
+    meter_packet(m, T0_MS, out.b, out.len, 1514);
+    meter_packet(m, T0_MS + 1000, in.b, in.len, 60);
+    sources(&src, &id, m);
+    src.names = names;
+    buf_init(&cached, 1 << 20);
+    buf_init(&fresh, 1 << 20);
+    src.keycache = cache;
+    CHECK_EQ(render_text(&cached, &src), 0);
+    CHECK_LINE(cached.data, "nstats_bytes_total{direction=\"out\",class=\"private\","
+                            "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+                            "remote=\"198.19.0.2\",remote_name=\"198.19.0.2\","
+                            "remote_source=\"addr\"} 1514");
+    for (int round = 0; round < 3; round++) {
+        meter_packet(m, T0_MS + 2000 + (uint64_t)round, out.b, out.len, 100);
+        buf_reset(&cached);
+        buf_reset(&fresh);
+        src.keycache = cache;
+        CHECK_EQ(render_text(&cached, &src), 0);
+        src.keycache = NULL;
+        CHECK_EQ(render_text(&fresh, &src), 0);
+        CHECK_STR(but_lookups(cached.data, a, sizeof(a)), but_lookups(fresh.data, b, sizeof(b)));
+    }
+    CHECK_LINE(cached.data, "nstats_bytes_total{direction=\"out\",class=\"private\","
+                            "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+                            "remote=\"198.19.0.2\",remote_name=\"198.19.0.2\","
+                            "remote_source=\"addr\"} 1814");
+    /* A PTR name for the far end: the next scrape says it. */
+    netaddr_parse("198.19.0.2", &far);
+    names_put_ptr(names, &far, "db.example", T0_MS + 3600000, T0_MS);
+    buf_reset(&cached);
+    src.keycache = cache;
+    CHECK_EQ(render_text(&cached, &src), 0);
+    CHECK_LINE(cached.data, "nstats_bytes_total{direction=\"out\",class=\"private\","
+                            "local=\"198.18.0.1\",port=\"443\",proto=\"tcp\","
+                            "remote=\"198.19.0.2\",remote_name=\"db.example\","
+                            "remote_source=\"ptr\"} 1814");
+    buf_reset(&fresh);
+    src.keycache = NULL;
+    CHECK_EQ(render_text(&fresh, &src), 0);
+    CHECK_STR(but_lookups(cached.data, a, sizeof(a)), but_lookups(fresh.data, b, sizeof(b)));
+    buf_free(&cached);
+    buf_free(&fresh);
+    keycache_free(cache);
+    names_free(names);
+    meter_free(m);
+}
+
 /* A list page for k8smap_apply_list, with ' for ". */
 static void apply(struct k8smap *map, enum k8s_kind kind, const char *text)
 {
@@ -504,6 +590,17 @@ static void test_mixed_service(void)
     CHECK_EQ(count_lines_starting(b.data, "nstats_service_endpoints{"), 2);
     CHECK_LINE(b.data, "nstats_info{device=\"eth0\",host=\"web-1\",node=\"node-1\",region=\"r1\","
                        "zone=\"a\"} 1");
+    /* Twice more with the scrapes' cache: the second keeps the row's labels and still finds
+     * the Service's endpoints. */
+    src.keycache = keycache_new();
+    for (int i = 0; i < 2; i++) {
+        buf_reset(&b);
+        CHECK_EQ(render_text(&b, &src), 0);
+        CHECK_LINE(b.data, "nstats_service_endpoints{class=\"cross-zone\",remote_name=\"db\","
+                           "remote_namespace=\"shop\"} 2");
+        CHECK_EQ(count_lines_starting(b.data, "nstats_service_endpoints{"), 2);
+    }
+    keycache_free(src.keycache);
     buf_free(&b);
     names_free(names);
     k8smap_free(map);
@@ -518,5 +615,6 @@ int main(void)
     RUN(test_all_sources);
     RUN(test_counters_cumulative);
     RUN(test_mixed_service);
+    RUN(test_kept_labels);
     return test_report();
 }

@@ -109,10 +109,39 @@ static void test_flood_spares_names_in_use(void)
     namecache_free(c);
 }
 
+/* The version moves exactly when an answer changes: a refresh of the same name leaves it. */
+static void test_version(void)
+{
+    struct namecache *c = namecache_new(64, &seed);
+    struct netaddr a, b;
+    uint64_t v;
+
+    netaddr_parse("198.19.0.1", &a);
+    netaddr_parse("198.19.0.2", &b);
+    v = namecache_version(c);
+    namecache_put(c, &a, "one.example", NAME_SOURCE_DNS, 10000, 0);
+    CHECK(namecache_version(c) != v);
+    v = namecache_version(c);
+    namecache_put(c, &a, "one.example", NAME_SOURCE_DNS, 20000, 1000); /* the same answer */
+    CHECK_EQ(namecache_version(c), v);
+    namecache_put(c, &a, NULL, NAME_SOURCE_PTR, 30000, 1000); /* "none" keeps the name */
+    CHECK_EQ(namecache_version(c), v);
+    namecache_put(c, &a, "uno.example", NAME_SOURCE_DNS, 30000, 2000);
+    CHECK(namecache_version(c) != v);
+    v = namecache_version(c);
+    namecache_put(c, &a, "uno.example", NAME_SOURCE_K8S, 30000, 2000); /* another source */
+    CHECK(namecache_version(c) != v);
+    v = namecache_version(c);
+    namecache_put(c, &b, NULL, NAME_SOURCE_PTR, 30000, 2000); /* a negative entry */
+    CHECK(namecache_version(c) != v);
+    namecache_free(c);
+}
+
 int main(void)
 {
     RUN(test_cache_bounds_and_priority);
     RUN(test_negative_rule);
+    RUN(test_version);
     RUN(test_flood_spares_names_in_use);
     return test_report();
 }
