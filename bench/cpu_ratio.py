@@ -32,13 +32,17 @@ def main():
             _, status, usage = os.wait4(p.pid, 0)
             if status != 0:
                 sys.exit(f"{label}: exit status {status >> 8}")
-            runs[label].append((usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
-    base = statistics.median(cpu for cpu, _ in runs[cmds[0][0]])
+            runs[label].append((usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+                                usage.ru_utime, usage.ru_stime))
+    base = statistics.median(run[0] for run in runs[cmds[0][0]])
     for label, _ in cmds:
-        cpus = [cpu for cpu, _ in runs[label]]
+        cpus = [run[0] for run in runs[label]]
         cpu = statistics.median(cpus)
-        print(f"{label:12s} cpu {cpu:.3f} s (min {min(cpus):.3f}, max {max(cpus):.3f}), "
-              f"rss {statistics.median(r for _, r in runs[label]):.1f} MB, "
+        user = statistics.median(run[2] for run in runs[label])
+        system = statistics.median(run[3] for run in runs[label])
+        print(f"{label:12s} cpu {cpu:.3f} s (min {min(cpus):.3f}, max {max(cpus):.3f}; "
+              f"user {user:.3f}, system {system:.3f}), "
+              f"rss {statistics.median(run[1] for run in runs[label]):.1f} MB, "
               f"{cpu / base:.2f}x {cmds[0][0]}")
 
 

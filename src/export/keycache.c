@@ -115,16 +115,16 @@ int keycache_seal(struct keycache *c)
 {
     static const char zeros[ALIGN];
     size_t len = c->arena.len - c->open_at - sizeof(struct keycache_record);
-    struct keycache_record *r;
+    size_t size = record_size((uint32_t)len);
 
     if (len >= NONE || c->arena.len >= NONE - ALIGN)
         return -1;
-    r = record_at(c, (uint32_t)c->open_at);
-    r->len = (uint32_t)len;
-    if (buf_append(&c->arena, zeros, record_size(r->len) - sizeof(*r) - len) == -1)
+    /* The padding may move the arena: the record is found again by its offset after it. */
+    if (buf_append(&c->arena, zeros, size - sizeof(struct keycache_record) - len) == -1)
         return -1;
+    record_at(c, (uint32_t)c->open_at)->len = (uint32_t)len;
     c->cur[c->open_ix] = (uint32_t)c->open_at;
-    c->live += record_size(r->len);
+    c->live += size;
     return 0;
 }
 
