@@ -32,7 +32,7 @@ struct capture {
     char *path;            /* the file, or the interface */
     unsigned snaplen;      /* live: to open the interface again */
     unsigned buffer_bytes;
-    bool immediate;            /* live: frames handed over as they come (capture_open_live) */
+    unsigned block_ms;         /* live: the ring's block timeout (capture_open_live) */
     unsigned ifindex;          /* live: the interface opened (0 for "any") */
     struct capture_stats base; /* live: the counters of the handles before this one */
     bool started;
@@ -56,7 +56,7 @@ static void copy_pcap_error(char *errbuf, size_t errlen, const char *prefix, con
 
 /* An activated, non-blocking live handle on ifname, or NULL with a reason in errbuf. */
 static pcap_t *open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
-                         bool immediate, char *errbuf, size_t errlen)
+                         unsigned block_ms, char *errbuf, size_t errlen)
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p;
@@ -71,11 +71,8 @@ static pcap_t *open_live(const char *ifname, unsigned snaplen, unsigned buffer_b
     pcap_set_snaplen(p, (int)snaplen);
     pcap_set_promisc(p, 0);
     pcap_set_buffer_size(p, (int)buffer_bytes);
-    /* Blocks of the TPACKET_V3 ring are handed over at least this often; in immediate mode
-     * libpcap uses a ring of single frames instead, each handed over as it comes. */
-    pcap_set_timeout(p, CAPTURE_BLOCK_TIMEOUT_MS);
-    if (immediate)
-        pcap_set_immediate_mode(p, 1);
+    /* Blocks of the TPACKET_V3 ring are handed over at least this often. */
+    pcap_set_timeout(p, (int)block_ms);
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO);
     rc = pcap_activate(p);
     if (rc < 0) {
@@ -100,9 +97,9 @@ static pcap_t *open_live(const char *ifname, unsigned snaplen, unsigned buffer_b
 }
 
 struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
-                                  bool immediate, char *errbuf, size_t errlen)
+                                  unsigned block_ms, char *errbuf, size_t errlen)
 {
-    pcap_t *p = open_live(ifname, snaplen, buffer_bytes, immediate, errbuf, errlen);
+    pcap_t *p = open_live(ifname, snaplen, buffer_bytes, block_ms, errbuf, errlen);
     struct capture *c;
 
     if (p == NULL)
@@ -114,7 +111,7 @@ struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned
     c->path = xstrdup(ifname);
     c->snaplen = snaplen;
     c->buffer_bytes = buffer_bytes;
-    c->immediate = immediate;
+    c->block_ms = block_ms;
     c->ifindex = if_nametoindex(ifname);
     return c;
 }
@@ -128,7 +125,7 @@ bool capture_interface_gone(const struct capture *c)
 int capture_reopen_live(struct capture *c, char *errbuf, size_t errlen)
 {
     struct capture_stats last;
-    pcap_t *p = open_live(c->path, c->snaplen, c->buffer_bytes, c->immediate, errbuf, errlen);
+    pcap_t *p = open_live(c->path, c->snaplen, c->buffer_bytes, c->block_ms, errbuf, errlen);
 
     if (p == NULL)
         return -1;

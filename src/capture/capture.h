@@ -34,11 +34,12 @@ struct capture_packet {
 
 typedef void capture_packet_fn(void *arg, const struct capture_packet *pkt);
 
-/* Opens a live capture on ifname. immediate: each frame is handed over as it comes, not in
- * blocks (for a trickle whose every frame matters at once: the DNS snoop). Returns NULL with a
- * one-line reason in errbuf. */
+/* Opens a live capture on ifname whose ring hands a block of frames over when it fills or
+ * block_ms after its first frame (CAPTURE_BLOCK_TIMEOUT_MS for counting; less for a trickle
+ * whose every frame matters soon: the DNS snoop). Returns NULL with a one-line reason in
+ * errbuf. */
 struct capture *capture_open_live(const char *ifname, unsigned snaplen, unsigned buffer_bytes,
-                                  bool immediate, char *errbuf, size_t errlen);
+                                  unsigned block_ms, char *errbuf, size_t errlen);
 /* Live: reads the ring on a thread of its own from now on, about readahead_bytes ahead of the
  * consumer, so that nothing the loop thread does (a scrape, a Kubernetes list) delays reading
  * it; capture_fd then polls readable when packets were handed over. The captured bytes are not

@@ -596,29 +596,59 @@ static void *file_main(void *arg)
     return NULL;
 }
 
-/* Live: reads the ring as the kernel hands blocks over, and publishes what each dispatch got
- * at once, so the loop thread counts it within a block timeout. */
+/* Live, reader thread: the kernel's counters as of now, for the loop thread. */
+static void read_live_stats(struct reader *r)
+{
+    struct pcap_stat ps;
+
+    if (pcap_stats(r->pcap, &ps) == 0) {
+        pthread_mutex_lock(&r->mu);
+        r->stats.received = ps.ps_recv;
+        r->stats.drops = ps.ps_drop;
+        r->stats.ifdrops = ps.ps_ifdrop;
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+/* Live: reads the ring in batches. The capture is non-blocking, so the blocks the kernel has
+ * handed over are read one after another without waiting; what they held goes to the loop
+ * thread when a chunk is full or the ring is empty, so the loop thread wakes once a batch
+ * rather than once a ring block (a block of small packets holds about twenty). With the ring
+ * empty, the thread waits in poll() for the kernel's next block (it hands one over within the
+ * block timeout) or for the stop eventfd. */
 static void *live_main(void *arg)
 {
     struct reader *r = arg;
-    struct pcap_stat ps;
-    int rc = 0;
+    struct pollfd p[2] = {{.fd = pcap_get_selectable_fd(r->pcap), .events = POLLIN},
+                          {.fd = r->stop_fd, .events = POLLIN}};
+    const char *error = NULL;
+    uint64_t published = 0;
+    int rc;
 
     r->fill = next_chunk(r, false);
     while (r->fill != NULL && !atomic_load(&r->stop)) {
         rc = pcap_dispatch(r->pcap, -1, on_record, (u_char *)r);
-        if (rc == PCAP_ERROR || rc == PCAP_ERROR_BREAK)
+        if (rc == PCAP_ERROR || rc == PCAP_ERROR_BREAK) {
+            error = rc == PCAP_ERROR ? pcap_geterr(r->pcap) : NULL;
             break;
-        if (pcap_stats(r->pcap, &ps) == 0) {
-            pthread_mutex_lock(&r->mu);
-            r->stats.received = ps.ps_recv;
-            r->stats.drops = ps.ps_drop;
-            r->stats.ifdrops = ps.ps_ifdrop;
-            pthread_mutex_unlock(&r->mu);
         }
+        if (rc > 0) {
+            /* The counters follow each chunk a full ring publishes, not each block. */
+            if (r->filled != published) { /* the reader thread is its only writer */
+                published = r->filled;
+                read_live_stats(r);
+            }
+            continue;
+        }
+        read_live_stats(r);
         publish_partial(r);
+        if (poll(p, 2, -1) == -1 && errno != EINTR) {
+            error = "cannot wait for the capture ring";
+            break;
+        }
     }
-    finish(r, rc == PCAP_ERROR ? pcap_geterr(r->pcap) : NULL);
+    read_live_stats(r);
+    finish(r, error);
     return NULL;
 }
 
@@ -672,8 +702,8 @@ int reader_start_live(struct reader *r, struct pcap *pcap, int linktype, size_t 
         snprintf(errbuf, errlen, "cannot make an eventfd: %s", strerror(errno));
         return -1;
     }
-    /* The thread waits in libpcap's poll; pcap_breakloop wakes it. */
-    if (pcap_setnonblock(pcap, 0, pcap_err) == -1) {
+    /* The thread reads what the ring holds without waiting, and waits in its own poll. */
+    if (pcap_setnonblock(pcap, 1, pcap_err) == -1) {
         snprintf(errbuf, errlen, "%s", pcap_err);
         return -1;
     }
