@@ -25,8 +25,8 @@ _Static_assert(FLOW_DIR_IN == 0 && FLOW_DIR_OUT == 1, "counts are indexed by dir
 struct cold {
     uint32_t hash;
     uint32_t live_pos;       /* index in t->live */
-    uint64_t carry_bytes[2]; /* this interval's counts past 32 bits, by enum flow_dir */
-    uint64_t carry_packets[2];
+    uint32_t wraps_bytes[2]; /* times this interval's 32-bit counts wrapped, by enum flow_dir */
+    uint32_t wraps_packets[2];
     struct flow_counters total; /* since the key entered the table */
 };
 
@@ -185,14 +185,19 @@ void flow_table_free(struct flow_table *t)
     free(t);
 }
 
-/* Adds n to a 32-bit count, carrying what wraps into *carry. */
-static inline void add32(uint32_t *count, uint32_t n, uint64_t *carry)
+/* Adds n to a 32-bit count, counting its wraps in *wraps (the count's upper 32 bits). */
+static inline void add32(uint32_t *count, uint32_t n, uint32_t *wraps)
 {
     uint32_t before = *count;
 
     *count = before + n;
     if (__builtin_expect(*count < before, 0))
-        *carry += 1ull << 32;
+        (*wraps)++;
+}
+
+static inline uint64_t count64(uint32_t wraps, uint32_t count)
+{
+    return (uint64_t)wraps << 32 | count;
 }
 
 static void count(struct flow_table *t, uint32_t idx, enum flow_dir dir, uint32_t bytes,
@@ -203,8 +208,8 @@ static void count(struct flow_table *t, uint32_t idx, enum flow_dir dir, uint32_
     size_t out = dir == FLOW_DIR_OUT;
 
     /* Indexed by direction, not branched on it: in or out is a coin toss packet to packet. */
-    add32(&e->bytes[out], bytes, &c->carry_bytes[out]);
-    add32(&e->packets[out], 1, &c->carry_packets[out]);
+    add32(&e->bytes[out], bytes, &c->wraps_bytes[out]);
+    add32(&e->packets[out], 1, &c->wraps_packets[out]);
     e->last_seen_ms = now_ms;
 }
 
@@ -214,10 +219,10 @@ static struct flow_counters delta_of(const struct flow_table *t, uint32_t idx)
     const struct entry *e = &t->pool[idx];
     const struct cold *c = &t->cold[idx];
     struct flow_counters d = {
-        c->carry_bytes[FLOW_DIR_IN] + e->bytes[FLOW_DIR_IN],
-        c->carry_bytes[FLOW_DIR_OUT] + e->bytes[FLOW_DIR_OUT],
-        c->carry_packets[FLOW_DIR_IN] + e->packets[FLOW_DIR_IN],
-        c->carry_packets[FLOW_DIR_OUT] + e->packets[FLOW_DIR_OUT],
+        count64(c->wraps_bytes[FLOW_DIR_IN], e->bytes[FLOW_DIR_IN]),
+        count64(c->wraps_bytes[FLOW_DIR_OUT], e->bytes[FLOW_DIR_OUT]),
+        count64(c->wraps_packets[FLOW_DIR_IN], e->packets[FLOW_DIR_IN]),
+        count64(c->wraps_packets[FLOW_DIR_OUT], e->packets[FLOW_DIR_OUT]),
     };
 
     return d;
@@ -350,12 +355,11 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
         flow_counters_add(&c->total, &d);
         rows[n].key = e->key;
         rows[n].delta = d;
-        rows[n].total = c->total;
         n++;
         memset(e->bytes, 0, sizeof(e->bytes));
         memset(e->packets, 0, sizeof(e->packets));
-        memset(c->carry_bytes, 0, sizeof(c->carry_bytes));
-        memset(c->carry_packets, 0, sizeof(c->carry_packets));
+        memset(c->wraps_bytes, 0, sizeof(c->wraps_bytes));
+        memset(c->wraps_packets, 0, sizeof(c->wraps_packets));
     }
     /* Walk backwards: expire() moves the last live entry into the freed position. */
     for (size_t i = t->n_live; i-- > 0;) {

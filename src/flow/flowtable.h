@@ -33,11 +33,11 @@ static inline void flow_counters_sub(struct flow_counters *a, const struct flow_
     a->packets_out -= b->packets_out;
 }
 
-/* One exported row: a key and what it counted in the interval. */
+/* One exported row: a key and what it counted in the interval (its counts since it entered
+ * the table are flow_table_foreach's). */
 struct flow_row {
     struct flow_key key;
     struct flow_counters delta;
-    struct flow_counters total; /* since the key entered the table */
 };
 
 /* Table-wide bookkeeping, cumulative for the table's life. */
