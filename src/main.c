@@ -88,7 +88,7 @@ static int start_sinks(struct app *app, char *errbuf, size_t errlen)
         if (app->httpd == NULL)
             return 1;
         app->routes.httpd = app->httpd;
-        app->routes.keycache = keycache_new();
+        app->routes.keycache = keycache_new(true);
         log_info("serving /metrics and /healthz on %s (port %u)", app->cfg.listen,
                  httpd_port(app->httpd));
     }

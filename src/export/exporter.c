@@ -23,6 +23,7 @@ struct exporter {
     struct exporter_links links;
     struct capture *capture; /* whose drop counters go in the capture row, or NULL */
     struct buf out;
+    struct keycache *push_labels; /* the pushes' labels: made again each push, in this memory */
     struct capture_stats last_capture; /* the capture's counters at the last interval */
     bool stdout_broken;
     uint64_t first_start_ms; /* the first interval's start, or 0 before it closed */
@@ -37,6 +38,7 @@ struct exporter *exporter_new(const struct exporter_config *cfg, const struct ex
     e->cfg = *cfg;
     e->links = *links;
     buf_init(&e->out, OUT_MAX_BYTES);
+    e->push_labels = keycache_new(false);
     return e;
 }
 
@@ -45,6 +47,7 @@ void exporter_free(struct exporter *e)
     if (e == NULL)
         return;
     buf_free(&e->out);
+    keycache_free(e->push_labels);
     free(e);
 }
 
@@ -108,7 +111,7 @@ static void push_series(struct exporter *e, uint64_t end_ms)
         w = p->begin(p->enc, e->first_start_ms, end_ms);
         /* A failed render is not ended: the next begin drops it, and no series is marked
          * stale for having been left out. */
-        if (routes_render_metrics(e->links.routes, w, NULL) == -1 ||
+        if (routes_render_metrics(e->links.routes, w, e->push_labels) == -1 ||
             p->end(p->enc, enqueue_body, p) == -1) {
             log_warnx_limited(&e->encode_log, loop_now_ms(), 60000,
                               "%s: the interval ending %llu could not be encoded or "

@@ -19,6 +19,7 @@ struct keycache {
     size_t capacity;      /* of both tables */
     const void *writer;
     uint64_t version;
+    bool keep;
     size_t live;      /* bytes of the records cur holds */
     size_t open_at;   /* the record keycache_open began */
     uint32_t open_ix; /* and its place */
@@ -39,10 +40,11 @@ static void fill_none(uint32_t *t, size_t n)
     memset(t, 0xff, n * sizeof(*t));
 }
 
-struct keycache *keycache_new(void)
+struct keycache *keycache_new(bool keep)
 {
     struct keycache *c = xcalloc(1, sizeof(*c));
 
+    c->keep = keep;
     buf_init(&c->arena, ARENA_MAX);
     return c;
 }
@@ -69,7 +71,7 @@ void keycache_begin(struct keycache *c, const void *writer, size_t capacity, uin
         c->capacity = capacity;
         c->writer = NULL; /* nothing from before is found */
     }
-    if (writer != c->writer || names_version != c->version) {
+    if (!c->keep || writer != c->writer || names_version != c->version) {
         /* Everything is made again: the allocation stays, the records go. */
         buf_reset(&c->arena);
         fill_none(c->cur, c->capacity);

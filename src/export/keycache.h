@@ -3,9 +3,11 @@
  * meanwhile (names_version). Each key has a record: the key, its labels in the writer's form,
  * and whether it is a Service row of class mixed. A render finds the last render's record of
  * a key by the key's place in the table, checks the key, and keeps it; records of keys gone
- * are garbage in the arena until it is compacted. Only for a writer whose key_prepare has no
- * effect besides appending (the text exposition), since a kept record is not prepared again.
- * A render without a cache uses one of its own, for that render only. */
+ * are garbage in the arena until it is compacted. Keeping is only for a writer whose
+ * key_prepare has no effect besides appending (the text exposition), since a kept record is not
+ * prepared again; a cache made not to keep (a push's) makes every record again in the memory
+ * the last render used, which spares the fresh pages a render would otherwise fault in. A
+ * render without a cache uses one of its own, for that render only. */
 #ifndef NSTATS_KEYCACHE_H
 #define NSTATS_KEYCACHE_H
 
@@ -27,7 +29,8 @@ struct keycache_record {
 
 struct keycache;
 
-struct keycache *keycache_new(void);
+/* keep: records are kept from one render to the next (else only the memory is). */
+struct keycache *keycache_new(bool keep);
 void keycache_free(struct keycache *c);
 /* Starts a render by writer (its ops: the prepared form is the writer's) over a table whose
  * places are below capacity, under the names' version. The last render's records are found

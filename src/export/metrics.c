@@ -212,7 +212,7 @@ static int render_flows(struct series_writer *w, const struct metrics_sources *s
     p.w = w;
     p.names = src->names;
     p.now_ms = src->now_ms;
-    p.cache = src->keycache != NULL ? src->keycache : keycache_new();
+    p.cache = src->keycache != NULL ? src->keycache : keycache_new(false);
     keycache_begin(p.cache, w->ops, meter_capacity(src->meter),
                    src->names != NULL ? names_version(src->names) : 0);
     meter_read(src->meter, totals, NULL, NULL);

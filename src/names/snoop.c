@@ -82,8 +82,8 @@ struct snoop *snoop_start(const char *ifname, struct loop *loop, struct names *n
     /* Both ways: an answer counts only if its query was seen. */
     (void)snprintf(filter, sizeof(filter), "udp port %d or tcp port %d", DECODE_DNS_PORT,
                    DECODE_DNS_PORT);
-    s->cap = capture_open_live(ifname, SNOOP_SNAPLEN, SNOOP_RING_BYTES, SNOOP_BLOCK_MS, errbuf,
-                               errlen);
+    s->cap =
+        capture_open_live(ifname, SNOOP_SNAPLEN, SNOOP_RING_BYTES, SNOOP_BLOCK_MS, errbuf, errlen);
     if (s->cap == NULL || capture_set_filter(s->cap, filter, errbuf, errlen) == -1 ||
         loop_watch(loop, capture_fd(s->cap), EPOLLIN, on_readable, s) == -1) {
         if (errbuf[0] == '\0')

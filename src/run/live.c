@@ -151,10 +151,9 @@ static struct capture *open_capture(struct app *app, char *err, size_t errlen)
     char problem[700];
 
     for (;;) {
-        struct capture *cap =
-            capture_open_live(app->cfg.ifname, (unsigned)app->cfg.snaplen,
-                              (unsigned)app->cfg.buffer_bytes, CAPTURE_BLOCK_TIMEOUT_MS, err,
-                              errlen);
+        struct capture *cap = capture_open_live(app->cfg.ifname, (unsigned)app->cfg.snaplen,
+                                                (unsigned)app->cfg.buffer_bytes,
+                                                CAPTURE_BLOCK_TIMEOUT_MS, err, errlen);
         uint64_t until = loop_now_ms() + RETRY_OPEN_MS;
 
         if (cap != NULL || app->httpd == NULL)

@@ -58,7 +58,7 @@ static const int writer_a = 1, writer_b = 2;
 
 static void test_kept_and_made(void)
 {
-    struct keycache *c = keycache_new();
+    struct keycache *c = keycache_new(true);
     struct flow_key k1 = key_n(1), k2 = key_n(2), k3 = key_n(3);
 
     keycache_begin(c, &writer_a, 8, 7);
@@ -114,7 +114,7 @@ static void test_kept_and_made(void)
 static void test_compaction(void)
 {
     enum { PLACES = 2000, PAD = 1000 };
-    struct keycache *c = keycache_new();
+    struct keycache *c = keycache_new(true);
     size_t peak = 0;
     unsigned gen = 0;
 
@@ -157,7 +157,7 @@ static void test_compaction(void)
  * its record after the move (a crash in a scrape of 12,000 keys). */
 static void test_seal_moves_arena(void)
 {
-    struct keycache *c = keycache_new();
+    struct keycache *c = keycache_new(true);
     struct flow_key k = key_n(1);
     struct buf *a;
     size_t fill;
@@ -184,8 +184,25 @@ static void test_seal_moves_arena(void)
     keycache_free(c);
 }
 
+/* A cache made not to keep finds nothing from the last render, whatever stays the same. */
+static void test_not_kept(void)
+{
+    struct keycache *c = keycache_new(false);
+    struct flow_key k = key_n(3);
+
+    for (int round = 0; round < 3; round++) {
+        keycache_begin(c, &writer_a, 8, 1);
+        CHECK(!keycache_keep(c, 2, &k));
+        make(c, 2, 3, 10, 0);
+        CHECK_STR(labels_at(c, 2), "labels-3xxxxxxxxxx");
+        keycache_end(c);
+    }
+    keycache_free(c);
+}
+
 int main(void)
 {
+    RUN(test_not_kept);
     RUN(test_kept_and_made);
     RUN(test_seal_moves_arena);
     RUN(test_compaction);

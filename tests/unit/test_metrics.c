@@ -475,7 +475,7 @@ static void test_kept_labels(void)
     struct meter *m = make_meter(&intervals);
     struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct names *names = names_new(64, 3600000, NULL, &seed);
-    struct keycache *cache = keycache_new();
+    struct keycache *cache = keycache_new(true);
     struct metrics_sources src;
     struct netaddr far;
     struct pkt out, in;
@@ -592,7 +592,7 @@ static void test_mixed_service(void)
                        "zone=\"a\"} 1");
     /* Twice more with the scrapes' cache: the second keeps the row's labels and still finds
      * the Service's endpoints. */
-    src.keycache = keycache_new();
+    src.keycache = keycache_new(true);
     for (int i = 0; i < 2; i++) {
         buf_reset(&b);
         CHECK_EQ(render_text(&b, &src), 0);
