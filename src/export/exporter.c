@@ -138,8 +138,8 @@ void exporter_interval(const struct meter_snapshot *snap, void *arg)
     /* Reverse DNS for this interval's remotes: answers name the next intervals' rows. */
     if (e->links.rdns != NULL)
         for (size_t i = 0; i < snap->n_rows; i++)
-            if (schema_key_nameable(&snap->rows[i].key))
-                rdns_want(e->links.rdns, &snap->rows[i].key.remote, snap->end_ms);
+            if (schema_key_nameable(snap->rows[i].key))
+                rdns_want(e->links.rdns, &snap->rows[i].key->remote, snap->end_ms);
     buf_reset(&e->out);
     if (e->cfg.schema == SCHEMA_LEGACY) {
         dropped += schema_write_legacy(&e->out, id, snap, &cs, e->links.names);

@@ -166,13 +166,13 @@ size_t schema_write_rows(struct buf *b, const struct export_identity *id,
         const struct flow_row *r = &snap->rows[i];
         struct schema_key_tags t;
         struct name_info ni;
-        bool named = names != NULL && schema_key_nameable(&r->key);
+        bool named = names != NULL && schema_key_nameable(r->key);
 
-        schema_key_tags(&r->key, &t);
+        schema_key_tags(r->key, &t);
         if (named)
-            names_lookup(names, &r->key.remote, t.remote, snap->end_ms, &ni);
+            names_lookup(names, &r->key->remote, t.remote, snap->end_ms, &ni);
         else
-            names_none(schema_key_nameable(&r->key) ? &r->key.remote : NULL, NULL, &ni);
+            names_none(schema_key_nameable(r->key) ? &r->key->remote : NULL, NULL, &ni);
         /* Tags in key order, as InfluxDB prefers them. */
         lineproto_begin(&l, b, "nstats");
         lineproto_tag_lit(&l, "class", ni.class_);
@@ -267,7 +267,7 @@ size_t schema_write_legacy(struct buf *b, const struct export_identity *id,
     if (rows == NULL)
         return snap->n_rows + 1;
     for (size_t i = 0; i < snap->n_rows; i++) {
-        legacy_names(&snap->rows[i].key, names, snap->end_ms, &rows[i]);
+        legacy_names(snap->rows[i].key, names, snap->end_ms, &rows[i]);
         rows[i].bytes_in = snap->rows[i].delta.bytes_in;
         rows[i].bytes_out = snap->rows[i].delta.bytes_out;
     }

@@ -353,7 +353,7 @@ size_t flow_table_snapshot(struct flow_table *t, struct flow_row *rows, uint64_t
         if (d.packets_in == 0 && d.packets_out == 0)
             continue;
         flow_counters_add(&c->total, &d);
-        rows[n].key = e->key;
+        rows[n].key = &e->key;
         rows[n].delta = d;
         n++;
         memset(e->bytes, 0, sizeof(e->bytes));

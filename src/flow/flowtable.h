@@ -34,9 +34,10 @@ static inline void flow_counters_sub(struct flow_counters *a, const struct flow_
 }
 
 /* One exported row: a key and what it counted in the interval (its counts since it entered
- * the table are flow_table_foreach's). */
+ * the table are flow_table_foreach's). The key is the table's own, valid until the table
+ * counts again (a key expired by the snapshot is read there until a new one takes its place). */
 struct flow_row {
-    struct flow_key key;
+    const struct flow_key *key;
     struct flow_counters delta;
 };
 

@@ -62,7 +62,7 @@ static const struct flow_row *find_row(const struct flow_row *rows, size_t n,
                                        const struct flow_key *k)
 {
     for (size_t i = 0; i < n; i++)
-        if (memcmp(&rows[i].key, k, sizeof(*k)) == 0)
+        if (memcmp(rows[i].key, k, sizeof(*k)) == 0)
             return &rows[i];
     return NULL;
 }
@@ -136,7 +136,7 @@ static void test_bound_folds_into_other(void)
         flow_table_add(t, &k0, FLOW_DIR_OUT, 1, 11);
         n = flow_table_snapshot(t, rows, 12, 60000);
         CHECK_EQ(n, 1);
-        CHECK(memcmp(&rows[0].key, &k0, sizeof(k0)) == 0);
+        CHECK(memcmp(rows[0].key, &k0, sizeof(k0)) == 0);
     }
     flow_table_free(t);
     free(rows);
@@ -204,7 +204,7 @@ static void test_expiry_frees_room(void)
     CHECK_EQ(n, 17);
     for (size_t i = 0; i < n; i++) {
         CHECK_EQ(rows[i].delta.bytes_in, 7);
-        CHECK_EQ(so_far_of(t, &rows[i].key).bytes_out, 2);
+        CHECK_EQ(so_far_of(t, rows[i].key).bytes_out, 2);
     }
     /* Freed room takes new keys without folding. */
     for (unsigned i = 100; i < 133; i++) {

@@ -2,19 +2,22 @@
 #include "export/schema.h"
 #include "test.h"
 
-static struct flow_row row(enum flow_kind kind, const char *local, const char *remote,
-                           uint8_t proto, uint16_t port)
+/* A row of key k, which this fills. */
+static struct flow_row row(struct flow_key *k, enum flow_kind kind, const char *local,
+                           const char *remote, uint8_t proto, uint16_t port)
 {
     struct flow_row r;
 
     memset(&r, 0, sizeof(r));
-    r.key.kind = (uint8_t)kind;
+    memset(k, 0, sizeof(*k));
+    r.key = k;
+    k->kind = (uint8_t)kind;
     if (local != NULL)
-        netaddr_parse(local, &r.key.local);
+        netaddr_parse(local, &k->local);
     if (remote != NULL)
-        netaddr_parse(remote, &r.key.remote);
-    r.key.proto = proto;
-    r.key.port = port;
+        netaddr_parse(remote, &k->remote);
+    k->proto = proto;
+    k->port = port;
     r.delta.bytes_in = 10;
     r.delta.bytes_out = 20;
     r.delta.packets_in = 1;
@@ -24,18 +27,19 @@ static struct flow_row row(enum flow_kind kind, const char *local, const char *r
 
 static void test_default_rows(void)
 {
+    struct flow_key keys[6];
     struct flow_row rows[6];
     struct meter_snapshot snap;
     struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
     struct export_capture_stats cs = {3, 4};
     struct buf b;
 
-    rows[0] = row(FLOW_KIND_NORMAL, "198.18.0.1", "2001:db8::5", 6, 443);
-    rows[1] = row(FLOW_KIND_FRAGMENT, "198.18.0.1", "198.19.0.2", 17, 0);
-    rows[2] = row(FLOW_KIND_OTHER, "198.18.0.1", NULL, 6, 0);
-    rows[3] = row(FLOW_KIND_OTHER, NULL, NULL, 0, 0);
-    rows[4] = row(FLOW_KIND_NON_IP, NULL, NULL, 0, 0);
-    rows[5] = row(FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);
+    rows[0] = row(&keys[0], FLOW_KIND_NORMAL, "198.18.0.1", "2001:db8::5", 6, 443);
+    rows[1] = row(&keys[1], FLOW_KIND_FRAGMENT, "198.18.0.1", "198.19.0.2", 17, 0);
+    rows[2] = row(&keys[2], FLOW_KIND_OTHER, "198.18.0.1", NULL, 6, 0);
+    rows[3] = row(&keys[3], FLOW_KIND_OTHER, NULL, NULL, 0, 0);
+    rows[4] = row(&keys[4], FLOW_KIND_NON_IP, NULL, NULL, 0, 0);
+    rows[5] = row(&keys[5], FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);
     memset(&snap, 0, sizeof(snap));
     snap.start_ms = 1000;
     snap.end_ms = 10000;
@@ -84,6 +88,7 @@ static void test_default_rows(void)
 
 static void test_legacy_schema(void)
 {
+    struct flow_key keys[4];
     struct flow_row rows[4];
     struct meter_snapshot snap;
     struct export_identity id = {"pod-a", "eth0", NULL, NULL, NULL};
@@ -91,15 +96,18 @@ static void test_legacy_schema(void)
     struct buf b;
 
     memset(rows, 0, sizeof(rows));
+    memset(keys, 0, sizeof(keys));
+    for (int i = 0; i < 4; i++)
+        rows[i].key = &keys[i];
     for (int i = 0; i < 3; i++) {
-        netaddr_parse("198.18.0.1", &rows[i].key.local);
-        netaddr_parse(i < 2 ? "198.19.0.2" : "198.19.0.3", &rows[i].key.remote);
-        rows[i].key.proto = 6;
-        rows[i].key.port = (uint16_t)(443 + i);
+        netaddr_parse("198.18.0.1", &keys[i].local);
+        netaddr_parse(i < 2 ? "198.19.0.2" : "198.19.0.3", &keys[i].remote);
+        keys[i].proto = 6;
+        keys[i].port = (uint16_t)(443 + i);
         rows[i].delta.bytes_in = 1000;
         rows[i].delta.bytes_out = 250;
     }
-    rows[3].key.kind = FLOW_KIND_NON_IP;
+    keys[3].kind = FLOW_KIND_NON_IP;
     rows[3].delta.bytes_in = 60;
     memset(&snap, 0, sizeof(snap));
     snap.start_ms = 0;
@@ -126,12 +134,13 @@ static void test_legacy_schema(void)
  * fewest digits that read back exactly. */
 static void test_identity_order_and_floats(void)
 {
+    struct flow_key keys[1];
     struct flow_row rows[1];
     struct meter_snapshot snap;
     struct export_identity id = {"pod-a", "eth0", "shop", "node-1", "web"};
     struct buf b;
 
-    rows[0] = row(FLOW_KIND_NORMAL, "198.18.0.1", "198.19.0.2", 6, 443);
+    rows[0] = row(&keys[0], FLOW_KIND_NORMAL, "198.18.0.1", "198.19.0.2", 6, 443);
     rows[0].delta.bytes_out = 10787;
     memset(&snap, 0, sizeof(snap));
     snap.end_ms = 10000;
@@ -156,6 +165,7 @@ static void test_identity_order_and_floats(void)
  * InfluxDB refuses: it is held at the last one it stores. */
 static void test_timestamp_held_in_range(void)
 {
+    struct flow_key keys[1];
     struct flow_row rows[1];
     struct meter_snapshot snap;
     struct export_identity id = {"pod-a", "", NULL, NULL, NULL};
@@ -163,7 +173,7 @@ static void test_timestamp_held_in_range(void)
     struct push_stats st;
     struct buf b;
 
-    rows[0] = row(FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);
+    rows[0] = row(&keys[0], FLOW_KIND_MALFORMED, NULL, NULL, 0, 0);
     memset(&snap, 0, sizeof(snap));
     memset(&st, 0, sizeof(st));
     snap.end_ms = UINT64_MAX / 1000u;
