@@ -291,3 +291,41 @@ fi
 # ---- Live: nstats against tcpdump on a veth (bench/live.sh: root; BENCH_SKIP_LIVE=1 skips) ----
 
 "$(dirname "${BASH_SOURCE[0]}")/live.sh" "$BUILD_DIR" | tee -a "$BENCH_DIR/report.txt"
+
+# ---- Headline: issue 15's goals against this run, read back from report.txt ----------------
+
+HEADLINE_PY='
+import re, sys
+text = open(sys.argv[1]).read()
+def find(pattern):
+    m = re.search(pattern, text, re.M)
+    return m.groups() if m else None
+def verdict(value, goal):
+    return "met" if value <= goal else "NOT met (the gap and its cause: bench/README.md)"
+print()
+print("headline: issue 15 goals, this run")
+cpu = find(r"^nstats\S*/pcapread\s+wall\s+\S+\s+rss\s+\S+\s+cpu\s+([0-9.]+)x")
+if cpu:
+    r = float(cpu[0])
+    print("  file: CPU time %.2fx a bare libpcap loop (goal <= 1.5x): %s" % (r, verdict(r, 1.5)))
+live = find(r"^nstats/tcpdump CPU per packet: ([0-9.]+)x")
+drops = find(r"^drops per round: nstats ([0-9 ]+);")
+if live:
+    r = float(live[0])
+    d = sum(int(x) for x in drops[0].split()) if drops else -1
+    print("  live: CPU per packet %.2fx tcpdump (goal <= 1.5x): %s; nstats drops %d%s" % (
+          r, verdict(r, 1.5), d, "" if d == 0 else " (goal 0: NOT met)"))
+else:
+    print("  live: not run (BENCH_SKIP_LIVE=1, or not root)")
+row = find(r"^\s+25000\s+\d+\s+[0-9.]+\s+([0-9.]+)\s+\d+\s+\d+\s+([0-9.]+)")
+if row:
+    ms, per = float(row[0]), float(row[1])
+    print("  /metrics, 25,000 keys: render %.2f ms with names steady (goal <= 5 ms): %s" % (
+          ms, verdict(ms, 5)))
+    print("  /metrics, 25,000 keys: %.1f bytes a series (goal <= 60): %s" % (per, verdict(per, 60)))
+mem = find(r"^memory per key: .*: (\d+) bytes a key")
+if mem:
+    b = int(mem[0])
+    print("  memory: %d bytes a key (goal <= 128): %s" % (b, verdict(b, 128)))
+'
+"$PYTHON" -c "$HEADLINE_PY" "$BENCH_DIR/report.txt" | tee -a "$BENCH_DIR/report.txt"
