@@ -610,6 +610,21 @@ static void read_live_stats(struct reader *r)
     }
 }
 
+/* Live: how long to wait for the ring. -1 (for its next block) unless libpcap asks to be
+ * called again sooner: after the interface went down, whether it is gone can only be told by
+ * looking again, and a socket unhooked from a downed interface wakes no poll() when it is
+ * deleted. */
+static int ring_wait_ms(pcap_t *p)
+{
+    const struct timeval *tv = pcap_get_required_select_timeout(p);
+    long ms;
+
+    if (tv == NULL)
+        return -1;
+    ms = (long)tv->tv_sec * 1000L + (long)tv->tv_usec / 1000L;
+    return ms < 1 ? 1 : ms > 1000 ? 1000 : (int)ms;
+}
+
 /* Live: reads the ring in batches. The capture is non-blocking, so the blocks the kernel has
  * handed over are read one after another without waiting; what they held goes to the loop
  * thread when a chunk is full or the ring is empty, so the loop thread wakes once a batch
@@ -622,14 +637,15 @@ static void *live_main(void *arg)
     struct pollfd p[2] = {{.fd = pcap_get_selectable_fd(r->pcap), .events = POLLIN},
                           {.fd = r->stop_fd, .events = POLLIN}};
     const char *error = NULL;
+    char why[128];
     uint64_t published = 0;
     int rc;
 
     r->fill = next_chunk(r, false);
     while (r->fill != NULL && !atomic_load(&r->stop)) {
         rc = pcap_dispatch(r->pcap, -1, on_record, (u_char *)r);
-        if (rc == PCAP_ERROR || rc == PCAP_ERROR_BREAK) {
-            error = rc == PCAP_ERROR ? pcap_geterr(r->pcap) : NULL;
+        if (rc < 0) {
+            error = rc == PCAP_ERROR_BREAK ? NULL : pcap_geterr(r->pcap);
             break;
         }
         if (rc > 0) {
@@ -642,8 +658,9 @@ static void *live_main(void *arg)
         }
         read_live_stats(r);
         publish_partial(r);
-        if (poll(p, 2, -1) == -1 && errno != EINTR) {
-            error = "cannot wait for the capture ring";
+        if (poll(p, 2, ring_wait_ms(r->pcap)) == -1 && errno != EINTR) {
+            snprintf(why, sizeof(why), "cannot wait for the capture ring: %s", strerror(errno));
+            error = why;
             break;
         }
     }
@@ -886,7 +903,7 @@ void reader_stop(struct reader *r)
     atomic_store(&r->stop, true);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
-    /* Wakes a read blocked on an idle pipe, or libpcap's wait for a ring block. */
+    /* Wakes a read blocked on an idle pipe, or the live thread's wait for a ring block. */
     if (write(r->stop_fd, &one, sizeof(one)) == -1) {
         /* an eventfd only fails to take a write at its maximum count: already signalled */
     }

@@ -37,9 +37,10 @@ int reader_wait_fd(const struct reader *r);
  * owns pcap until reader_free, which the caller must call before pcap_close. */
 int reader_start(struct reader *r, struct pcap *pcap, int linktype, bool keep_dns,
                  size_t readahead_bytes, char *errbuf, size_t errlen);
-/* Starts the reading thread on an activated live pcap: it waits for the ring's blocks, decodes
- * and publishes each dispatch's records at once, and reader_notify_fd polls readable then.
- * When the read-ahead is full it stops reading and the kernel's ring holds what comes. */
+/* Starts the reading thread on an activated live pcap: it reads the ring's blocks as the kernel
+ * hands them over, decodes them, and publishes its records when a chunk is full or the ring is
+ * empty; reader_notify_fd polls readable then. When the read-ahead is full it stops reading
+ * and the kernel's ring holds what comes. */
 int reader_start_live(struct reader *r, struct pcap *pcap, int linktype, size_t readahead_bytes,
                       char *errbuf, size_t errlen);
 /* Live: readable when records were published since the last reader_dispatch; else -1. */

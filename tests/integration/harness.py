@@ -166,11 +166,12 @@ class LineWatcher:
                 self.lines.append(line)
                 self.cond.notify_all()
 
-    def wait_for(self, needle, seconds):
+    def wait_for(self, needle, seconds, times=1):
+        """Waits until times lines (so far) hold needle; False after seconds."""
         import time
         deadline = time.time() + seconds
         with self.cond:
-            while not any(needle in l for l in self.lines):
+            while sum(needle in l for l in self.lines) < times:
                 left = deadline - time.time()
                 if left <= 0:
                     return False

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An interface that goes away and comes back (a pod's veth recreated): nstats counts what it
 read before, says on /healthz that it waits (503), keeps running, and counts the new
-interface's traffic once it is back. Totals equal the two interfaces' kernel counters.
+interface's traffic once it is back, also when the interface was taken down before it was
+deleted. Totals equal the three interfaces' kernel counters.
 An interface that is not there yet: with --listen nstats stays up (a sidecar's exit would take
 its pod out of its Service), says why on /healthz, and captures once it appears."""
 import os
@@ -106,6 +107,25 @@ def main():
     c.ok(watcher.wait_for("is back", 10), f"nstats found the interface again: {watcher.lines}")
     status, text = health(port)
     c.eq(status, 200, f"/healthz once the interface is back ({text.strip()})")
+    traffic(total)
+
+    # Taken down first and deleted later: the socket is unhooked at the down, so the delete
+    # wakes no poll(); nstats must look again on its own (libpcap's required select timeout).
+    run(["ip", "link", "set", host.host_if, "down"])
+    time.sleep(2)
+    host.unlink()
+    deadline = time.time() + 10
+    status, text = health(port)
+    while status != 503 and time.time() < deadline:
+        time.sleep(0.2)
+        status, text = health(port)
+    c.eq(status, 503, f"/healthz once a downed interface is deleted ({text.strip()})")
+    c.ok("waiting for it to come back" in text, f"/healthz says why ({text.strip()})")
+    host.link()
+    c.ok(watcher.wait_for("is back", 10, times=2),
+         f"nstats found the interface again after a down and a delete: {watcher.lines}")
+    status, text = health(port)
+    c.eq(status, 200, f"/healthz once the interface is back again ({text.strip()})")
     traffic(total)
 
     ns.send_signal(signal.SIGTERM)
