@@ -74,6 +74,15 @@ scrape_configs:
     host.start(["prometheus", f"--config.file={conf}", f"--storage.tsdb.path={tmp}/tsdb",
                 f"--web.listen-address=127.0.0.1:{prom_port}"])
     c.ok(wait_http(f"http://127.0.0.1:{prom_port}/-/ready", 30), "prometheus ready")
+    # The windows below start before the bursts only if Prometheus has a quiet sample first:
+    # a first sample taken mid-burst holds frames read but not yet counted, and after a burst
+    # the window would hold no drops at all.
+    deadline = time.time() + 20
+    while prom_query(prom_port, "nstats_capture_bytes_total") is None and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.5)
+    c.ok(prom_query(prom_port, "nstats_capture_bytes_total") is not None,
+         "prometheus scraped nstats before the bursts")
     status, body = get("/healthz")
     c.ok(status == 200 and body.startswith("ok: capturing on"), f"/healthz before: {body!r}")
 
