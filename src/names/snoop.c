@@ -17,7 +17,7 @@
 /* An answer reaches the names within this, far inside CAPTURE_HANDOVER_MS, so the rows of the
  * interval it was seen in carry its name. Not libpcap's immediate mode: that hands over (and
  * wakes the loop for) every message, 14,000 times a second where DNS is a tenth of 600,000
- * packets a second, in a ring of 64 KiB frames that holds only 15 of them. */
+ * packets a second, in frames sized for the 64 KiB snap length. */
 #define SNOOP_BLOCK_MS 10
 
 struct snoop {
